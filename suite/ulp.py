@@ -1,0 +1,128 @@
+"""The ULP measure: how far an output is from the exact value, in ULPs of its format.
+
+For an output ``y`` in format ``F`` and the exact value ``v`` (BRIEF section 2):
+
+* ``ulp_F(v) = 2**(max(e, emin) - p + 1)`` with ``e = floor(log2|v|)`` of the exact ``v``
+  (``ulp_F(0)`` is the smallest subnormal);
+* ``ulp_error = |y - v| / ulp_F(v)``, computed from the reference's ``hi + lo`` in its working
+  type (never in ``F``); correctly rounded ⇔ ``y`` equals the correct rounding of ``v`` (then
+  ``ulp_error <= 0.5``); faithful ⇔ ``ulp_error < 1``;
+* ``bit_distance``: the number of ``F`` values between ``y`` and the correctly rounded value
+  (sign-magnitude, as numpy's ``nulp_diff``);
+* an infinite ``y`` for a finite ``v`` counts as ``±2**(emax+1)``, the value IEEE 754 rounds
+  through (so a correctly rounded overflow measures <= 0.5 ULP).
+
+Special values are compared by class, not by arithmetic: a mismatch is a :class:`Failure`
+and its ``ulp_error`` is NaN (statistics count failures separately).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+from suite.fastref import EXPONENT_OF_ZERO, ReferenceValues
+from suite.formats import Format
+
+
+class Failure(enum.IntEnum):
+    """Special-value mismatches (stable codes, used in reports)."""
+
+    NONE = 0
+    NAN_EXPECTED = 1  # exact result NaN, output a number
+    UNEXPECTED_NAN = 2  # output NaN, exact result a number
+    WRONG_INFINITY = 3  # exact result ±inf, output something else
+    SPURIOUS_INFINITY = 4  # output ±inf where the correct rounding is finite
+    ZERO_SIGN = 5  # output and correct rounding are zeros of opposite sign
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """Per-element measurements of outputs against a reference (arrays of equal length)."""
+
+    ulp_error: np.ndarray  # float64; NaN where failure != NONE
+    bit_distance: np.ndarray  # uint64; 0 where both NaN; 2**64-1 where failure != NONE
+    correctly_rounded: np.ndarray  # bool
+    faithful: np.ndarray  # bool
+    failure: np.ndarray  # int8 Failure codes
+
+    def __len__(self) -> int:
+        return len(self.ulp_error)
+
+
+def measure(outputs: np.ndarray, ref: ReferenceValues) -> Measurements:
+    """Measure outputs (values of ``ref.fmt``, as float64) against reference values."""
+    fmt = ref.fmt
+    y = np.asarray(outputs, dtype=np.float64)
+    if y.shape != ref.rounded.shape:
+        raise ValueError(f"{y.shape[0]} outputs for {ref.rounded.shape[0]} reference values")
+    representable = fmt.round(y)
+    bad = ~((representable == y) | np.isnan(y))
+    if bad.any():
+        raise ValueError(f"output {y[bad][0]!r} is not a {fmt.name} value")
+    w = ref.hi.dtype
+    v_nan = np.isnan(ref.hi)
+    v_inf = np.isinf(ref.hi)
+    y_nan = np.isnan(y)
+    y_inf = np.isinf(y)
+    r = ref.rounded
+
+    failure = np.zeros(y.shape, dtype=np.int8)
+    failure[~v_nan & y_nan] = Failure.UNEXPECTED_NAN
+    failure[v_nan & ~y_nan] = Failure.NAN_EXPECTED
+    failure[v_inf & ~y_nan & (y != ref.hi)] = Failure.WRONG_INFINITY
+    failure[~v_nan & ~v_inf & y_inf & ~np.isinf(r)] = Failure.SPURIOUS_INFINITY
+    zero_sign = (y == 0) & (r == 0) & (np.signbit(y) != np.signbit(r))
+    failure[zero_sign & (failure == Failure.NONE)] = Failure.ZERO_SIGN
+    ok = failure == Failure.NONE
+
+    with np.errstate(invalid="ignore", over="ignore"):
+        overflow_value = np.ldexp(1.0, fmt.emax + 1)
+        y_eff = np.where(y_inf & ~v_inf, np.copysign(overflow_value, y), y).astype(w)
+        exponent = np.where(ref.exponent == EXPONENT_OF_ZERO, fmt.emin, ref.exponent)
+        q = np.maximum(exponent, fmt.emin) - fmt.precision + 1
+        distance = np.abs((y_eff - ref.hi) - ref.lo)
+        error = np.ldexp(distance, -q.astype(np.int64)).astype(np.float64)
+    special_match = (v_nan & y_nan) | (v_inf & (y == ref.hi))
+    error = np.where(special_match, 0.0, error)
+    error = np.where(ok, error, np.nan)
+
+    y_bits = fmt.encode(y)
+    r_bits = fmt.encode(r)
+    distance_bits = fmt.bit_distance(y_bits, r_bits)
+    distance_bits = np.where(v_nan & y_nan, 0, distance_bits)
+    distance_bits = np.where(ok, distance_bits, np.iinfo(np.uint64).max).astype(np.uint64)
+    correct = ok & ((distance_bits == 0) | (v_nan & y_nan))
+    faithful = ok & (correct | (error < 1))
+    return Measurements(error, distance_bits, correct, faithful, failure)
+
+
+def ulp_error(output: float, exact, fmt: Format) -> float:
+    """ULP error of one output against one exact value (an mpmath number or float), in ULPs of ``fmt``.
+
+    Computed in exact arithmetic; a special-value mismatch returns NaN (see :func:`measure`).
+    Example::
+
+        >>> from suite import FLOAT32, exact_value, ulp_error
+        >>> round(ulp_error(0.693147, exact_value("forward", 0.0), FLOAT32), 3)
+        3.029
+    """
+    import math
+
+    import mpmath
+
+    v = mpmath.mpf(exact)
+    y = float(output)
+    if mpmath.isnan(v) or math.isnan(y):
+        return 0.0 if (mpmath.isnan(v) and math.isnan(y)) else math.nan
+    if mpmath.isinf(v):
+        return 0.0 if y == v else math.nan
+    # an infinite output counts as ±2**(emax+1), as in measure()
+    y_m = mpmath.mpf(2) ** (fmt.emax + 1) * (1 if y > 0 else -1) if math.isinf(y) else mpmath.mpf(y)
+    _, man, exp, bc = v._mpf_
+    e = exp + bc - 1 if man else fmt.emin  # floor(log2|v|), exact from the mpf's exponent
+    q = max(e, fmt.emin) - fmt.precision + 1
+    with mpmath.workprec(max(mpmath.mp.prec, 256)):
+        return float(abs(y_m - v) / mpmath.mpf(2) ** q)
