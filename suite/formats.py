@@ -125,20 +125,21 @@ class Format:
         Raises ValueError when a value is not representable (use :meth:`round` first).
         NaNs encode as the canonical quiet NaN.
         """
-        values = np.asarray(values, dtype=np.float64)
-        rounded = self.round(values)
-        bad = ~((rounded == values) | np.isnan(values))
+        given = np.asarray(values)
+        values = given.astype(np.float64)
+        rounded = self.round(given if given.dtype == np.longdouble else values)
+        bad = ~((rounded == given) | np.isnan(values))
         # -0.0 == 0.0 is fine: round() keeps the sign of zero.
         if bad.any():
             first = values[bad][0]
             raise ValueError(f"{first!r} is not exactly representable in {self.name}; round it first")
         if self.name == "bfloat16":
-            as32 = values.astype(np.float32).view(np.uint32)
+            as32 = np.atleast_1d(values.astype(np.float32)).view(np.uint32)
             bits = (as32 >> np.uint32(16)).astype(np.uint16)
         else:
-            bits = values.astype(np.dtype(self.numpy_name)).view(self.uint_dtype).copy()
-        bits[np.isnan(values)] = self.quiet_nan_bits
-        return bits
+            bits = np.atleast_1d(values.astype(np.dtype(self.numpy_name))).view(self.uint_dtype).copy()
+        bits[np.atleast_1d(np.isnan(values))] = self.quiet_nan_bits
+        return bits.reshape(values.shape)
 
     def round(self, values: np.ndarray) -> np.ndarray:
         """Round to nearest, ties to even, into this format, in one step.

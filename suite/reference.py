@@ -325,4 +325,7 @@ def exact_value(
     ev = evaluate(quantity, x, params or Params(), oracle, bits + ERROR_BITS + 8)
     if ev.exact:
         return mpmath.mp.make_mpf(libmp.mpf_add(ev.exact_part, ev.approx_part, 0))
-    return mpmath.mp.make_mpf(ev.value)
+    # the exact part plus the tail, exactly (a tail far below wp bits kept at 2**(mag - wp)
+    # with its sign, so that 1 - 1e-80 stays below 1 and keeps its binade)
+    head, rest = ev.split(bits + ERROR_BITS + 8)
+    return mpmath.mp.make_mpf(libmp.mpf_add(head, rest, 0))

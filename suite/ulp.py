@@ -57,7 +57,9 @@ def measure(outputs: np.ndarray, ref: ReferenceValues) -> Measurements:
     fmt = ref.fmt
     y = np.asarray(outputs, dtype=np.float64)
     if y.shape != ref.rounded.shape:
-        raise ValueError(f"{y.shape[0]} outputs for {ref.rounded.shape[0]} reference values")
+        raise ValueError(
+            f"{y.size} outputs for {ref.rounded.size} reference values (shapes {y.shape}, {ref.rounded.shape})"
+        )
     representable = fmt.round(y)
     bad = ~((representable == y) | np.isnan(y))
     if bad.any():
@@ -79,14 +81,20 @@ def measure(outputs: np.ndarray, ref: ReferenceValues) -> Measurements:
     ok = failure == Failure.NONE
 
     with np.errstate(invalid="ignore", over="ignore"):
-        overflow_value = np.ldexp(1.0, fmt.emax + 1)
+        # in the working type: 2**1024 is no float64
+        overflow_value = np.ldexp(w.type(1), fmt.emax + 1)
         y_eff = np.where(y_inf & ~v_inf, np.copysign(overflow_value, y), y).astype(w)
+        r_eff = np.where(np.isinf(r) & ~v_inf, np.copysign(overflow_value, r), r).astype(w)
         exponent = np.where(ref.exponent == EXPONENT_OF_ZERO, fmt.emin, ref.exponent)
-        q = np.maximum(exponent, fmt.emin) - fmt.precision + 1
-        distance = np.abs((y_eff - ref.hi) - ref.lo)
-        error = np.ldexp(distance, -q.astype(np.int64)).astype(np.float64)
+        q = (np.maximum(exponent, fmt.emin) - fmt.precision + 1).astype(np.int64)
+        signed_distance = (y_eff - ref.hi) - ref.lo
+        error = np.ldexp(np.abs(signed_distance), -q).astype(np.float64)
+        # which side of v the correct rounding lies on (for faithfulness, decided exactly)
+        r_side = np.sign((r_eff - ref.hi) - ref.lo)
     special_match = (v_nan & y_nan) | (v_inf & (y == ref.hi))
-    error = np.where(special_match, 0.0, error)
+    # an exact value at or beyond 2**(emax+1) rounds to ±inf whatever it is: compared by class
+    beyond_range = y_inf & (y == r) & (exponent > fmt.emax)
+    error = np.where(special_match | beyond_range, 0.0, error)
     error = np.where(ok, error, np.nan)
 
     y_bits = fmt.encode(y)
@@ -95,7 +103,10 @@ def measure(outputs: np.ndarray, ref: ReferenceValues) -> Measurements:
     distance_bits = np.where(v_nan & y_nan, 0, distance_bits)
     distance_bits = np.where(ok, distance_bits, np.iinfo(np.uint64).max).astype(np.uint64)
     correct = ok & ((distance_bits == 0) | (v_nan & y_nan))
-    faithful = ok & (correct | (error < 1))
+    # faithful: y is one of the two values of F bracketing v, i.e. the correct rounding or its
+    # neighbour on the other side of v (decided from signs, not from a rounded error)
+    other_side = (distance_bits == 1) & (r_side != 0) & (np.sign(signed_distance) == -r_side)
+    faithful = ok & (correct | other_side)
     return Measurements(error, distance_bits, correct, faithful, failure)
 
 
@@ -113,7 +124,8 @@ def ulp_error(output: float, exact, fmt: Format) -> float:
 
     import mpmath
 
-    v = mpmath.mpf(exact)
+    # keep every bit of the exact value: mpmath.mpf() would round it to mp.prec
+    v = mpmath.mp.make_mpf(exact._mpf_) if isinstance(exact, mpmath.mpf) else mpmath.mpf(exact)
     y = float(output)
     if mpmath.isnan(v) or math.isnan(y):
         return 0.0 if (mpmath.isnan(v) and math.isnan(y)) else math.nan
@@ -124,5 +136,5 @@ def ulp_error(output: float, exact, fmt: Format) -> float:
     _, man, exp, bc = v._mpf_
     e = exp + bc - 1 if man else fmt.emin  # floor(log2|v|), exact from the mpf's exponent
     q = max(e, fmt.emin) - fmt.precision + 1
-    with mpmath.workprec(max(mpmath.mp.prec, 256)):
+    with mpmath.workprec(max(mpmath.mp.prec, v._mpf_[3] + 64, 256)):
         return float(abs(y_m - v) / mpmath.mpf(2) ** q)
