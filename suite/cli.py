@@ -61,6 +61,112 @@ def _cmd_reference(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+AUDIT_TESTS = "audit_tests"
+
+
+def _audit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target",
+        action="append",
+        help="package.module:callable with F.softplus's signature "
+        "(repeatable; default: torch.nn.functional:softplus and torch.nn:Softplus)",
+    )
+    parser.add_argument(
+        "--device",
+        action="append",
+        help="cpu, cuda or cuda:N (repeatable; default: cpu, and cuda is reported as not audited when absent)",
+    )
+    parser.add_argument(
+        "--dtype", action="append", help="float16, bfloat16, float32, float64 (repeatable; default: all)"
+    )
+    parser.add_argument("--quantity", action="append", help="forward, grad, grad2 (repeatable; default: all)")
+    parser.add_argument("--grid", help="'beta,threshold;beta,threshold' (default: 1,20;0.1,20;10,20;1,1;1,100)")
+    parser.add_argument("--budgets", help="budget and known-deviation TOML (default: the packaged one)")
+
+
+def _settings(args: argparse.Namespace):
+    """Validate everything before any work: one clear line and exit 2 for bad input."""
+    from suite.audit import DEFAULT_GRID, DEFAULT_TARGETS, Auditor, AuditSettings, parse_grid
+    from suite.targets import DeviceUnavailableError, resolve_device
+
+    try:
+        devices = tuple(resolve_device(d) for d in (args.device or ["cpu"]))
+        settings = AuditSettings(
+            targets=tuple(args.target or DEFAULT_TARGETS),
+            devices=devices,
+            dtypes=tuple(args.dtype or ("float16", "bfloat16", "float32", "float64")),
+            grid=parse_grid(args.grid) if args.grid else DEFAULT_GRID,
+            quantities=tuple(args.quantity or ("forward", "grad", "grad2")),
+            budgets_file=args.budgets,
+        )
+        auditor = Auditor(settings)
+    except (ValueError, DeviceUnavailableError) as error:
+        raise UsageError(str(error)) from None
+    return settings, auditor
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    import pytest
+
+    _settings(args)  # bad arguments stop here, before pytest and before any file is written
+    out = Path(args.out)
+    name = args.name or "audit"
+    json_path = out / f"{name}.json"
+    pytest_args = [
+        str(Path(__file__).resolve().parent / AUDIT_TESTS),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        f"--audit-json={json_path}",
+        f"--junitxml={out / (name + '.junit.xml')}",
+        f"--hypothesis-profile={args.profile}",
+        "-o",
+        "console_output_style=classic",
+    ]
+    for option in ("target", "device", "dtype", "quantity"):
+        for value in getattr(args, option) or []:
+            pytest_args.append(f"--{option}={value}")
+    if args.grid:
+        pytest_args.append(f"--grid={args.grid}")
+    if args.budgets:
+        pytest_args.append(f"--budgets={args.budgets}")
+    if args.verbose:
+        pytest_args.remove("-q")
+    os.environ["SOFTPLUS_AUDIT_COMMAND"] = "softplus-audit " + " ".join(sys.argv[1:])
+    out.mkdir(parents=True, exist_ok=True)
+    code = pytest.main(pytest_args)
+    if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        print(f"softplus-audit: report written to {json_path}")
+        return EXIT_OK if code == pytest.ExitCode.OK else EXIT_FAILED
+    print(f"softplus-audit: error: the audit did not run to completion (pytest exit {int(code)})", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _cmd_budgets(args: argparse.Namespace) -> int:
+    import torch
+
+    from suite import budgets
+
+    _, auditor = _settings(args)
+    provenance = f"torch {torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}"
+    samples = ((c, auditor.full_sample(c)[0]) for c in auditor.configurations())
+    text = budgets.regenerate(samples, auditor.budgets, provenance)
+    if args.write:
+        from pathlib import Path
+
+        path = Path(args.budgets) if args.budgets else budgets.DEFAULT_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+        print(f"softplus-audit: wrote {path}; review the diff before committing it")
+    else:
+        print(text)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="softplus-audit",
@@ -87,6 +193,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="use beta and threshold as given instead of cast to the kernel's compute format",
     )
     ref.set_defaults(run=_cmd_reference)
+
+    run = sub.add_parser(
+        "run",
+        help="audit softplus implementations (property tests) and write a JSON report",
+        description="Run the property-based audit. Exit 0: every property within budget; 1: a budget or "
+        "property failed; 2: bad arguments (nothing is written).",
+    )
+    _audit_options(run)
+    run.add_argument(
+        "--profile", default="ci", choices=["ci", "dev", "thorough"], help="hypothesis profile (default ci)"
+    )
+    run.add_argument("--out", default="reports", help="directory for the report (default: reports)")
+    run.add_argument("--name", help="report file name without extension (default: audit)")
+    run.add_argument("-v", "--verbose", action="store_true", help="list every test")
+    run.set_defaults(run=_cmd_run)
+
+    bud = sub.add_parser(
+        "budgets",
+        help="measure and print (or --write) the budget file",
+        description="Measure every configuration and regenerate the budgets and the known deviations' bounds, "
+        "keeping the deviations' reasons and regions.",
+    )
+    _audit_options(bud)
+    bud.add_argument("--write", action="store_true", help="overwrite the budget file instead of printing")
+    bud.set_defaults(run=_cmd_budgets)
     return parser
 
 

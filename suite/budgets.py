@@ -1,0 +1,369 @@
+"""Accuracy budgets and known deviations: reviewable data, and the check that applies them.
+
+Both live in one TOML file (default: ``suite/data/budgets.toml``):
+
+* ``[[budget]]`` entries give the largest ULP error allowed for a ``dtype``, ``quantity``
+  and ``oracle`` (optionally narrowed to a ``path``), with the value measured when it was set.
+* ``[[deviation]]`` entries name a region of inputs where an implementation is known to
+  exceed its budget, with the reason, and the bound measured there (``max_ulp``). Inputs in
+  the region are judged against that bound instead of the budget. An entry that no longer
+  matches what is measured fails the run: *grown* (the region's error exceeds ``max_ulp``)
+  or *fixed* (it is back within the budget, so the entry should go).
+
+Regions: ``above_threshold`` (``fl(b·x) > t``), ``at_threshold`` (``fl(b·x) == t``),
+``all``; each optionally narrowed by ``bx_min``/``bx_max`` (on ``b·x``). A deviation may also
+be narrowed by ``beta``, ``threshold``, ``path`` and ``target`` (a glob, default ``*``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from suite.properties import MAX_COUNTEREXAMPLES, PropertyResult, Sample, _result
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_FILE = Path(__file__).resolve().parent / "data" / "budgets.toml"
+REGIONS = ("all", "above_threshold", "at_threshold")
+DTYPES = ("float16", "bfloat16", "float32", "float64")
+QUANTITIES = ("forward", "grad", "grad2")
+ORACLES = ("math", "documented")
+PROPERTIES = (
+    "accuracy (math)",
+    "accuracy (documented)",
+    "positivity",
+    "bounds",
+    "monotonicity",
+    "monotonicity (unimodal)",
+    "asymptotes",
+    "threshold_rule",
+    "special_values",
+)
+
+
+class BudgetFileError(ValueError):
+    """The budget file is missing, does not parse, or has an entry that makes no sense."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    dtype: str
+    quantity: str
+    oracle: str
+    max_ulp: float
+    path: str = "*"
+    beta: float | None = None
+    threshold: float | None = None
+    measured: float | None = None
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """A region where an implementation is known to break a budget or a property, and why."""
+
+    id: str
+    reason: str
+    dtypes: tuple[str, ...]
+    quantities: tuple[str, ...]
+    properties: tuple[str, ...]  # "accuracy (math)", "accuracy (documented)", "monotonicity", ...
+    region: str
+    max_ulp: dict[str, float] | None = None  # per dtype: the bound measured in the region (accuracy)
+    bx_min: float = -math.inf
+    bx_max: float = math.inf
+    beta: float | None = None
+    threshold: float | None = None
+    threshold_min: float = -math.inf
+    path: str = "*"
+    target: str = "*"
+
+    def applies(self, target: str, dtype: str, quantity: str, path: str, beta: float, threshold: float) -> bool:
+        return (
+            dtype in self.dtypes
+            and quantity in self.quantities
+            and fnmatch.fnmatchcase(target, self.target)
+            and fnmatch.fnmatchcase(path, self.path)
+            and (self.beta is None or self.beta == beta)
+            and (self.threshold is None or self.threshold == threshold)
+            and threshold >= self.threshold_min
+        )
+
+    def bound(self, dtype: str) -> float:
+        """The accuracy bound in the region for ``dtype`` (missing: 0, so any error is *grown*)."""
+        return (self.max_ulp or {}).get(dtype, 0.0)
+
+    def region_mask(self, sample: Sample) -> np.ndarray:
+        with np.errstate(over="ignore", invalid="ignore"):
+            bx = sample.x * sample.params.beta
+            mask = np.isfinite(sample.x) & (bx >= self.bx_min) & (bx <= self.bx_max)
+            if self.region == "above_threshold":
+                mask &= sample.above_threshold
+            elif self.region == "at_threshold":
+                pf = sample.params.product_format
+                product = pf.round(bx) if pf is not None else bx
+                mask &= product == sample.params.threshold
+        return mask
+
+
+@dataclass(frozen=True)
+class Budgets:
+    source: str
+    budgets: tuple[Budget, ...]
+    deviations: tuple[Deviation, ...] = field(default_factory=tuple)
+
+    def budget_for(
+        self, dtype: str, quantity: str, oracle: str, path: str, beta: float, threshold: float
+    ) -> Budget | None:
+        matches = [
+            b
+            for b in self.budgets
+            if (b.dtype, b.quantity, b.oracle) == (dtype, quantity, oracle)
+            and fnmatch.fnmatchcase(path, b.path)
+            and b.beta in (None, beta)
+            and b.threshold in (None, threshold)
+        ]
+        # the most specific entry wins (named beta, threshold, path beat wildcards)
+        matches.sort(key=lambda b: -((b.beta is not None) + (b.threshold is not None) + (b.path != "*")))
+        return matches[0] if matches else None
+
+
+def _require(entry: dict, key: str, kind: str, where: str, accepted=None):
+    if key not in entry:
+        raise BudgetFileError(f"{where}: missing '{key}'")
+    value = entry[key]
+    if kind == "number":
+        if not isinstance(value, int | float) or isinstance(value, bool) or not value >= 0:
+            raise BudgetFileError(f"{where}: '{key}' must be a number >= 0, got {value!r}")
+        return float(value)
+    if not isinstance(value, str):
+        raise BudgetFileError(f"{where}: '{key}' must be a string, got {value!r}")
+    if accepted and value not in accepted:
+        raise BudgetFileError(f"{where}: '{key}' = {value!r}; accepted: {', '.join(accepted)}")
+    return value
+
+
+def _bounds(entry: dict, where: str) -> dict[str, float]:
+    value = entry["max_ulp"]
+    if not isinstance(value, dict):
+        raise BudgetFileError(f"{where}: 'max_ulp' must be a table of dtype = bound, e.g. {{ float32 = 2.0 }}")
+    out = {}
+    for dtype in value:
+        if dtype not in DTYPES:
+            raise BudgetFileError(f"{where}: 'max_ulp' has dtype {dtype!r}; accepted: {', '.join(DTYPES)}")
+        out[dtype] = _require(value, dtype, "number", where)
+    return out
+
+
+def _strings(entry: dict, key: str, where: str, accepted) -> tuple[str, ...]:
+    value = entry.get(key)
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise BudgetFileError(f"{where}: '{key}' must be a list of strings from: {', '.join(accepted)}")
+    for v in value:
+        if v not in accepted:
+            raise BudgetFileError(f"{where}: '{key}' has {v!r}; accepted: {', '.join(accepted)}")
+    return tuple(value)
+
+
+def load(path: str | Path | None = None) -> Budgets:
+    """Read and check a budget file; raises :class:`BudgetFileError` with one clear line."""
+    path = Path(path) if path else DEFAULT_FILE
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise BudgetFileError(f"budget file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise BudgetFileError(f"budget file {str(path)!r} cannot be read: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise BudgetFileError(f"budget file {str(path)!r} is not valid TOML: {error}") from None
+    unknown = set(data) - {"budget", "deviation", "meta"}
+    if unknown:
+        raise BudgetFileError(
+            f"budget file {str(path)!r}: unknown table(s) {sorted(unknown)}; accepted: budget, deviation, meta"
+        )
+    budgets = []
+    for n, entry in enumerate(data.get("budget", []), 1):
+        where = f"{path}: budget #{n}"
+        budgets.append(
+            Budget(
+                dtype=_require(entry, "dtype", "str", where, DTYPES),
+                quantity=_require(entry, "quantity", "str", where, QUANTITIES),
+                oracle=_require(entry, "oracle", "str", where, ORACLES),
+                max_ulp=_require(entry, "max_ulp", "number", where),
+                path=entry.get("path", "*"),
+                beta=entry.get("beta"),
+                threshold=entry.get("threshold"),
+                measured=entry.get("measured"),
+            )
+        )
+    deviations = []
+    for n, entry in enumerate(data.get("deviation", []), 1):
+        where = f"{path}: deviation #{n}"
+        deviations.append(
+            Deviation(
+                id=_require(entry, "id", "str", where),
+                reason=_require(entry, "reason", "str", where),
+                dtypes=_strings(entry, "dtypes", where, DTYPES),
+                quantities=_strings(entry, "quantities", where, QUANTITIES),
+                properties=_strings(entry, "properties", where, PROPERTIES),
+                region=_require(entry, "region", "str", where, REGIONS),
+                max_ulp=_bounds(entry, where) if "max_ulp" in entry else None,
+                bx_min=float(entry.get("bx_min", -math.inf)),
+                bx_max=float(entry.get("bx_max", math.inf)),
+                beta=entry.get("beta"),
+                threshold=entry.get("threshold"),
+                threshold_min=float(entry.get("threshold_min", -math.inf)),
+                path=entry.get("path", "*"),
+                target=entry.get("target", "*"),
+            )
+        )
+        if any(p.startswith("accuracy") for p in deviations[-1].properties) and deviations[-1].max_ulp is None:
+            raise BudgetFileError(f"{where}: an accuracy deviation needs 'max_ulp' (the bound measured in its region)")
+    return Budgets(str(path), tuple(budgets), tuple(deviations))
+
+
+@dataclass(frozen=True)
+class DeviationCheck:
+    id: str
+    dtype: str
+    property: str
+    reason: str
+    region_inputs: int
+    violations_in_region: int
+    measured_max_ulp: float | None
+    max_ulp: float | None
+    status: str  # "holds", "grown", "fixed"
+
+
+def check_accuracy(
+    sample: Sample, oracle: str, budgets: Budgets, path: str, beta: float, threshold: float
+) -> PropertyResult:
+    """The accuracy property for one oracle: every input within the configuration's budget."""
+    dtype, quantity = sample.fmt.name, sample.quantity.value
+    meas = sample.doc_meas if oracle == "documented" else sample.math_meas
+    ref = sample.doc_ref if oracle == "documented" else sample.math_ref
+    budget = budgets.budget_for(dtype, quantity, oracle, path, beta, threshold)
+    name = f"accuracy ({oracle})"
+    checked = np.ones(len(sample.x), dtype=bool)
+    if budget is None:
+        missing = f"no budget for {dtype}/{quantity}/{oracle} in {budgets.source}"
+        return _result(name, sample, checked, checked, missing, detail=missing)
+    failed = meas.failure != 0
+    with np.errstate(invalid="ignore"):
+        bad = failed | (meas.ulp_error > budget.max_ulp)
+    worst = float(np.nanmax(meas.ulp_error)) if (~np.isnan(meas.ulp_error)).any() else 0.0
+
+    def expected(i):
+        if failed[i]:
+            return f"same class as the exact value {ref.rounded[i]!r}"
+        return f"within {budget.max_ulp:g} ULP of the exact {ref.rounded[i]!r} (measured {meas.ulp_error[i]:.6g})"
+
+    return _result(
+        name, sample, checked, bad, expected, detail=f"budget {budget.max_ulp:g} ULP; max measured {worst:.6g}"
+    )
+
+
+def apply_deviations(
+    results: list[PropertyResult],
+    sample: Sample,
+    budgets: Budgets,
+    target: str,
+    path: str,
+    beta: float,
+    threshold: float,
+) -> tuple[list[PropertyResult], list[DeviationCheck]]:
+    """Excuse violations inside known deviations' regions; fail entries that went stale.
+
+    A violation inside a matching deviation's region no longer fails its property, but an
+    accuracy error there above the deviation's ``max_ulp`` does (*grown*). Whether an entry
+    is *fixed* is a question for the whole run: :func:`stale_deviations`.
+    """
+    dtype, quantity = sample.fmt.name, sample.quantity.value
+    checks: list[DeviationCheck] = []
+    out = []
+    for result in results:
+        remaining = np.asarray(result.violating)
+        extra_failures = []
+        for deviation in budgets.deviations:
+            if result.name not in deviation.properties:
+                continue
+            if not deviation.applies(target, dtype, quantity, path, beta, threshold):
+                continue
+            region = deviation.region_mask(sample)
+            inside = remaining[region[remaining]] if remaining.size else remaining
+            measured = None
+            status = "holds" if inside.size else "fixed"
+            if result.name.startswith("accuracy"):
+                meas = sample.doc_meas if "documented" in result.name else sample.math_meas
+                errors = meas.ulp_error[region]
+                errors = errors[~np.isnan(errors)]
+                measured = float(errors.max()) if errors.size else 0.0
+                if measured > deviation.bound(dtype):
+                    status = "grown"
+            checks.append(
+                DeviationCheck(
+                    deviation.id,
+                    dtype,
+                    result.name,
+                    deviation.reason,
+                    int(region.sum()),
+                    int(inside.size),
+                    measured,
+                    deviation.bound(dtype) if deviation.max_ulp is not None else None,
+                    status,
+                )
+            )
+            if status == "grown":
+                extra_failures.append(
+                    f"deviation {deviation.id!r} grown: {measured:.6g} ULP > bound {deviation.bound(dtype):g}"
+                )
+                continue
+            # "fixed" is judged over the whole run (stale_deviations): one configuration
+            # without violations in the region says nothing about the others
+            remaining = remaining[~region[remaining]] if remaining.size else remaining
+        excused = len(result.violating) - remaining.size
+        kept = tuple(result.describe(int(i)) for i in remaining[:MAX_COUNTEREXAMPLES]) if result.describe else ()
+        detail = result.detail
+        if excused:
+            detail = (detail + "; " if detail else "") + f"{excused} violation(s) inside known deviations"
+        if extra_failures:
+            detail = (detail + "; " if detail else "") + "; ".join(extra_failures)
+        passed = remaining.size == 0 and not extra_failures
+        out.append(
+            PropertyResult(
+                result.name, passed, result.checked, int(remaining.size), kept, detail, remaining, result.describe
+            )
+        )
+    return out, checks
+
+
+def stale_deviations(budgets: Budgets, checks: list[DeviationCheck], judge_fixed: bool = True) -> list[str]:
+    """Entries that no longer match the run: grown anywhere, or (``judge_fixed``) without any
+    violation left in their region for a dtype they list, over every configuration of that
+    dtype in the run. Whether an entry is fixed can only be judged on the grid it was
+    measured on, so a run with another grid passes ``judge_fixed=False``."""
+    problems = []
+    for deviation in budgets.deviations:
+        mine = [c for c in checks if c.id == deviation.id]
+        grown = [c for c in mine if c.status == "grown"]
+        if grown:
+            c = max(grown, key=lambda c: c.measured_max_ulp or 0.0)
+            problems.append(
+                f"deviation {deviation.id!r} grown for {c.dtype}: {c.measured_max_ulp:.6g} ULP > bound {c.max_ulp:g}"
+            )
+        if not judge_fixed:
+            continue
+        for dtype in deviation.dtypes:
+            of_dtype = [c for c in mine if c.dtype == dtype]
+            if of_dtype and all(c.violations_in_region == 0 for c in of_dtype):
+                problems.append(f"deviation {deviation.id!r} fixed for {dtype}: no violation left in its region")
+    return problems

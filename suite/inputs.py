@@ -1,0 +1,111 @@
+"""Deterministic input sets: every pattern of a 16-bit format, a stratified sample of the wider ones.
+
+The sample for float32 and float64 covers every binade of both signs (``per_binade`` inputs
+each, spread over the binade's bit patterns), the subnormals, the special values, and the
+regions where softplus implementations go wrong, scaled by ``b`` and ``t``:
+
+* the curved part ``|b·x| < 40``;
+* the threshold band: the floats within 64 steps of ``t/b``;
+* exp's overflow and underflow edges in the compute format (``b·x`` near ``log(max)``,
+  ``log(min normal)`` and ``log(min subnormal)``), where results turn subnormal and flush;
+* every sample point's upper neighbour, so monotonicity is checked on adjacent floats.
+
+The sample is a pure function of the format, ``b``, ``t`` and the size: the same run audits
+the same inputs.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+
+import numpy as np
+
+from suite.formats import Format, opmath_format
+
+
+def _seed(fmt: Format, beta: float, threshold: float) -> int:
+    return zlib.crc32(f"{fmt.name}|{beta!r}|{threshold!r}".encode())
+
+
+def special_values() -> np.ndarray:
+    return np.array([np.nan, np.inf, -np.inf, 0.0, -0.0])
+
+
+def region_edges(fmt: Format, beta: float, threshold: float) -> dict[str, float]:
+    """Input values ``x`` at which the compute format's exp overflows/underflows, and ``t/b``."""
+    op = opmath_format(fmt)
+    ln2 = math.log(2)
+    return {
+        "threshold": threshold / beta,
+        "exp_overflow": (op.emax + 1) * ln2 / beta,
+        "exp_underflow_normal": op.emin * ln2 / beta,
+        "exp_underflow_subnormal": (op.min_quantum_exponent - 1) * ln2 / beta,
+        "result_subnormal": (fmt.emin * ln2 + math.log(beta)) / beta,
+        "result_zero": ((fmt.min_quantum_exponent - 1) * ln2 + math.log(beta)) / beta,
+    }
+
+
+def exhaustive(fmt: Format) -> np.ndarray:
+    """Every bit pattern's value (NaN payloads included, as NaN)."""
+    return fmt.decode(fmt.all_bits())
+
+
+def stratified(fmt: Format, beta: float, threshold: float, per_binade: int = 16, focused: int = 4096) -> np.ndarray:
+    """A deterministic sample of ``fmt`` inputs (see the module doc), sorted, with neighbours."""
+    rng = np.random.default_rng(_seed(fmt, beta, threshold))
+    mantissa_bits = fmt.precision - 1
+    # every binade (biased exponent 0 is the subnormal range), both signs
+    exponents = np.arange(0, (1 << fmt.exponent_bits) - 1, dtype=np.uint64)
+    fractions = rng.integers(0, 1 << mantissa_bits, (len(exponents), per_binade), dtype=np.uint64)
+    fractions[:, 0] = 0  # the binade's first value
+    fractions[:, 1] = (1 << mantissa_bits) - 1  # and its last
+    patterns = (exponents[:, None] << np.uint64(mantissa_bits)) | fractions
+    patterns = patterns.ravel()
+    sign = np.uint64(fmt.sign_mask)
+    parts = [fmt.decode(patterns.astype(fmt.uint_dtype)), fmt.decode((patterns | sign).astype(fmt.uint_dtype))]
+    parts.append(special_values())
+    parts.append(rng.uniform(-40.0, 40.0, focused) / beta)  # the curved part
+    edges = region_edges(fmt, beta, threshold)
+    for name, centre in edges.items():
+        if not math.isfinite(centre):
+            continue
+        c = float(fmt.round(np.float64(centre)))
+        if not math.isfinite(c):
+            continue
+        steps = np.arange(-64, 65)
+        spacing = math.ldexp(1.0, int(fmt.quantum_exponent(np.float64(c if c else fmt.min_subnormal))))
+        parts.append(c + steps * spacing)
+        width = abs(c) * 0.05 if name != "threshold" else abs(c) * 0.001
+        parts.append(c + rng.uniform(-width, width, focused // 8))
+    values = fmt.round(np.concatenate(parts))
+    finite = values[np.isfinite(values)]
+    neighbours = fmt.decode(fmt.next_up(fmt.encode(finite)))
+    values = np.concatenate([values, neighbours, special_values()])
+    return _unique_sorted(values)
+
+
+def _unique_sorted(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values; -0 and +0 both kept; one NaN at the end."""
+    nan = np.isnan(values)
+    finite = values[~nan]
+    zeros = finite == 0
+    rest = np.unique(finite[~zeros])
+    out = [rest[rest < 0]]
+    if zeros.any():
+        signs = np.signbit(finite[zeros])
+        if signs.any():
+            out.append(np.array([-0.0]))
+        if (~signs).any():
+            out.append(np.array([0.0]))
+    out.append(rest[rest > 0])
+    if nan.any():
+        out.append(np.array([np.nan]))
+    return np.concatenate(out)
+
+
+def inputs_for(fmt: Format, beta: float, threshold: float, per_binade: int = 16) -> tuple[np.ndarray, bool]:
+    """The audit's inputs for one format and parameter pair, and whether they are every input."""
+    if fmt.width <= 16:
+        return exhaustive(fmt), True
+    return stratified(fmt, beta, threshold, per_binade=per_binade), False

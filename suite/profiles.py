@@ -1,0 +1,22 @@
+"""Hypothesis profiles for the audit, chosen by ``HYPOTHESIS_PROFILE`` or ``--hypothesis-profile``.
+
+* ``ci``: derandomized (the same examples every run, so a CI verdict is reproducible) and
+  bounded, for ``tox -e audit`` and CI;
+* ``dev``: random, with the example database, for working on the suite;
+* ``thorough``: many examples per configuration, for a release audit.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+
+PROFILES = ("ci", "dev", "thorough")
+DEFAULT_PROFILE = "ci"
+
+
+def register() -> None:
+    """Register the profiles (idempotent)."""
+    common = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much]}
+    settings.register_profile("ci", max_examples=40, derandomize=True, print_blob=True, database=None, **common)
+    settings.register_profile("dev", max_examples=100, **common)
+    settings.register_profile("thorough", max_examples=2000, **common)

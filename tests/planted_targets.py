@@ -1,0 +1,78 @@
+"""Deliberately defective softplus implementations, each breaking one property.
+
+Every one has ``torch.nn.functional.softplus``'s signature, so the audit can be pointed at it
+with ``--target tests.planted_targets:NAME``; ``tests/test_audit_catches.py`` shows that the
+property each one breaks catches it, and that real torch does not trip the same check.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F  # noqa: N812  (the name every torch user knows)
+
+
+def lowered_precision(x, beta=1.0, threshold=20.0):
+    """Accuracy: computed in bfloat16 whatever the input dtype (about 2**16 ULP of float32 off)."""
+    return F.softplus(x.to(torch.bfloat16), beta, threshold).to(x.dtype)
+
+
+def negative_tail(x, beta=1.0, threshold=20.0):
+    """Positivity: returns a negative tiny value far left instead of a positive one."""
+    y = F.softplus(x, beta, threshold)
+    tiny = torch.finfo(x.dtype).tiny
+    return torch.where(beta * x < -30, torch.full_like(y, -tiny), y)
+
+
+def overshoot(x, beta=1.0, threshold=20.0):
+    """Bounds: a bump of ln2/(2b) at 0 pushes softplus above max(0, x) + ln2/b."""
+    y = F.softplus(x, beta, threshold)
+    return y + 0.5 * 0.6931471805599453 / beta * torch.exp(-((beta * x) ** 2))
+
+
+def sawtooth(x, beta=1.0, threshold=20.0):
+    """Monotonicity: a falling sawtooth of height 1e-3 makes the far-left tail decrease."""
+    y = F.softplus(x, beta, threshold)
+    return y - 1e-3 * (x - torch.floor(x))
+
+
+def linear_offset(x, beta=1.0, threshold=20.0):
+    """Asymptotes: in the linear region below the threshold, one ULP above x instead of x."""
+    y = F.softplus(x, beta, threshold)
+    up = torch.nextafter(x, torch.full_like(x, float("inf")))
+    return torch.where((beta * x > 17) & (beta * x <= threshold), up, y)
+
+
+def threshold_off_by_one_ulp(x, beta=1.0, threshold=20.0):
+    """Threshold rule: above the threshold returns the float after x instead of x."""
+    y = F.softplus(x, beta, threshold)
+    up = torch.nextafter(x, torch.full_like(x, float("inf")))
+    return torch.where(beta * x > threshold, up, y)
+
+
+class _DeadGradient(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        ctx.save_for_backward(x)
+        ctx.beta = beta
+        return F.softplus(x, beta, threshold)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        g = torch.sigmoid(ctx.beta * x)
+        return grad * torch.where(ctx.beta * x < -20, torch.zeros_like(g), g), None, None
+
+
+def dead_gradient(x, beta=1.0, threshold=20.0):
+    """Derivative: the gradient is exactly 0 below b*x = -20, where sigmoid is still > 0."""
+    return _DeadGradient.apply(x, beta, threshold)
+
+
+def nan_to_zero(x, beta=1.0, threshold=20.0):
+    """Special values: NaN in, 0 out."""
+    return torch.nan_to_num(F.softplus(x, beta, threshold), nan=0.0)
+
+
+def beta_ignored(x, beta=1.0, threshold=20.0):
+    """Parameters: ignores beta (so beta = 0 gives finite numbers instead of +inf)."""
+    return F.softplus(x, 1.0, threshold)

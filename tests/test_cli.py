@@ -1,0 +1,93 @@
+"""The command line as a user meets it: exit codes, one-line errors, and the report it writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "suite.cli", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--dtype", "float8"], "unknown dtype 'float8'; accepted: float16, bfloat16, float32, float64"),
+        (["--device", "tpu"], "unknown device 'tpu'; accepted: cpu, cuda, cuda:N"),
+        (["--target", "no_such_module:softplus"], "cannot import module 'no_such_module'"),
+        (["--target", "math:exp"], "does not accept (input, beta=..., threshold=...)"),
+        (["--grid", "1"], "is not 'beta,threshold'"),
+        (["--quantity", "hessian"], "unknown quantity 'hessian'; accepted: forward, grad, grad2"),
+    ],
+)
+def test_bad_arguments_get_one_line_and_exit_2(tmp_path, args, message):
+    result = run("run", "--out", str(tmp_path / "out"), *args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists(), "no partial report on a usage error"
+
+
+def test_an_absent_cuda_device_is_a_usage_error(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the device is not absent")
+    result = run("run", "--out", str(tmp_path), "--device", "cuda")
+    assert result.returncode == 2
+    assert "torch.cuda.is_available() is False" in result.stderr
+
+
+def test_a_budget_file_that_does_not_parse(tmp_path):
+    bad = tmp_path / "budgets.toml"
+    bad.write_text("[[budget]\n")
+    result = run("run", "--out", str(tmp_path / "out"), "--budgets", str(bad))
+    assert result.returncode == 2
+    assert "is not valid TOML" in result.stderr
+
+
+SMALL = ["--dtype", "float16", "--quantity", "forward", "--grid", "1,20"]
+
+
+def test_a_passing_audit_exits_0_and_writes_its_report(tmp_path):
+    result = run("run", "--out", str(tmp_path), "--target", "torch.nn.functional:softplus", *SMALL)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads((tmp_path / "audit.json").read_text())
+    assert report["format"] == 1
+    assert report["verdict"] == "pass"
+    (config,) = [c for c in report["configurations"] if c["path"] == "simd"]
+    assert config["exhaustive"] is True
+    assert config["stats"]["documented"]["count"] == 65536
+    assert "cuda" in report["not_audited"]
+    assert (tmp_path / "audit.junit.xml").exists()
+
+
+def test_a_failing_audit_exits_1_with_a_reproducer(tmp_path):
+    result = run("run", "--out", str(tmp_path), "--target", "tests.planted_targets:nan_to_zero", *SMALL)
+    assert result.returncode == 1
+    assert "special_values fails" in result.stdout
+    assert "float.fromhex(" in result.stdout  # the torch snippet
+    report = json.loads((tmp_path / "audit.json").read_text())
+    assert report["verdict"] == "fail"
+    failing = [p for c in report["configurations"] for p in c["properties"] if not p["passed"]]
+    assert any(p["name"] == "special_values" and p["counterexamples"] for p in failing)
+
+
+def test_reference_command(tmp_path):
+    result = run("reference", "forward", "-2", "--dtype", "float16", "--output", "0.126953125")
+    assert result.returncode == 0
+    assert "0.126928011042972496443726806358" in result.stdout
+    assert "0.205734 ULP of float16" in result.stdout
