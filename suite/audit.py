@@ -8,6 +8,7 @@ measurements (:mod:`suite.ulp`, :mod:`suite.stats`) → verdicts (:mod:`suite.pr
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 
@@ -115,6 +116,9 @@ class ConfigResult:
     stats: dict[str, Stats]
     properties: list[PropertyResult]
     deviations: list[budget_data.DeviationCheck] = field(default_factory=list)
+    # consistency of the CPU kernel paths: on the scalar path, how many outputs differ from the
+    # SIMD path's on the same inputs (None where not measured)
+    path_disagreement: dict | None = None
 
     @property
     def passed(self) -> bool:
@@ -200,9 +204,30 @@ class Auditor:
             "documented": summarize(x, y, doc_ref, sample.doc_meas, exhaustive),
             "math": summarize(x, y, math_ref, sample.math_meas, exhaustive),
         }
-        result = ConfigResult(config, sample.params, exhaustive, stats, properties, deviations)
+        result = ConfigResult(
+            config, sample.params, exhaustive, stats, properties, deviations, self._path_disagreement(config, x, y)
+        )
         self._results[config] = result
         return result
+
+    def _path_disagreement(self, config: Configuration, x: np.ndarray, y: np.ndarray) -> dict | None:
+        if config.device != "cpu" or config.path != "scalar":
+            return None
+        simd = dataclasses.replace(config, path="simd")
+        y_simd = self.outputs(simd, x)
+        differ = ~((y == y_simd) | (np.isnan(y) & np.isnan(y_simd)))
+        fmt = format_named(config.dtype)
+        count = int(differ.sum())
+        example = None
+        if count:
+            i = int(np.flatnonzero(differ)[0])
+            example = {
+                "x": float(x[i]),
+                "x_bits": fmt.hex(fmt.encode(np.float64(x[i]))),
+                "scalar": float(y[i]),
+                "simd": float(y_simd[i]),
+            }
+        return {"versus": "simd", "inputs": len(x), "differing": count, "example": example}
 
     def judge_points(self, config: Configuration, x: np.ndarray) -> tuple[Sample, list[PropertyResult]]:
         """Every property at a few inputs (hypothesis examples): the same checks, budgets and

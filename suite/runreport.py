@@ -131,6 +131,7 @@ def config_entry(result, search: dict | None) -> dict:
         "properties": properties,
         "known_deviations": [_plain(c) for c in result.deviations],
         "hypothesis_search": _plain(search) if search else None,
+        "path_disagreement": _plain(result.path_disagreement),
         "verdict": "pass" if result.passed else "fail",
     }
 

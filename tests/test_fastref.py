@@ -51,6 +51,20 @@ def test_every_16_bit_input_matches_mpmath(fmt, quantity, beta):
     assert len(bad) == 0, describe(x, fast, truth, bad)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("beta", [0.01, 0.3, 2.0, 7.0, 100.0])
+@pytest.mark.parametrize("quantity", list(Quantity))
+@pytest.mark.parametrize("fmt", [FLOAT16, BFLOAT16], ids=str)
+def test_every_16_bit_input_more_betas_both_oracles(fmt, quantity, beta):
+    x = fmt.decode(fmt.all_bits())
+    params = Params.as_kernel_sees(beta, 2.0, fmt)
+    for oracle in Oracle:
+        fast = fast_reference(quantity, x, params, fmt, oracle).rounded
+        truth = mpmath_rounded(quantity, x, params, fmt, oracle)
+        bad = mismatches(fast, truth)
+        assert len(bad) == 0, describe(x, fast, truth, bad)
+
+
 @pytest.mark.parametrize("quantity", list(Quantity))
 @pytest.mark.parametrize("fmt", [FLOAT16, BFLOAT16], ids=str)
 def test_every_16_bit_input_documented_oracle(fmt, quantity):
