@@ -192,14 +192,7 @@ class Auditor:
             return self._results[config]
         sample, exhaustive = self.full_sample(config)
         x, y, math_ref, doc_ref = sample.x, sample.y, sample.math_ref, sample.doc_ref
-        properties = [
-            budget_data.check_accuracy(sample, oracle, self.budgets, config.path, config.beta, config.threshold)
-            for oracle in ("documented", "math")
-        ]
-        properties.extend(check_all(sample))
-        properties, deviations = budget_data.apply_deviations(
-            properties, sample, self.budgets, config.target, config.path, config.beta, config.threshold
-        )
+        properties, deviations = self._verdicts(config, sample)
         stats = {
             "documented": summarize(x, y, doc_ref, sample.doc_meas, exhaustive),
             "math": summarize(x, y, math_ref, sample.math_meas, exhaustive),
@@ -237,17 +230,22 @@ class Auditor:
         finite = x[np.isfinite(x)]
         neighbours = fmt.decode(fmt.next_up(fmt.encode(finite)))
         x = np.concatenate([x, neighbours])
-        y = self.outputs(config, x)
-        sample = self.sample(config, x, y)
+        sample = self.sample(config, x, self.outputs(config, x))
+        properties, _ = self._verdicts(config, sample)
+        return sample, properties
+
+    def _verdicts(
+        self, config: Configuration, sample: Sample
+    ) -> tuple[list[PropertyResult], list[budget_data.DeviationCheck]]:
+        """Every property of a sample, with budgets and known deviations applied."""
         properties = [
             budget_data.check_accuracy(sample, oracle, self.budgets, config.path, config.beta, config.threshold)
             for oracle in ("documented", "math")
         ]
         properties.extend(check_all(sample))
-        properties, _ = budget_data.apply_deviations(
+        return budget_data.apply_deviations(
             properties, sample, self.budgets, config.target, config.path, config.beta, config.threshold
         )
-        return sample, properties
 
     def results(self) -> list[ConfigResult]:
         return list(self._results.values())
