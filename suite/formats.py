@@ -119,20 +119,22 @@ class Format:
                 return (bits.astype(np.uint32) << np.uint32(16)).view(np.float32).astype(np.float64)
             return bits.view(np.dtype(self.numpy_name)).astype(np.float64)
 
-    def encode(self, values: np.ndarray) -> np.ndarray:
+    def encode(self, values: np.ndarray, check: bool = True) -> np.ndarray:
         """Bit patterns of values that are exactly representable in this format.
 
-        Raises ValueError when a value is not representable (use :meth:`round` first).
-        NaNs encode as the canonical quiet NaN.
+        Raises ValueError when a value is not representable (use :meth:`round` first);
+        ``check=False`` trusts the caller instead (values taken from the format's own
+        tensors). NaNs encode as the canonical quiet NaN.
         """
         given = np.asarray(values)
         values = given.astype(np.float64)
-        rounded = self.round(given if given.dtype == np.longdouble else values)
-        bad = ~((rounded == given) | np.isnan(values))
-        # -0.0 == 0.0 is fine: round() keeps the sign of zero.
-        if bad.any():
-            first = values[bad][0]
-            raise ValueError(f"{first!r} is not exactly representable in {self.name}; round it first")
+        if check:
+            rounded = self.round(given if given.dtype == np.longdouble else values)
+            bad = ~((rounded == given) | np.isnan(values))
+            # -0.0 == 0.0 is fine: round() keeps the sign of zero.
+            if bad.any():
+                first = values[bad][0]
+                raise ValueError(f"{first!r} is not exactly representable in {self.name}; round it first")
         if self.name == "bfloat16":
             as32 = np.atleast_1d(values.astype(np.float32)).view(np.uint32)
             bits = (as32 >> np.uint32(16)).astype(np.uint16)

@@ -76,3 +76,15 @@ def nan_to_zero(x, beta=1.0, threshold=20.0):
 def beta_ignored(x, beta=1.0, threshold=20.0):
     """Parameters: ignores beta (so beta = 0 gives finite numbers instead of +inf)."""
     return F.softplus(x, 1.0, threshold)
+
+
+def narrow_band(x, beta=1.0, threshold=20.0):
+    """A defect in 64 consecutive float32 inputs just above 3.1: 16 ULPs off there, exact elsewhere.
+
+    Sampling misses it; an exhaustive sweep cannot."""
+    y = F.softplus(x, beta, threshold)
+    start = torch.tensor(3.1, dtype=torch.float32).view(torch.int32).item()
+    bits = x.to(torch.float32).view(torch.int32)
+    inside = (bits >= start) & (bits < start + 64) & (x.dtype == torch.float32)
+    wrong = (y.to(torch.float32).view(torch.int32) + 16).view(torch.float32).to(y.dtype)
+    return torch.where(inside, wrong, y)

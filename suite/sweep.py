@@ -1,0 +1,495 @@
+"""Exhaustive sweeps: every bit pattern of a format through a target, with mergeable statistics.
+
+A sweep enumerates the patterns of float16, bfloat16 or float32 in contiguous *shards*
+(``K/N``), each in chunks of ``CHUNK`` inputs: the target's outputs on one kernel path, the
+fast reference under both oracles, the ULP measure. Each shard's statistics are an
+:class:`Accumulator` — counts, sums, the maximum with its input, the histogram, per-binade
+maxima, property violations with a first example — that merges associatively with its
+neighbours, so shards can run in separate processes, machines or CI jobs and be joined by
+``softplus-audit merge`` into the same result as one process.
+
+Finished shards are checkpointed as JSON (atomically); a sweep started again skips them.
+Property violations counted (every input, not a sample):
+
+* ``zero_where_positive``: output exactly 0 where the correct rounding is > 0 (premature
+  underflow of softplus; a gradient that dies where sigmoid is representable);
+* ``not_monotone``: adjacent inputs (consecutive patterns of one sign) whose outputs step the
+  wrong way (softplus and its gradient increase with x; the second derivative falls with |x|);
+* ``path_disagreement``: on CPU, inputs where the other kernel path gives other bits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from suite.fastref import fast_reference
+from suite.formats import Format, format_named
+from suite.params import Oracle, Params, Quantity
+from suite.stats import BUCKET_EDGES, BUCKET_LABELS
+from suite.ulp import Failure, measure
+
+FORMAT = 1
+CHUNK = 1 << 20
+ORACLES = ("documented", "math")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """What one sweep measures."""
+
+    dtype: str
+    target: str = "torch.nn.functional:softplus"
+    device: str = "cpu"
+    path: str = "simd"
+    quantity: str = "forward"
+    beta: float = 1.0
+    threshold: float = 20.0
+
+    @property
+    def key(self) -> str:
+        target = self.target.replace(":", ".")
+        return f"{target}-{self.device}-{self.dtype}-{self.path}-{self.quantity}-b{self.beta:g}-t{self.threshold:g}"
+
+
+def shard_range(fmt: Format, k: int, n: int) -> tuple[int, int]:
+    """Patterns ``[start, stop)`` of shard ``k`` of ``n`` (0-based), contiguous and covering all."""
+    if not (n >= 1 and 0 <= k < n):
+        raise ValueError(f"shard {k}/{n}: need 0 <= K < N (shards are numbered from 0)")
+    return fmt.count * k // n, fmt.count * (k + 1) // n
+
+
+@dataclass
+class OracleTotals:
+    """Mergeable statistics of the ULP errors under one oracle (ULPs of the output format)."""
+
+    max_ulp: float = 0.0
+    argmax_bits: int = -1
+    argmax_output: float = 0.0
+    argmax_rounded: float = 0.0
+    sum_ulp: float = 0.0
+    counted: int = 0  # inputs with a numeric ULP error (no special-value failure)
+    correctly_rounded: int = 0
+    faithful: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    histogram: list[int] = field(default_factory=lambda: [0] * len(BUCKET_LABELS))
+    binade_max: dict[str, float] = field(default_factory=dict)  # "+e"/"-e"/"+sub"... -> max
+
+    def add(self, fmt: Format, bits: np.ndarray, x: np.ndarray, y: np.ndarray, rounded: np.ndarray, m) -> None:
+        failed = m.failure != Failure.NONE
+        errors = m.ulp_error
+        ok = ~failed
+        if ok.any():
+            i = int(np.nanargmax(np.where(ok, errors, -1.0)))
+            if errors[i] > self.max_ulp or self.argmax_bits < 0:
+                self.max_ulp, self.argmax_bits = float(errors[i]), int(bits[i])
+                self.argmax_output, self.argmax_rounded = float(y[i]), float(rounded[i])
+            self.sum_ulp += float(errors[ok].sum())
+            self.counted += int(ok.sum())
+        self.correctly_rounded += int(m.correctly_rounded.sum())
+        self.faithful += int(m.faithful.sum())
+        for f in Failure:
+            if f is not Failure.NONE:
+                n = int((m.failure == f).sum())
+                if n:
+                    self.failures[f.name.lower()] = self.failures.get(f.name.lower(), 0) + n
+        finite_errors = errors[ok]
+        counts = [int((finite_errors == 0).sum())]
+        previous = 0.0
+        for edge in BUCKET_EDGES:
+            counts.append(int(((finite_errors > previous) & (finite_errors <= edge)).sum()))
+            previous = edge
+        counts += [int((finite_errors > previous).sum()), int(failed.sum())]
+        self.histogram = [a + b for a, b in zip(self.histogram, counts, strict=True)]
+        keep = ok & np.isfinite(x)
+        if keep.any():
+            xs, es = x[keep], errors[keep]
+            with np.errstate(divide="ignore"):
+                e = np.floor(np.log2(np.abs(xs)))
+            labels = np.where(xs == 0, fmt.emin - 2, np.where(e < fmt.emin, fmt.emin - 1, e)).astype(np.int64)
+            signs = np.signbit(xs)
+            for s in (False, True):
+                sel = signs == s
+                if not sel.any():
+                    continue
+                order = np.argsort(labels[sel], kind="stable")
+                lab, err = labels[sel][order], es[sel][order]
+                starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
+                for label, value in zip(lab[starts].tolist(), np.maximum.reduceat(err, starts).tolist(), strict=True):
+                    name = {fmt.emin - 2: "zero", fmt.emin - 1: "subnormal"}.get(label, str(label))
+                    key = ("-" if s else "+") + name
+                    self.binade_max[key] = max(self.binade_max.get(key, 0.0), value)
+
+    def merge(self, other: OracleTotals) -> None:
+        if other.argmax_bits >= 0 and (other.max_ulp > self.max_ulp or self.argmax_bits < 0):
+            self.max_ulp, self.argmax_bits = other.max_ulp, other.argmax_bits
+            self.argmax_output, self.argmax_rounded = other.argmax_output, other.argmax_rounded
+        self.sum_ulp += other.sum_ulp
+        self.counted += other.counted
+        self.correctly_rounded += other.correctly_rounded
+        self.faithful += other.faithful
+        for k, v in other.failures.items():
+            self.failures[k] = self.failures.get(k, 0) + v
+        self.histogram = [a + b for a, b in zip(self.histogram, other.histogram, strict=True)]
+        for k, v in other.binade_max.items():
+            self.binade_max[k] = max(self.binade_max.get(k, 0.0), v)
+
+
+@dataclass
+class Violation:
+    count: int = 0
+    example_bits: int = -1
+    example_output: float = 0.0
+
+    def add(self, mask: np.ndarray, bits: np.ndarray, y: np.ndarray) -> None:
+        n = int(mask.sum())
+        if n and self.example_bits < 0:
+            i = int(np.flatnonzero(mask)[0])
+            self.example_bits, self.example_output = int(bits[i]), float(y[i])
+        self.count += n
+
+    def merge(self, other: Violation) -> None:
+        if self.example_bits < 0 and other.example_bits >= 0:
+            self.example_bits, self.example_output = other.example_bits, other.example_output
+        self.count += other.count
+
+
+@dataclass
+class Accumulator:
+    """Everything a sweep knows about a contiguous range of patterns ``[start, stop)``."""
+
+    start: int
+    stop: int
+    inputs: int = 0
+    oracles: dict[str, OracleTotals] = field(default_factory=lambda: {o: OracleTotals() for o in ORACLES})
+    zero_where_positive: Violation = field(default_factory=Violation)
+    not_monotone: Violation = field(default_factory=Violation)
+    path_disagreement: Violation | None = None
+    first: tuple[int, float] | None = None  # (bits, output) at the range's ends, for the
+    last: tuple[int, float] | None = None  # monotonicity of pairs across a merge boundary
+    seconds: float = 0.0
+
+    def merge(self, other: Accumulator, fmt: Format, quantity: str) -> Accumulator:
+        if other.start != self.stop:
+            raise ValueError(f"cannot merge range [{other.start}, {other.stop}) after [{self.start}, {self.stop})")
+        for name in ORACLES:
+            self.oracles[name].merge(other.oracles[name])
+        self.zero_where_positive.merge(other.zero_where_positive)
+        self.not_monotone.merge(other.not_monotone)
+        if other.path_disagreement is not None:
+            if self.path_disagreement is None:
+                self.path_disagreement = Violation()
+            self.path_disagreement.merge(other.path_disagreement)
+        if self.last is not None and other.first is not None:
+            pair_bits = np.array([self.last[0], other.first[0]], dtype=np.uint64).astype(fmt.uint_dtype)
+            pair_y = np.array([self.last[1], other.first[1]])
+            self.not_monotone.add(_wrong_steps(fmt, quantity, pair_bits, pair_y), pair_bits[1:], pair_y[1:])
+        self.stop, self.inputs, self.seconds = other.stop, self.inputs + other.inputs, self.seconds + other.seconds
+        self.last = other.last if other.last is not None else self.last
+        return self
+
+
+def _wrong_steps(fmt: Format, quantity: str, bits: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """For consecutive patterns, does output i+1 step the wrong way from output i? (length n-1)"""
+    x = fmt.decode(bits)
+    same_sign = np.signbit(x[1:]) == np.signbit(x[:-1])
+    consecutive = (bits[1:].astype(np.int64) - bits[:-1].astype(np.int64)) == 1
+    usable = same_sign & consecutive & np.isfinite(x[1:]) & np.isfinite(x[:-1]) & ~np.isnan(y[1:]) & ~np.isnan(y[:-1])
+    negative = np.signbit(x[1:])
+    with np.errstate(invalid="ignore"):
+        # softplus and its gradient rise with x; the second derivative falls as |x| grows
+        rising = np.where(negative, y[1:] > y[:-1], y[1:] < y[:-1])
+        wrong = y[1:] > y[:-1] if quantity == "grad2" else rising
+    return usable & wrong
+
+
+def sweep_range(spec: SweepSpec, start: int, stop: int, target, progress=None) -> Accumulator:
+    """Measure patterns ``[start, stop)`` of ``spec.dtype`` (all of them) and return the statistics."""
+    from suite.targets import CPU_PATHS, evaluate
+
+    fmt = format_named(spec.dtype)
+    quantity = Quantity.named(spec.quantity)
+    params = Params.as_kernel_sees(spec.beta, spec.threshold, fmt)
+    other_path = None
+    if spec.device == "cpu" and spec.path in CPU_PATHS:
+        other_path = CPU_PATHS[1 - CPU_PATHS.index(spec.path)]
+    acc = Accumulator(start, start, path_disagreement=Violation() if other_path else None)
+    begun = time.perf_counter()
+    for lo in range(start, stop, CHUNK):
+        hi = min(stop, lo + CHUNK)
+        bits = fmt.bit_range(lo, hi)
+        x = fmt.decode(bits)
+        y = evaluate(target, x, fmt, quantity, spec.beta, spec.threshold, spec.device, spec.path)
+        chunk = Accumulator(lo, hi, inputs=hi - lo)
+        refs = {}
+        for name in ORACLES:
+            refs[name] = fast_reference(quantity, x, params, fmt, Oracle.named(name))
+            m = measure(y, refs[name], check_outputs=False)  # y holds the format's own values
+            chunk.oracles[name].add(fmt, bits, x, y, refs[name].rounded, m)
+        chunk.zero_where_positive.add((y == 0) & (refs["documented"].rounded > 0), bits, y)
+        chunk.not_monotone.add(_wrong_steps(fmt, spec.quantity, bits, y), bits[1:], y[1:])
+        if other_path:
+            y_other = evaluate(target, x, fmt, quantity, spec.beta, spec.threshold, spec.device, other_path)
+            chunk.path_disagreement = Violation()
+            chunk.path_disagreement.add(~((y == y_other) | (np.isnan(y) & np.isnan(y_other))), bits, y)
+        chunk.first, chunk.last = (int(bits[0]), float(y[0])), (int(bits[-1]), float(y[-1]))
+        if acc.inputs == 0 and acc.first is None:
+            acc.first = chunk.first
+        acc.merge(chunk, fmt, spec.quantity)
+        if progress:
+            progress(hi - lo)
+    acc.seconds = time.perf_counter() - begun
+    return acc
+
+
+# -- JSON -------------------------------------------------------------------------------------------
+
+
+def _finite(v: float):
+    return v if math.isfinite(v) else {"repr": repr(v)}
+
+
+def accumulator_to_json(acc: Accumulator) -> dict:
+    data = dataclasses.asdict(acc)
+    for totals in data["oracles"].values():
+        for key in ("argmax_output", "argmax_rounded", "max_ulp"):
+            totals[key] = _finite(totals[key])
+    for key in ("zero_where_positive", "not_monotone", "path_disagreement"):
+        if data[key]:
+            data[key]["example_output"] = _finite(data[key]["example_output"])
+    for key in ("first", "last"):
+        if data[key]:
+            data[key] = [data[key][0], _finite(data[key][1])]
+    return data
+
+
+def _float(v) -> float:
+    return float(v["repr"]) if isinstance(v, dict) else float(v)
+
+
+def accumulator_from_json(data: dict) -> Accumulator:
+    oracles = {}
+    for name, t in data["oracles"].items():
+        oracles[name] = OracleTotals(
+            **{**t, **{k: _float(t[k]) for k in ("argmax_output", "argmax_rounded", "max_ulp")}}
+        )
+
+    def violation(v):
+        return None if v is None else Violation(v["count"], v["example_bits"], _float(v["example_output"]))
+
+    return Accumulator(
+        start=data["start"],
+        stop=data["stop"],
+        inputs=data["inputs"],
+        oracles=oracles,
+        zero_where_positive=violation(data["zero_where_positive"]),
+        not_monotone=violation(data["not_monotone"]),
+        path_disagreement=violation(data["path_disagreement"]),
+        first=(data["first"][0], _float(data["first"][1])) if data["first"] else None,
+        last=(data["last"][0], _float(data["last"][1])) if data["last"] else None,
+        seconds=data["seconds"],
+    )
+
+
+def shard_file(out: Path, spec: SweepSpec, k: int, n: int) -> Path:
+    return out / spec.key / f"shard-{k:04d}-of-{n:04d}.json"
+
+
+def write_shard(out: Path, spec: SweepSpec, k: int, n: int, acc: Accumulator) -> Path:
+    from suite.runreport import write_json_atomically
+
+    path = shard_file(out, spec, k, n)
+    write_json_atomically(
+        {
+            "format": FORMAT,
+            "kind": "sweep-shard",
+            "spec": dataclasses.asdict(spec),
+            "shard": [k, n],
+            "stats": accumulator_to_json(acc),
+        },
+        path,
+    )
+    return path
+
+
+def read_shard(path: Path) -> tuple[SweepSpec, int, int, Accumulator]:
+    """A checkpointed shard; ValueError (one line) if it is not one."""
+    try:
+        data = json.loads(Path(path).read_text())
+        if data.get("format") != FORMAT or data.get("kind") != "sweep-shard":
+            raise ValueError(f"format {data.get('format')!r}, kind {data.get('kind')!r}")
+        spec = SweepSpec(**data["spec"])
+        k, n = data["shard"]
+        return spec, k, n, accumulator_from_json(data["stats"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: not a sweep shard of format {FORMAT} ({error})") from None
+
+
+class Heartbeat:
+    """tqdm on a terminal; elsewhere (CI logs) one line every ``every`` seconds."""
+
+    def __init__(self, total: int, label: str, every: float = 10.0):
+        self.total, self.label, self.every, self.done = total, label, every, 0
+        self.begun = self.last = time.perf_counter()
+        self.bar = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=label, unit="in", unit_scale=True, smoothing=0.1)
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+            return
+        now = time.perf_counter()
+        if now - self.last >= self.every or self.done >= self.total:
+            self.last = now
+            rate = self.done / max(now - self.begun, 1e-9)
+            eta = (self.total - self.done) / rate if rate else math.inf
+            print(
+                f"{self.label}: {self.done:,}/{self.total:,} inputs ({100 * self.done / self.total:.1f}%), "
+                f"{rate / 1e6:.2f} M/s, ETA {eta:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _run_shard(args) -> tuple[int, str]:
+    spec, k, n, out = args
+    import torch
+
+    from suite.targets import load_target
+
+    torch.set_num_threads(1)
+    fmt = format_named(spec.dtype)
+    start, stop = shard_range(fmt, k, n)
+    acc = sweep_range(spec, start, stop, load_target(spec.target))
+    return k, str(write_shard(Path(out), spec, k, n, acc))
+
+
+def run_sweep(spec: SweepSpec, out: Path, shards: int, only: int | None = None, workers: int = 1) -> list[int]:
+    """Measure every shard not yet checkpointed under ``out`` (or only shard ``only``); returns the
+    shards measured now. Interrupted sweeps resume from their checkpoints."""
+    fmt = format_named(spec.dtype)
+    todo = [only] if only is not None else list(range(shards))
+    done = []
+    for k in list(todo):
+        path = shard_file(out, spec, k, shards)
+        if path.exists():
+            try:
+                read_shard(path)
+                todo.remove(k)
+            except ValueError:
+                path.unlink()  # a damaged checkpoint is measured again
+    total = sum(shard_range(fmt, k, shards)[1] - shard_range(fmt, k, shards)[0] for k in todo)
+    beat = Heartbeat(total, f"sweep {spec.key}")
+    try:
+        if workers > 1 and len(todo) > 1:
+            import multiprocessing as mp
+
+            with mp.get_context("spawn").Pool(workers) as pool:
+                for k, _ in pool.imap_unordered(_run_shard, [(spec, k, shards, str(out)) for k in todo]):
+                    beat(shard_range(fmt, k, shards)[1] - shard_range(fmt, k, shards)[0])
+                    done.append(k)
+        else:
+            from suite.targets import load_target
+
+            target = load_target(spec.target)
+            for k in todo:
+                start, stop = shard_range(fmt, k, shards)
+                write_shard(out, spec, k, shards, sweep_range(spec, start, stop, target, progress=beat))
+                done.append(k)
+    finally:
+        beat.close()
+    return done
+
+
+def merge_shards(paths: list[Path]) -> tuple[SweepSpec, Accumulator, int]:
+    """Join checkpointed shards of one sweep; ValueError naming what is missing or mismatched."""
+    shards = sorted((read_shard(p) for p in paths), key=lambda s: s[1])
+    if not shards:
+        raise ValueError("no shard files to merge")
+    spec, _, n, _ = shards[0]
+    for other_spec, _, other_n, _ in shards:
+        if other_spec != spec or other_n != n:
+            raise ValueError(f"shards of different sweeps: {spec.key} ({n} shards) and {other_spec.key} ({other_n})")
+    have = [k for _, k, _, _ in shards]
+    missing = sorted(set(range(n)) - set(have))
+    if missing:
+        raise ValueError(f"sweep {spec.key}: shard(s) {missing} of {n} missing; run them with --shard K/{n}")
+    if len(have) != len(set(have)):
+        raise ValueError(f"sweep {spec.key}: a shard appears twice")
+    fmt = format_named(spec.dtype)
+    total = shards[0][3]
+    for _, _, _, acc in shards[1:]:
+        total.merge(acc, fmt, spec.quantity)
+    return spec, total, n
+
+
+def report(spec: SweepSpec, acc: Accumulator, shards: int, environment: dict | None = None) -> dict:
+    """The sweep's report JSON (the format the report commands read for sweeps)."""
+    fmt = format_named(spec.dtype)
+    kernel = Params.as_kernel_sees(spec.beta, spec.threshold, fmt)
+    oracles = {}
+    for name, t in acc.oracles.items():
+        worst_x = float(fmt.decode(np.array([t.argmax_bits], dtype=np.uint64).astype(fmt.uint_dtype))[0])
+        oracles[name] = {
+            "max_ulp": _finite(t.max_ulp),
+            "worst": {
+                "x_bits": fmt.hex(t.argmax_bits),
+                "x": _finite(worst_x),
+                "output": _finite(t.argmax_output),
+                "correctly_rounded": _finite(t.argmax_rounded),
+            },
+            "mean_ulp": t.sum_ulp / t.counted if t.counted else 0.0,
+            "correctly_rounded": t.correctly_rounded,
+            "correctly_rounded_rate": t.correctly_rounded / acc.inputs if acc.inputs else 1.0,
+            "faithful": t.faithful,
+            "faithful_rate": t.faithful / acc.inputs if acc.inputs else 1.0,
+            "failures": t.failures,
+            "histogram": dict(zip(BUCKET_LABELS, t.histogram, strict=True)),
+            "binade_max": t.binade_max,
+        }
+
+    def violation(v: Violation | None):
+        if v is None:
+            return None
+        example = None
+        if v.example_bits >= 0:
+            x = float(fmt.decode(np.array([v.example_bits], dtype=np.uint64).astype(fmt.uint_dtype))[0])
+            example = {"x_bits": fmt.hex(v.example_bits), "x": _finite(x), "output": _finite(v.example_output)}
+        return {"count": v.count, "example": example}
+
+    return {
+        "format": FORMAT,
+        "kind": "sweep",
+        "spec": dataclasses.asdict(spec),
+        "kernel_params": {
+            "beta": _finite(kernel.beta),
+            "threshold": _finite(kernel.threshold),
+            "product_format": kernel.product_format.name,
+        },
+        "exhaustive": acc.start == 0 and acc.stop == fmt.count,
+        "inputs": acc.inputs,
+        "shards": shards,
+        "cpu_seconds": acc.seconds,
+        "environment": environment or {},
+        "oracles": oracles,
+        "violations": {
+            "zero_where_positive": violation(acc.zero_where_positive),
+            "not_monotone": violation(acc.not_monotone),
+            "path_disagreement": violation(acc.path_disagreement),
+        },
+    }
