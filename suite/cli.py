@@ -167,6 +167,46 @@ def _cmd_budgets(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from suite.report import RunFileError, load_run, write_reports
+
+    run_path = Path(args.run_file)
+    try:
+        run = load_run(run_path)
+    except RunFileError as error:
+        raise UsageError(str(error)) from None
+    html = Path(args.html) if args.html else run_path.with_suffix(".html")
+    md = Path(args.md) if args.md else run_path.with_suffix(".md")
+    try:
+        written = write_reports(run, html=html, md=md)
+    except OSError as error:
+        raise UsageError(f"cannot write the report: {error.filename or ''}: {error.strerror or error}") from None
+    print("softplus-audit: wrote " + ", ".join(str(p) for p in written))
+    return EXIT_OK
+
+
+def _tolerance(text: str) -> float:
+    value = _float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number >= 0")
+    return value
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from suite.report import RunFileError, Tolerance, compare_runs, format_comparison, load_run
+
+    try:
+        base, new = load_run(args.base), load_run(args.new)
+    except RunFileError as error:
+        raise UsageError(str(error)) from None
+    tolerance = Tolerance(abs_ulp=args.tolerance_ulp, rel=args.tolerance_rel, rate=args.tolerance_rate)
+    result = compare_runs(base, new, tolerance)
+    print(format_comparison(result, base, new, tolerance, (args.base, args.new)))
+    return EXIT_FAILED if result.regressions else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="softplus-audit",
@@ -218,6 +258,45 @@ def build_parser() -> argparse.ArgumentParser:
     _audit_options(bud)
     bud.add_argument("--write", action="store_true", help="overwrite the budget file instead of printing")
     bud.set_defaults(run=_cmd_budgets)
+
+    rep = sub.add_parser(
+        "report",
+        help="render the HTML and Markdown reports of a saved run",
+        description="Validate a run's JSON (written by 'softplus-audit run') and render its reports from it alone: "
+        "one self-contained HTML file (no network request) and a Markdown summary for CI logs. "
+        "Exit 0: written; 2: the run file is missing, not JSON, truncated, of an unsupported format or "
+        "does not match the schema (one line says which).",
+    )
+    rep.add_argument("run_file", metavar="RUN.json", help="the run's JSON")
+    rep.add_argument("--html", metavar="PATH", help="where to write the HTML (default: RUN.html next to the JSON)")
+    rep.add_argument("--md", metavar="PATH", help="where to write the Markdown (default: RUN.md next to the JSON)")
+    rep.set_defaults(run=_cmd_report)
+
+    cmp = sub.add_parser(
+        "compare",
+        help="regressions and improvements between two saved runs",
+        description="Compare two runs configuration by configuration (matched by id): max ULP error of both "
+        "oracles, correctly rounded rate, property verdicts. Rule: a regression is new max ULP > base max ULP "
+        "* (1 + REL) + ABS (either oracle; NaN counts as inf), a correctly rounded rate lower by more than RATE, "
+        "or a property going from pass to fail; improvements are the reverse. Configurations in one run only "
+        "are listed, not counted. Exit 0: no regression; 1: a regression; 2: an unreadable or invalid run file.",
+    )
+    cmp.add_argument("base", metavar="BASE.json", help="the reference run")
+    cmp.add_argument("new", metavar="NEW.json", help="the run to judge")
+    cmp.add_argument(
+        "--tolerance-ulp", type=_tolerance, default=0.5, metavar="ABS", help="absolute ULP slack (default 0.5)"
+    )
+    cmp.add_argument(
+        "--tolerance-rel", type=_tolerance, default=0.0, metavar="REL", help="relative max-ULP slack (default 0)"
+    )
+    cmp.add_argument(
+        "--tolerance-rate",
+        type=_tolerance,
+        default=0.0,
+        metavar="RATE",
+        help="allowed drop of the correctly rounded rate, a fraction (default 0)",
+    )
+    cmp.set_defaults(run=_cmd_compare)
     return parser
 
 

@@ -174,6 +174,7 @@ def write_json_atomically(data: dict, path: str | Path) -> None:
         with os.fdopen(fd, "w") as f:
             f.write(text)
             f.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for reading
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -182,3 +183,21 @@ def write_json_atomically(data: dict, path: str | Path) -> None:
 
 def write_run(state, path: str | Path, exit_status: int) -> None:
     write_json_atomically(build(state, exit_status), path)
+    write_human_reports(path)
+
+
+def write_human_reports(path: str | Path) -> None:
+    """NAME.html and NAME.md beside NAME.json, rendered from the file just written (see
+    :mod:`suite.report`). The JSON is the run's record and is already safe: a rendering problem
+    is one warning line on stderr (re-render with ``softplus-audit report``), never an error."""
+    path = Path(path)
+    try:
+        from suite.report import load_run, write_reports
+
+        write_reports(load_run(path), html=path.with_suffix(".html"), md=path.with_suffix(".md"))
+    except Exception as error:  # a report is a by-product: the run's verdict must stand
+        print(
+            f"softplus-audit: warning: HTML/Markdown reports not written ({type(error).__name__}: {error}); "
+            f"retry with: softplus-audit report {path}",
+            file=sys.stderr,
+        )

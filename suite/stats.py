@@ -79,8 +79,7 @@ def binade_maxima(x: np.ndarray, errors: np.ndarray, fmt: Format) -> list[dict]:
         if not mask.any():
             continue
         xs, es = x[mask], errors[mask]
-        with np.errstate(divide="ignore"):
-            binade = np.floor(np.log2(np.abs(xs)))
+        binade = np.frexp(np.abs(xs))[1].astype(np.int64) - 1  # floor(log2|x|), exactly
         zero = xs == 0
         sub = ~zero & (binade < fmt.emin)
         keys = np.where(zero, -100000, np.where(sub, -99999, binade)).astype(np.int64)

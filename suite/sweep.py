@@ -111,8 +111,7 @@ class OracleTotals:
         keep = ok & np.isfinite(x)
         if keep.any():
             xs, es = x[keep], errors[keep]
-            with np.errstate(divide="ignore"):
-                e = np.floor(np.log2(np.abs(xs)))
+            e = np.frexp(np.abs(xs))[1].astype(np.int64) - 1  # floor(log2|x|), exactly
             labels = np.where(xs == 0, fmt.emin - 2, np.where(e < fmt.emin, fmt.emin - 1, e)).astype(np.int64)
             signs = np.signbit(xs)
             for s in (False, True):

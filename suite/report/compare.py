@@ -1,0 +1,128 @@
+"""Two runs side by side: regressions and improvements per configuration (matched by id).
+
+Compared per configuration: the max ULP error for each oracle (ULPs of the output format,
+relative to the exact value), the correctly rounded rate (documented oracle), and each
+property's verdict. The rule (also in ``softplus-audit compare --help``):
+
+* max ULP regresses when ``new > base * (1 + rel) + abs`` (defaults: abs 0.5 ULP, rel 0) and
+  improves when ``base > new * (1 + rel) + abs``; a NaN counts as +inf;
+* the correctly rounded rate regresses when it drops by more than ``rate`` (default 0) and
+  improves when it rises by more than ``rate``;
+* a property regresses from pass to fail, improves from fail to pass.
+
+Configurations or properties present in one run only are listed, not counted as regressions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from suite.report.load import as_float
+from suite.report.model import ORACLES, fmt_rate, fmt_ulp
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How much worse a number may get before it is a regression (see the module's rule)."""
+
+    abs_ulp: float = 0.5
+    rel: float = 0.0
+    rate: float = 0.0
+
+    def describe(self) -> str:
+        return (
+            f"regression where new max ULP > base max ULP × (1 + {self.rel:g}) + {self.abs_ulp:g} (either oracle), "
+            f"the correctly rounded rate drops by more than {self.rate:g}, or a property goes from pass to fail"
+        )
+
+
+@dataclass(frozen=True)
+class Change:
+    config: str
+    what: str
+    base: str
+    new: str
+    regression: bool
+
+
+@dataclass
+class Comparison:
+    matched: int = 0
+    changes: list[Change] = field(default_factory=list)
+    only_base: list[str] = field(default_factory=list)
+    only_new: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def regressions(self) -> list[Change]:
+        return [c for c in self.changes if c.regression]
+
+    @property
+    def improvements(self) -> list[Change]:
+        return [c for c in self.changes if not c.regression]
+
+
+def _ulp(value) -> float:
+    v = as_float(value)
+    return math.inf if math.isnan(v) else v
+
+
+def _compare_config(cid: str, base: dict, new: dict, tol: Tolerance, out: Comparison) -> None:
+    for oracle in ORACLES:
+        b, n = _ulp(base["stats"][oracle]["max_ulp"]), _ulp(new["stats"][oracle]["max_ulp"])
+        worse, better = n > b * (1 + tol.rel) + tol.abs_ulp, b > n * (1 + tol.rel) + tol.abs_ulp
+        if worse or better:
+            out.changes.append(Change(cid, f"max ULP ({oracle})", fmt_ulp(b), fmt_ulp(n), worse))
+    b, n = (r["stats"]["documented"]["correctly_rounded_rate"] for r in (base, new))
+    if n < b - tol.rate or n > b + tol.rate:
+        out.changes.append(Change(cid, "correctly rounded (documented)", fmt_rate(b), fmt_rate(n), n < b))
+    base_props = {p["name"]: p["passed"] for p in base["properties"]}
+    new_props = {p["name"]: p["passed"] for p in new["properties"]}
+    for name, passed in base_props.items():
+        if name not in new_props:
+            out.notes.append(f"{cid}: property {name} only in BASE")
+        elif passed != new_props[name]:
+            verdict = {True: "pass", False: "fail"}
+            out.changes.append(Change(cid, f"property {name}", verdict[passed], verdict[new_props[name]], passed))
+    out.notes += [f"{cid}: property {name} only in NEW" for name in new_props if name not in base_props]
+
+
+def compare_runs(base: dict, new: dict, tolerance: Tolerance | None = None) -> Comparison:
+    """Compare two validated runs (see :func:`suite.report.load_run`) configuration by configuration."""
+    tol = tolerance or Tolerance()
+    out = Comparison()
+    base_configs = {c["id"]: c for c in base["configurations"]}
+    new_configs = {c["id"]: c for c in new["configurations"]}
+    for cid, config in base_configs.items():
+        if cid in new_configs:
+            out.matched += 1
+            _compare_config(cid, config, new_configs[cid], tol, out)
+        else:
+            out.only_base.append(cid)
+    out.only_new = [cid for cid in new_configs if cid not in base_configs]
+    return out
+
+
+def format_comparison(result: Comparison, base: dict, new: dict, tolerance: Tolerance, names: tuple[str, str]) -> str:
+    """The comparison as text, one change per line, regressions first."""
+
+    def describe(run: dict, name: str) -> str:
+        env = run["environment"]
+        return f"{name} ({run['verdict']}; torch {env['torch']}, {env['aten_cpu_capability']}; {run['created_utc']})"
+
+    lines = [f"BASE {describe(base, names[0])}", f"NEW  {describe(new, names[1])}", f"rule: {tolerance.describe()}"]
+    width = max((len(c.config) for c in result.changes), default=0)
+    for change in result.regressions + result.improvements:
+        tag = "REGRESSION" if change.regression else "improved  "
+        lines.append(f"{tag}  {change.config:<{width}}  {change.what}: {change.base} -> {change.new}")
+    for label, ids in (("only in BASE", result.only_base), ("only in NEW", result.only_new)):
+        if ids:
+            shown = ", ".join(ids[:5]) + (f", … ({len(ids) - 5} more)" if len(ids) > 5 else "")
+            lines.append(f"{label}: {len(ids)} configuration(s): {shown}")
+    lines += result.notes
+    lines.append(
+        f"{result.matched} configuration(s) matched: {len(result.regressions)} regression(s), "
+        f"{len(result.improvements)} improvement(s)"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,179 @@
+"""Reading a run's JSON (``softplus-audit run``, :mod:`suite.runreport`) back, validated.
+
+:func:`load_run` returns the run as plain JSON data (dicts and lists) once it is known to be a
+run of a supported ``format`` that matches ``suite/data/run.schema.json``; anything else raises
+:class:`RunFileError` with one line that says what is wrong and where.
+
+Validation is the JSON Schema (draft 2020-12), except the items of the ``binade_max`` lists:
+a full run has some 600,000 of them, which ``jsonschema`` takes about 20 s to visit. They are
+checked by :func:`binade_entry_error` instead, which ``tests/test_report.py`` holds to the
+schema's own definition of an entry (same verdict on valid and invalid entries).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "run.schema.json"
+SUPPORTED_FORMATS = (1,)
+
+
+class RunFileError(ValueError):
+    """A run file that cannot be used: missing, not JSON, truncated, unsupported format, or not
+    matching the schema. ``str(error)`` is one line naming the file and the problem."""
+
+
+@functools.cache
+def schema() -> dict:
+    """The run schema (draft 2020-12) as shipped in ``suite/data/run.schema.json``."""
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+@functools.cache
+def _validator():
+    import jsonschema
+
+    relaxed = copy.deepcopy(schema())
+    relaxed["$defs"]["stats"]["properties"]["binade_max"]["items"] = True  # checked by binade_entry_error
+    return jsonschema.Draft202012Validator(relaxed)
+
+
+def location(path: Iterable[str | int]) -> str:
+    """A JSON path such as ``$.configurations[3].stats.math.max_ulp``."""
+    out = "$"
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_exact_float(value) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) == {"hex", "repr"}
+        and isinstance(value["hex"], str)
+        and isinstance(value["repr"], str)
+    )
+
+
+def binade_entry_error(entry) -> str | None:
+    """Why one ``binade_max`` entry does not match the schema, or None (the schema's rule, fast)."""
+    if not isinstance(entry, dict):
+        return f"{_short(entry)} is not an object"
+    missing = [k for k in ("sign", "binade", "max_ulp") if k not in entry]
+    if missing:
+        return f"{missing[0]!r} is a required property"
+    extra = sorted(set(entry) - {"sign", "binade", "max_ulp"})
+    if extra:
+        return f"unexpected property {extra[0]!r}"
+    if entry["sign"] not in ("+", "-"):
+        return f"sign {_short(entry['sign'])} is not '+' or '-'"
+    binade = entry["binade"]
+    if not ((isinstance(binade, int) and not isinstance(binade, bool)) or binade in ("zero", "subnormal")):
+        return f"binade {_short(binade)} is not an integer, 'zero' or 'subnormal'"
+    ulp = entry["max_ulp"]
+    if not ((_is_number(ulp) and ulp >= 0) or _is_exact_float(ulp)):
+        return f"max_ulp {_short(ulp)} is not a number >= 0 or a {{hex, repr}} float"
+    return None
+
+
+def _short(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def validate(run, source: str = "run") -> None:
+    """Raise :class:`RunFileError` unless ``run`` (parsed JSON) is a supported run matching the schema."""
+    if not isinstance(run, dict):
+        raise RunFileError(
+            f"{source}: not a softplus-audit run (the top level is a {type(run).__name__}, not an object)"
+        )
+    supported = ", ".join(str(f) for f in SUPPORTED_FORMATS)
+    if "format" not in run:
+        raise RunFileError(f"{source}: not a softplus-audit run (no 'format' field); supported formats: {supported}")
+    fmt = run["format"]
+    if not isinstance(fmt, int) or isinstance(fmt, bool):
+        raise RunFileError(f"{source}: 'format' is {_short(fmt)}, not an integer; supported formats: {supported}")
+    if fmt not in SUPPORTED_FORMATS:
+        newer = " (newer than this softplus-audit: upgrade it to read this run)" if fmt > max(SUPPORTED_FORMATS) else ""
+        raise RunFileError(f"{source}: run format {fmt} is not supported{newer}; supported formats: {supported}")
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(run))
+    if error is not None:
+        message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
+        raise RunFileError(f"{source}: does not match the run schema at {location(error.absolute_path)}: {message}")
+    for i, config in enumerate(run["configurations"]):
+        for oracle, stats in config["stats"].items():
+            for j, entry in enumerate(stats["binade_max"]):
+                problem = binade_entry_error(entry)
+                if problem:
+                    where = location(["configurations", i, "stats", oracle, "binade_max", j])
+                    raise RunFileError(f"{source}: does not match the run schema at {where}: {problem}")
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not allowed in strict JSON")
+
+
+def parse_run(text: str, source: str = "run") -> dict:
+    """Parse and validate the text of a run file (see :func:`load_run`)."""
+    stripped = text.rstrip()
+    if not stripped:
+        raise RunFileError(f"{source}: empty file, not a run (truncated?)")
+    try:
+        run = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        if error.pos >= len(stripped) and error.msg.startswith(("Expecting", "Unterminated")):
+            raise RunFileError(
+                f"{source}: truncated JSON (the text ends at line {error.lineno} column {error.colno} "
+                f"before the document is complete)"
+            ) from None
+        raise RunFileError(f"{source}: not JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    except ValueError as error:  # NaN / Infinity literals, or numbers too large to parse
+        raise RunFileError(f"{source}: not strict JSON: {error}") from None
+    validate(run, source)
+    return run
+
+
+def load_run(path: str | Path) -> dict:
+    """Read and validate a run file written by ``softplus-audit run`` (format 1).
+
+    Returns the parsed JSON. Raises :class:`RunFileError` (a ValueError) with one line for a
+    missing or unreadable file, text that is not JSON or is truncated, an unsupported or future
+    ``format``, or a schema violation (with its JSON path).
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise RunFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise RunFileError(f"{path}: is a directory, not a run file") from None
+    except OSError as error:
+        raise RunFileError(f"{path}: cannot read: {error.strerror or error}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RunFileError(f"{path}: not JSON: not UTF-8 text (byte {error.start})") from None
+    return parse_run(text, str(path))
+
+
+def as_float(value) -> float:
+    """A JSON number, or a ``{hex, repr}`` float (NaN and ±inf included), as a Python float."""
+    if isinstance(value, dict):
+        for parse, text in ((float.fromhex, value.get("hex")), (float, value.get("repr"))):
+            try:
+                return parse(text)
+            except (ValueError, TypeError):
+                pass
+        return math.nan
+    return float(value)

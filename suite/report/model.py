@@ -1,0 +1,215 @@
+"""What the reports show, computed from a run's JSON (no measurement is redone here).
+
+Every ULP figure is in ULPs of the configuration's output format, relative to the exact value;
+"documented" is the oracle of torch's documented function (threshold rule included), "math"
+the exact mathematical function.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+from suite.report.load import as_float
+
+ORACLES = ("documented", "math")
+DTYPE_ORDER = ("float16", "bfloat16", "float32", "float64")
+QUANTITY_ORDER = ("forward", "grad", "grad2")
+QUANTITY_NAMES = {"forward": "softplus", "grad": "gradient", "grad2": "second derivative"}
+# colour classes of a max ULP error (documented oracle): upper bounds, inclusive
+ULP_CLASSES = ((0.5, "u0", "≤ 0.5"), (1.0, "u1", "≤ 1"), (4.0, "u2", "≤ 4"), (1024.0, "u3", "≤ 1024"))
+ULP_CLASS_TOP = ("u4", "> 1024, or not finite")
+
+
+def _order(values, preferred) -> list:
+    return sorted(set(values), key=lambda v: (preferred.index(v) if v in preferred else len(preferred), str(v)))
+
+
+def fmt_ulp(value) -> str:
+    """A ULP error for display: 6 significant digits (exponent form below 0.001 and from 10^6)."""
+    v = as_float(value)
+    if v == 0:
+        return "0"
+    if not math.isfinite(v):
+        return repr(v)
+    if v < 1e-3 or v >= 1e6:
+        return f"{v:.3e}"
+    return f"{v:.6g}"
+
+
+def fmt_rate(rate: float) -> str:
+    """A rate as a percentage that never shows 100% unless it is exactly 1."""
+    if rate >= 1:
+        return "100%"
+    text = f"{rate * 100:.4f}".rstrip("0").rstrip(".")
+    return f"{text}%" if text != "100" else ">99.9999%"
+
+
+def ulp_class(value) -> str:
+    """CSS class for a max ULP error (see ULP_CLASSES)."""
+    v = as_float(value)
+    for bound, name, _ in ULP_CLASSES:
+        if v <= bound:
+            return name
+    return ULP_CLASS_TOP[0]
+
+
+def config_label(config: dict) -> str:
+    """The configuration without its dtype: target, device, parameters, path, quantity."""
+    return config["id"].replace(f"-{config['dtype']}-", "-", 1)
+
+
+def excusing_deviations(config: dict, oracle: str = "documented") -> list[str]:
+    """Ids of the known deviations, in force here, whose region holds this oracle's largest error."""
+    worst = as_float(config["stats"][oracle]["max_ulp"])
+    ids = []
+    for dev in config["known_deviations"]:
+        in_force = dev["property"] == f"accuracy ({oracle})" and dev["status"] == "holds"
+        if in_force and dev["measured_max_ulp"] is not None and as_float(dev["measured_max_ulp"]) >= worst:
+            ids.append(dev["id"])
+    return ids
+
+
+def dtype_quantity_table(run: dict) -> list[dict]:
+    """One row per (dtype, quantity): worst max ULP per oracle over the configurations, the
+    configuration holding it, and the pooled correctly rounded rate (all outputs measured)."""
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for index, config in enumerate(run["configurations"]):
+        groups[(config["dtype"], config["quantity"])].append({**config, "_index": index})
+    rows = []
+    dtypes = _order((d for d, _ in groups), DTYPE_ORDER)
+    quantities = _order((q for _, q in groups), QUANTITY_ORDER)
+    for dtype in dtypes:
+        for quantity in quantities:
+            configs = groups.get((dtype, quantity))
+            if not configs:
+                continue
+            row = {"dtype": dtype, "quantity": quantity, "configurations": len(configs)}
+            row["failing"] = sum(1 for c in configs if c["verdict"] != "pass")
+            for oracle in ORACLES:
+                worst = max(configs, key=lambda c, o=oracle: as_float(c["stats"][o]["max_ulp"]))
+                row[f"max_{oracle}"] = as_float(worst["stats"][oracle]["max_ulp"])
+                row[f"worst_{oracle}"] = worst
+            doc = [c["stats"]["documented"] for c in configs]
+            count = sum(s["count"] for s in doc)
+            row["outputs"] = count
+            row["correctly_rounded_rate"] = sum(s["correctly_rounded"] for s in doc) / count if count else 1.0
+            row["exhaustive"] = all(s["exhaustive"] for s in doc)
+            row["excused"] = excusing_deviations(row["worst_documented"])
+            rows.append(row)
+    return rows
+
+
+def failing_properties(run: dict) -> list[dict]:
+    """Every failed property of every configuration, with its first counterexample (or None)."""
+    out = []
+    for index, config in enumerate(run["configurations"]):
+        for prop in config["properties"]:
+            if not prop["passed"]:
+                first = prop["counterexamples"][0] if prop["counterexamples"] else None
+                out.append({"config": config, "index": index, "property": prop, "first": first})
+    return out
+
+
+def deviations_in_force(run: dict) -> list[dict]:
+    """Known deviations that excuse at least one violation in this run (status 'holds') or that
+    have grown beyond their recorded bound (status 'grown'), grouped by deviation id."""
+    groups: dict[str, dict] = {}
+    for config in run["configurations"]:
+        for dev in config["known_deviations"]:
+            if dev["status"] not in ("holds", "grown"):
+                continue
+            g = groups.setdefault(
+                dev["id"],
+                {
+                    "id": dev["id"],
+                    "reason": dev["reason"],
+                    "dtypes": set(),
+                    "properties": set(),
+                    "configurations": set(),
+                    "violations": 0,
+                    "measured_max_ulp": None,
+                    "bound": None,
+                    "grown": False,
+                },
+            )
+            g["dtypes"].add(dev["dtype"])
+            g["properties"].add(dev["property"])
+            g["configurations"].add(config["id"])
+            g["violations"] += dev["violations_in_region"]
+            g["grown"] = g["grown"] or dev["status"] == "grown"
+            for key, field in (("measured_max_ulp", "measured_max_ulp"), ("bound", "max_ulp")):
+                if dev[field] is not None:
+                    value = as_float(dev[field])
+                    g[key] = value if g[key] is None else max(g[key], value)
+    out = []
+    for g in groups.values():
+        g["dtypes"] = _order(g["dtypes"], DTYPE_ORDER)
+        g["properties"] = sorted(g["properties"])
+        g["configurations"] = len(g["configurations"])
+        out.append(g)
+    return sorted(out, key=lambda g: (not g["grown"], g["id"]))
+
+
+def not_audited(run: dict) -> list[tuple[str, str]]:
+    """What this run did not audit, and why: absent devices, and what its settings left out of the
+    default audit (dtypes, quantities, targets, grid points)."""
+    out = [(what, why) for what, why in run["not_audited"].items()]
+    settings = run["settings"]
+    left_out = [
+        ("dtypes", [d for d in DTYPE_ORDER if d not in settings["dtypes"]]),
+        ("quantities", [q for q in QUANTITY_ORDER if q not in settings["quantities"]]),
+    ]
+    for what, missing in left_out:
+        if missing:
+            out.append((", ".join(missing), f"not selected: this run's {what} were {', '.join(settings[what])}"))
+    from suite.audit import DEFAULT_GRID, DEFAULT_TARGETS
+
+    targets = [t for t in DEFAULT_TARGETS if t not in settings["targets"]]
+    if targets:
+        out.append((", ".join(targets), f"not selected: this run's targets were {', '.join(settings['targets'])}"))
+    grid = {tuple(as_float(v) for v in pair) for pair in settings["grid"]}
+    missing_grid = [f"beta={b:g}, threshold={t:g}" for b, t in DEFAULT_GRID if (b, t) not in grid]
+    if missing_grid:
+        out.append(("; ".join(missing_grid), "default (beta, threshold) pairs not in this run's grid"))
+    return out
+
+
+def worst_case(run: dict, outside_deviations: bool = False) -> dict | None:
+    """The configuration with the largest error (documented oracle), its index and worst input;
+    with ``outside_deviations``, among configurations whose largest error no known deviation holds."""
+    candidates = [
+        (i, c) for i, c in enumerate(run["configurations"]) if not (outside_deviations and excusing_deviations(c))
+    ]
+    if not candidates:
+        return None
+    index, config = max(candidates, key=lambda ic: as_float(ic[1]["stats"]["documented"]["max_ulp"]))
+    return {
+        "config": config,
+        "index": index,
+        "worst": config["stats"]["documented"]["worst"],
+        "excused": excusing_deviations(config),
+    }
+
+
+def environment_line(run: dict) -> str:
+    """torch version, CPU capability and CPU (and the rest that makes a run reproducible)."""
+    env = run["environment"]
+    parts = [
+        f"torch {env['torch']}",
+        f"CPU capability {env['aten_cpu_capability']}"
+        + (f" (ATEN_CPU_CAPABILITY={env['ATEN_CPU_CAPABILITY']})" if env.get("ATEN_CPU_CAPABILITY") else ""),
+        f"CPU {env['cpu']}",
+    ]
+    if env.get("cuda_devices"):
+        parts.append("CUDA " + ", ".join(d["name"] for d in env["cuda_devices"]))
+    parts += [f"Python {env['python']}", f"softplus-audit {env['softplus_audit']}"]
+    return " · ".join(parts)
+
+
+def reproducer(config: dict, x: float) -> str:
+    """The two-line torch snippet that evaluates ``config`` at ``x`` (as the audit prints it)."""
+    from suite.audit import Configuration
+
+    fields = ("target", "device", "dtype", "beta", "threshold", "path", "quantity")
+    return Configuration(**{k: config[k] for k in fields}).reproducer(x)

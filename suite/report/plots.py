@@ -1,0 +1,296 @@
+"""Per-configuration figures as inline SVG (matplotlib), deterministic byte for byte.
+
+One figure per configuration, two panels, both oracles ("documented" and "math"):
+
+* the histogram of ULP errors over the fixed buckets of :data:`suite.stats.BUCKET_LABELS`;
+* the largest ULP error per binade of the input (:func:`suite.stats.binade_maxima`), against the
+  signed binade of x: the run keeps no per-input errors, so this map of per-binade maxima is the
+  finest "error against the input" picture a run's JSON allows. The x axis is log2|x| mirrored
+  at 0 (negative inputs on the left, ±0 and subnormals in the middle), the threshold's binade
+  (x = t/b) is marked.
+
+ULP errors are ULPs of the output format, relative to the exact value. Output is deterministic:
+a fixed ``svg.hashsalt``, no date in the metadata, a fixed font (text kept as text, so the
+browser draws it with a local font: nothing is fetched).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+
+from suite.report.load import as_float
+
+COLOURS = {"documented": "#0072B2", "math": "#D55E00"}  # Okabe-Ito blue and vermillion
+STYLES = {"documented": "-", "math": "--"}
+FLOOR = 1e-4  # per-binade maxima below this are drawn on the floor
+RC = {
+    "svg.hashsalt": "softplus-audit",
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "font.size": 8,
+    "path.simplify": True,
+    "axes.titlesize": 8.5,
+    "axes.labelsize": 8,
+}
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def power_label(e: int, negative: bool = False) -> str:
+    """``2⁻¹⁴``, ``−2¹⁰``: a binade as text without mathtext."""
+    return ("−" if negative else "") + "2" + str(e).translate(_SUPERSCRIPT)
+
+
+def bucket_labels() -> list[str]:
+    """Short labels of the histogram buckets (same buckets as suite.stats.BUCKET_LABELS)."""
+    from suite.stats import BUCKET_EDGES
+
+    labels = ["0"]
+    for edge in BUCKET_EDGES:
+        labels.append(f"≤{edge:g}" if edge <= 1024 else "≤" + power_label(int(math.log2(edge))))
+    labels += [">" + power_label(int(math.log2(BUCKET_EDGES[-1]))), "special"]
+    return labels
+
+
+def _emax(config: dict) -> int:
+    from suite.formats import format_named
+
+    try:
+        return format_named(config["dtype"]).emax
+    except ValueError:
+        ints = [b["binade"] for s in config["stats"].values() for b in s["binade_max"] if isinstance(b["binade"], int)]
+        return max(ints, default=_emin(config))
+
+
+def _emin(config: dict) -> int:
+    from suite.formats import format_named
+
+    try:
+        return format_named(config["dtype"]).emin
+    except ValueError:
+        ints = [b["binade"] for s in config["stats"].values() for b in s["binade_max"] if isinstance(b["binade"], int)]
+        return min(ints, default=0)
+
+
+def binade_position(sign: str, binade: int | str, emin: int) -> int:
+    """The binade's centre on the mirrored log2|x| axis, in binades: 0 for ±0, ±1 for the
+    subnormals, ±(e - emin + 2) for [2^e, 2^(e+1)); binade e spans centre ± 0.5."""
+    if binade == "zero":
+        return 0
+    magnitude = 1 if binade == "subnormal" else int(binade) - emin + 2
+    return -magnitude if sign == "-" else magnitude
+
+
+def edge_position(e: float, emin: int, negative: bool = False) -> float:
+    """Where |x| = 2^e sits on the same axis (e ≥ emin; fractional e for the threshold)."""
+    p = e - emin + 1.5
+    return -p if negative else p
+
+
+class Compression:
+    """The axis drawn: runs of more than ``MIN_RUN`` binades with nothing above the floor are
+    drawn ``WIDTH`` binades wide (grey bands), everything else one binade per unit."""
+
+    MIN_RUN, WIDTH = 12, 4.0
+
+    def __init__(self, extent: int, interesting: set[int]) -> None:
+        self.bands: list[tuple[float, float]] = []
+        run: list[int] = []
+        for centre in [*range(-extent, extent + 1), None]:
+            if centre is not None and centre not in interesting:
+                run.append(centre)
+                continue
+            if len(run) > self.MIN_RUN:
+                self.bands.append((run[0] - 0.5, run[-1] + 0.5))
+            run = []
+        self.original, self.drawn = [-extent - 0.5], [0.0]
+        for lo, hi in self.bands:
+            self._to(lo, lo - self.original[-1])
+            self._to(hi, self.WIDTH)
+        self._to(extent + 0.5, extent + 0.5 - self.original[-1])
+
+    def _to(self, original: float, width: float) -> None:
+        if original > self.original[-1]:
+            self.original.append(original)
+            self.drawn.append(self.drawn[-1] + width)
+
+    def __call__(self, position: float) -> float:
+        import numpy as np
+
+        return float(np.interp(position, self.original, self.drawn))
+
+
+def _ticks(axis: Compression, emin: int, emax: int) -> tuple[list[float], list[str]]:
+    """0, the edges of the grey bands, and round powers of two, none closer than 1/14 of the axis."""
+    candidates: list[tuple[float, str]] = [(0.0, "0")]
+
+    def label(position: float) -> tuple[float, str] | None:
+        e = abs(position) - 1.5 + emin
+        if abs(position) < 1.5 or e > emax + 1 or e != int(e):
+            return None
+        return position, power_label(int(e), negative=position < 0)
+
+    for lo, hi in axis.bands:
+        candidates += [c for c in (label(lo), label(hi)) if c]
+    width = axis.drawn[-1] - axis.drawn[0]
+    for step in (1, 2, 5, 10, 20, 50, 100, 200, 500):
+        if width / step <= 16:
+            break
+    for e in range(emin, emax + 2):
+        if e % step == 0:
+            candidates += [
+                (edge_position(e, emin), power_label(e)),
+                (edge_position(e, emin, True), power_label(e, True)),
+            ]
+    gap = (axis.drawn[-1] - axis.drawn[0]) / 14
+    kept: list[tuple[float, str]] = []
+    for position, text in candidates:
+        drawn = axis(position)
+        if all(abs(drawn - k) >= gap for k, _ in kept):
+            kept.append((drawn, text))
+    kept.sort()
+    return [k for k, _ in kept], [t for _, t in kept]
+
+
+def _threshold_position(config: dict, emin: int) -> float | None:
+    beta, threshold = as_float(config["kernel_beta"]), as_float(config["kernel_threshold"])
+    if not (beta > 0 and math.isfinite(beta) and math.isfinite(threshold) and threshold > 0):
+        return None
+    x = threshold / beta
+    return edge_position(math.log2(x), emin) if math.isfinite(x) and x > 0 and math.log2(x) >= emin else None
+
+
+def _histogram_panel(ax, config: dict) -> None:
+    labels = bucket_labels()
+    width = 0.4
+    for k, oracle in enumerate(("documented", "math")):
+        counts = config["stats"][oracle]["histogram"]
+        bars = [(i + (k - 0.5) * width, n) for i, n in enumerate(counts) if n > 0]  # empty buckets: no bar
+        ax.bar(
+            [b[0] for b in bars],
+            [b[1] for b in bars],
+            width=width,
+            color=COLOURS[oracle],
+            label=f"{oracle} oracle",
+            log=True,
+        )
+    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=6.5)
+    ax.set_ylim(bottom=0.7)
+    ax.minorticks_off()
+    ax.set_ylabel("inputs (log scale)")
+    ax.set_xlabel("ULP error, bucket upper edge")
+    ax.set_title("Histogram of ULP errors")
+    ax.legend(loc="upper right", fontsize=7, frameon=False)
+
+
+def _binade_panel(ax, config: dict) -> None:
+    emin = _emin(config)
+    emax = _emax(config)
+    extent = emax - emin + 2
+    maxima: dict[str, dict[int, float]] = {}
+    for oracle in ("documented", "math"):
+        points = maxima.setdefault(oracle, {})
+        for entry in config["stats"][oracle]["binade_max"]:
+            binade = min(entry["binade"], emax) if isinstance(entry["binade"], int) else entry["binade"]
+            centre = binade_position(entry["sign"], binade, emin)  # floor(log2|x|) can round up at the top
+            value = as_float(entry["max_ulp"])
+            value = FLOOR if not value > FLOOR else value  # NaN and tiny errors on the floor
+            points[centre] = max(points.get(centre, 0.0), value)
+    interesting = {c for points in maxima.values() for c, v in points.items() if v > FLOOR}
+    threshold = _threshold_position(config, emin)
+    if threshold is not None:
+        interesting.add(round(threshold))
+    axis = Compression(extent, interesting)
+    top = 1.0
+    for oracle, points in maxima.items():
+        xs: list[float] = []
+        ys: list[float] = []
+        for centre in sorted(points):
+            if xs and xs[-1] != axis(centre - 0.5):  # a binade without data: break the line
+                xs.append(math.nan)
+                ys.append(math.nan)
+            xs += [axis(centre - 0.5), axis(centre + 0.5)]
+            ys += [points[centre]] * 2
+        top = max(top, *(y for y in ys if math.isfinite(y)), 1.0)
+        ax.plot(xs, ys, STYLES[oracle], color=COLOURS[oracle], lw=1.0, label=f"{oracle} oracle")
+    for lo, hi in axis.bands:
+        ax.axvspan(axis(lo), axis(hi), color="#e4e4e4", lw=0, zorder=0)
+    ax.set_yscale("log")
+    ax.set_ylim(FLOOR / 1.5, top * 3)
+    ax.set_xlim(axis.drawn[0], axis.drawn[-1])
+    ax.minorticks_off()
+    ax.axhline(0.5, color="#555555", lw=0.6, ls=":")
+    ax.text(
+        1.0, 0.5, " ½ ULP", transform=ax.get_yaxis_transform(), fontsize=6.5, va="center", ha="left", color="#555555"
+    )
+    if threshold is not None:
+        ax.axvline(axis(threshold), color="#555555", lw=0.8, ls="-.")
+        ax.text(
+            axis(threshold), 0.98, " x = t/b", transform=ax.get_xaxis_transform(), fontsize=6.5, va="top", ha="left"
+        )
+    ticks, labels = _ticks(axis, emin, emax)
+    ax.set_xticks(ticks, labels, fontsize=6.5)
+    ax.set_xlabel(
+        "binade of x" + ("  (grey: binades with no error above 0.0001 ULP, drawn narrow)" if axis.bands else "")
+    )
+    ax.set_ylabel(f"max ULP error (log; ≤{FLOOR:g} on the floor)")
+    ax.set_title("Largest ULP error per binade of x")
+    ax.legend(loc="upper left", fontsize=7, frameon=False)
+
+
+def figure_svg(config: dict) -> str:
+    """The configuration's figure as a standalone SVG document (deterministic)."""
+    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend and figures are left alone
+
+    with matplotlib.rc_context(RC):
+        fig = Figure(figsize=(10, 3.1))
+        fig.subplots_adjust(left=0.06, right=0.955, bottom=0.29, top=0.91, wspace=0.2)
+        left, right = fig.subplots(1, 2, width_ratios=(1, 1.35))
+        _histogram_panel(left, config)
+        _binade_panel(right, config)
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()
+
+
+def inline(svg: str, prefix: str, label: str) -> str:
+    """An SVG document made fit to sit inside HTML: no XML prologue, ids made unique with
+    ``prefix``, sized by its container, labelled for assistive technology (``label`` is escaped)."""
+    from markupsafe import escape
+
+    svg = re.sub(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*|<!--.*?-->\s*|<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}\1"', svg)
+    svg = svg.replace("url(#", f"url(#{prefix}").replace('href="#', f'href="#{prefix}')
+    svg = re.sub(r'\bd="[^"]*"', lambda m: re.sub(r"(\d\.\d\d)\d+", r"\1", m.group(0)), svg)  # paths to 1/100 pt
+    svg = re.sub(r">\s+<", "><", re.sub(r"\s*\n\s*", " ", svg))
+    svg = re.sub(
+        r'<svg([^>]*?) width="[^"]*" height="[^"]*"',
+        rf'<svg\1 class="plot" role="img" aria-label="{escape(label)}"',
+        svg,
+        count=1,
+    )
+    return svg.strip()
+
+
+class FigureCache:
+    """Figures by content: configurations with the same measurements share one rendering."""
+
+    def __init__(self) -> None:
+        self._svgs: dict[str, str] = {}
+
+    def svg(self, config: dict) -> str:
+        key = json.dumps(
+            [
+                config["dtype"],
+                config["kernel_beta"],
+                config["kernel_threshold"],
+                [config["stats"][o][k] for o in ("documented", "math") for k in ("histogram", "binade_max")],
+            ],
+            sort_keys=True,
+        )
+        if key not in self._svgs:
+            self._svgs[key] = figure_svg(config)
+        return self._svgs[key]

@@ -1,0 +1,188 @@
+"""The run's human reports: Markdown (CI logs, ``$GITHUB_STEP_SUMMARY``) and one self-contained
+HTML file, both rendered from the run's JSON alone through the Jinja2 templates in
+``suite/templates/``. The HTML is autoescaped (every string from the JSON is text, never markup)
+and makes no network request: inline CSS, inline SVG, a few lines of inline script to sort
+tables, and a Content-Security-Policy that forbids fetching anything.
+
+All ULP figures are ULPs of the output format, relative to the exact value.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from suite.report import model
+from suite.report.claims import seed_claims
+from suite.report.load import as_float
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")  # no links, emphasis, code, HTML or table cells
+
+
+def md_text(value) -> str:
+    """Text for Markdown: punctuation that Markdown or HTML would act on is backslash-escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+
+
+def md_code(value) -> str:
+    """An inline code span that holds ``value`` whatever backticks it contains."""
+    text = " ".join(str(value).split())
+    fence = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}" if "`" in text else f"{fence}{text}{fence}"
+
+
+def md_fence(value) -> str:
+    """The opening/closing fence of a code block that can hold ``value``."""
+    return "`" * max(3, max((len(m) for m in re.findall(r"`+", str(value))), default=0) + 1)
+
+
+def sort_key(value) -> str:
+    """A ``data-sort`` value: the raw number (NaN sorts as the largest)."""
+    v = as_float(value)
+    if math.isnan(v):
+        return "Infinity"
+    return repr(v) if math.isfinite(v) else ("Infinity" if v > 0 else "-Infinity")
+
+
+@functools.cache
+def _environment(kind: str):
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=kind == "html",
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        ulp=model.fmt_ulp,
+        rate=model.fmt_rate,
+        ulp_class=model.ulp_class,
+        sort_key=sort_key,
+        num=as_float,
+        md=md_text,
+        code=md_code,
+        fence=md_fence,
+    )
+    return env
+
+
+def _worst_view(config: dict, oracle: str) -> dict | None:
+    worst = config["stats"][oracle]["worst"]
+    if worst is None:
+        return None
+    x = as_float(worst["x"])
+    return {**worst, "oracle": oracle, "reproducer": model.reproducer(config, x)}
+
+
+def _worst_views(config: dict) -> list[dict]:
+    """The worst input of each oracle; one entry when both oracles' worst is the same input."""
+    views = [w for w in (_worst_view(config, o) for o in model.ORACLES) if w]
+    if len(views) == 2 and {k: v for k, v in views[0].items() if k != "oracle"} == {
+        k: v for k, v in views[1].items() if k != "oracle"
+    }:
+        return [{**views[0], "oracle": " and ".join(model.ORACLES)}]
+    return views
+
+
+def _config_view(index: int, config: dict, figures=None) -> dict:
+    view = {
+        "index": index,
+        "anchor": f"cfg-{index}",
+        "c": config,
+        "label": model.config_label(config),
+        "worst": _worst_views(config),
+        "excused": model.excusing_deviations(config),
+        "deviations_in_force": [d for d in config["known_deviations"] if d["status"] != "fixed"],
+        "deviations_fixed": [d for d in config["known_deviations"] if d["status"] == "fixed"],
+        "svg": None,
+    }
+    if figures is not None:
+        from markupsafe import Markup
+
+        from suite.report.plots import inline
+
+        label = f"ULP error histogram and largest ULP error per binade of x, configuration {config['id']}"
+        view["svg"] = Markup(inline(figures.svg(config), f"f{index}-", label))
+    return view
+
+
+def _with_reproducer(worst: dict | None) -> dict | None:
+    if worst and worst["worst"]:
+        worst["reproducer"] = model.reproducer(worst["config"], as_float(worst["worst"]["x"]))
+    return worst
+
+
+def _matrix(run: dict) -> dict:
+    dtypes = model._order((c["dtype"] for c in run["configurations"]), model.DTYPE_ORDER)
+    rows: dict[str, dict] = {}
+    for index, config in enumerate(run["configurations"]):
+        row = rows.setdefault(model.config_label(config), {"label": model.config_label(config), "cells": {}})
+        row["cells"][config["dtype"]] = {"index": index, "c": config}
+    return {"dtypes": dtypes, "rows": list(rows.values())}
+
+
+def context(run: dict, figures=None) -> dict:
+    """Everything the templates show, computed from the run (``figures``: a FigureCache, HTML only)."""
+    return {
+        "run": run,
+        "env_line": model.environment_line(run),
+        "table": model.dtype_quantity_table(run),
+        "failing": model.failing_properties(run),
+        "deviations": model.deviations_in_force(run),
+        "not_audited": model.not_audited(run),
+        "worst": _with_reproducer(model.worst_case(run)),
+        "worst_outside": _with_reproducer(model.worst_case(run, outside_deviations=True)),
+        "claims": seed_claims(run),
+        "quantity_names": model.QUANTITY_NAMES,
+        "ulp_classes": [*model.ULP_CLASSES, (None, *model.ULP_CLASS_TOP)],
+        "configs": [_config_view(i, c, figures) for i, c in enumerate(run["configurations"])],
+        "matrix": _matrix(run),
+    }
+
+
+def render_markdown(run: dict) -> str:
+    """A short summary for CI logs: verdict, environment, dtype × quantity table (worst max ULP
+    over configurations, correctly rounded rate), failing properties, deviations in force, what
+    was not audited."""
+    return _environment("md").get_template("report.md.j2").render(context(run))
+
+
+def render_html(run: dict) -> str:
+    """One self-contained HTML page (no network request of any kind) with everything in the run."""
+    from suite.report.plots import FigureCache
+
+    return _environment("html").get_template("report.html.j2").render(context(run, FigureCache()))
+
+
+def write_text_atomically(text: str, path: str | Path) -> None:
+    """Write to a temporary file beside ``path``, then rename: never a half-written report."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_reports(run: dict, html: str | Path | None = None, md: str | Path | None = None) -> list[Path]:
+    """Render and write the HTML and/or Markdown report (each atomically); returns the paths written."""
+    written = []
+    if md is not None:
+        write_text_atomically(render_markdown(run), md)
+        written.append(Path(md))
+    if html is not None:
+        write_text_atomically(render_html(run), html)
+        written.append(Path(html))
+    return written

@@ -1,0 +1,32 @@
+// Sortable tables: a header's button sorts its column on the cells' data-sort values (raw
+// numbers) or their text, and tells assistive technology through aria-sort.
+(function () {
+  "use strict";
+  function key(row, column) {
+    var cell = row.cells[column];
+    if (!cell) return "";
+    var raw = cell.getAttribute("data-sort");
+    return raw === null ? cell.textContent.trim() : raw;
+  }
+  document.querySelectorAll("table.sortable").forEach(function (table) {
+    var headers = table.querySelectorAll("thead th");
+    headers.forEach(function (th, column) {
+      var button = th.querySelector("button");
+      if (!button) return;
+      button.addEventListener("click", function () {
+        var ascending = th.getAttribute("aria-sort") !== "ascending";
+        headers.forEach(function (other) { other.setAttribute("aria-sort", "none"); });
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        var numeric = rows.every(function (row) { var k = key(row, column); return k !== "" && !isNaN(Number(k)); });
+        rows.sort(function (a, b) {
+          var x = key(a, column), y = key(b, column);
+          var order = numeric ? (Number(x) > Number(y)) - (Number(x) < Number(y)) : x.localeCompare(y);
+          return ascending ? order : -order;
+        });
+        rows.forEach(function (row) { body.appendChild(row); });
+      });
+    });
+  });
+})();

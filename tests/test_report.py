@@ -1,0 +1,530 @@
+"""The run's reports: schema, loader errors, Markdown, self-contained HTML, compare, a real browser.
+
+One small real run (float16, forward, one grid point, one target: about 5 s) is made once per
+module with the command line, as a user would; every other test reads or edits a copy of it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from suite.report import (
+    RunFileError,
+    Tolerance,
+    compare_runs,
+    load_run,
+    render_html,
+    render_markdown,
+    schema,
+    write_text_atomically,
+)
+from suite.report.load import binade_entry_error
+from suite.runreport import write_json_atomically
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+HOSTILE = "<script>alert(1)</script>"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "suite.cli", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    result = cli(
+        "run",
+        "--dtype",
+        "float16",
+        "--quantity",
+        "forward",
+        "--grid",
+        "1,20",
+        "--target",
+        "torch.nn.functional:softplus",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def run_json(run_dir) -> Path:
+    return run_dir / "audit.json"
+
+
+@pytest.fixture
+def run(run_json) -> dict:
+    return json.loads(run_json.read_text())
+
+
+def write(tmp_path: Path, data, name: str = "run.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(data) if not isinstance(data, str) else data)
+    return path
+
+
+# -- the schema and the loader -------------------------------------------------------------------
+
+
+def test_the_schema_is_valid_draft_2020_12_and_a_real_run_matches_it(run):
+    import jsonschema
+
+    jsonschema.Draft202012Validator.check_schema(schema())
+    assert schema()["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator(schema()).validate(run)  # the whole schema, binade entries included
+
+
+def test_the_fast_binade_check_gives_the_schemas_verdict():
+    import jsonschema
+
+    items = schema()["$defs"]["stats"]["properties"]["binade_max"]["items"]
+    validator = jsonschema.Draft202012Validator({**items, "$defs": schema()["$defs"]})
+    entries = [
+        {"sign": "+", "binade": -14, "max_ulp": 0.25},
+        {"sign": "-", "binade": "zero", "max_ulp": 0},
+        {"sign": "-", "binade": "subnormal", "max_ulp": {"hex": "inf", "repr": "inf"}},
+        {"sign": "*", "binade": 1, "max_ulp": 0.1},
+        {"sign": "+", "binade": 1.5, "max_ulp": 0.1},
+        {"sign": "+", "binade": True, "max_ulp": 0.1},
+        {"sign": "+", "binade": "huge", "max_ulp": 0.1},
+        {"sign": "+", "binade": 1, "max_ulp": -0.1},
+        {"sign": "+", "binade": 1, "max_ulp": "0.1"},
+        {"sign": "+", "binade": 1, "max_ulp": None},
+        {"sign": "+", "binade": 1, "max_ulp": False},
+        {"sign": "+", "binade": 1, "max_ulp": {"hex": "inf"}},
+        {"sign": "+", "binade": 1, "max_ulp": {"hex": "inf", "repr": "inf", "x": 1}},
+        {"sign": "+", "binade": 1},
+        {"sign": "+", "binade": 1, "max_ulp": 1, "extra": 0},
+        [1, 2],
+        None,
+    ]
+    for entry in entries:
+        assert (binade_entry_error(entry) is None) == validator.is_valid(entry), entry
+
+
+def test_load_run_round_trips_the_json(run_json, run, tmp_path):
+    loaded = load_run(run_json)
+    assert loaded == run
+    again = tmp_path / "again.json"
+    write_json_atomically(loaded, again)
+    assert load_run(again) == run
+    assert render_markdown(load_run(again)) == render_markdown(run)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda text, run: None, "no such file"),
+        (lambda text, run: "", "empty file"),
+        (lambda text, run: "not json at all", "not JSON: Expecting value at line 1 column 1"),
+        (lambda text, run: text[: len(text) // 2], "truncated JSON"),
+        (lambda text, run: text.rstrip()[:-1], "truncated JSON"),
+        (lambda text, run: '{"format": 1, "x": NaN}', "not strict JSON"),
+        (lambda text, run: "[1, 2]", "the top level is a list"),
+        (
+            lambda text, run: {k: v for k, v in run.items() if k != "format"},
+            "(no 'format' field); supported formats: 1",
+        ),
+        (lambda text, run: {**run, "format": 2}, "run format 2 is not supported (newer than this softplus-audit"),
+        (lambda text, run: {**run, "format": "1"}, "'format' is '1', not an integer; supported formats: 1"),
+        (lambda text, run: {**run, "format": 0}, "run format 0 is not supported; supported formats: 1"),
+        (lambda text, run: {**run, "verdict": "maybe"}, "does not match the run schema at $.verdict"),
+        (
+            lambda text, run: _edit(run, lambda r: r["configurations"][0]["stats"]["math"].update(max_ulp="big")),
+            "at $.configurations[0].stats.math.max_ulp",
+        ),
+        (
+            lambda text, run: _edit(run, lambda r: r["configurations"][0]["stats"]["documented"]["histogram"].pop()),
+            "at $.configurations[0].stats.documented.histogram",
+        ),
+        (
+            lambda text, run: _edit(
+                run, lambda r: r["configurations"][0]["stats"]["math"]["binade_max"][3].pop("sign")
+            ),
+            "at $.configurations[0].stats.math.binade_max[3]: 'sign' is a required property",
+        ),
+        (lambda text, run: _edit(run, lambda r: r["configurations"][1].pop("id")), "at $.configurations[1]"),
+    ],
+    ids=[
+        "missing",
+        "empty",
+        "not-json",
+        "truncated-half",
+        "truncated-last-brace",
+        "nan-literal",
+        "not-an-object",
+        "no-format",
+        "future-format",
+        "format-not-int",
+        "format-0",
+        "bad-verdict",
+        "bad-max-ulp",
+        "short-histogram",
+        "bad-binade-entry",
+        "missing-id",
+    ],
+)
+def test_an_unusable_run_file_is_one_line_and_exit_2(run_json, run, tmp_path, edit, message):
+    data = edit(run_json.read_text(), copy.deepcopy(run))
+    path = tmp_path / "run.json" if data is None else write(tmp_path, data)
+    with pytest.raises(RunFileError) as error:
+        load_run(path)
+    assert isinstance(error.value, ValueError)
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+    for args in (["report", str(path)], ["compare", str(run_json), str(path)], ["compare", str(path), str(run_json)]):
+        result = cli(*args)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert message in lines[0], result.stderr
+        assert "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("*.html")), "nothing written for a bad run"
+    assert not list(tmp_path.glob("*.md")), "nothing written for a bad run"
+
+
+def _edit(run: dict, change) -> dict:
+    change(run)
+    return run
+
+
+# -- the reports a run writes, and `report` ------------------------------------------------------
+
+
+def test_every_run_writes_html_and_markdown_next_to_its_json(run_dir):
+    assert (run_dir / "audit.html").stat().st_size > 10_000
+    assert (run_dir / "audit.md").read_text().startswith("## softplus-audit: PASS")
+    assert not [p for p in run_dir.iterdir() if p.name.startswith(".")], "no temporary file left behind"
+
+
+def test_report_rerenders_from_a_saved_run(run_json, tmp_path):
+    copied = tmp_path / "saved.json"
+    shutil.copy(run_json, copied)
+    result = cli("report", str(copied))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "saved.html").exists()
+    assert (tmp_path / "saved.md").exists()
+    assert (tmp_path / "saved.html").read_text() == (run_json.parent / "audit.html").read_text(), "deterministic"
+    result = cli("report", str(copied), "--html", str(tmp_path / "x" / "r.html"), "--md", str(tmp_path / "r.md"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "x" / "r.html").exists()
+    assert (tmp_path / "r.md").exists()
+
+
+def test_write_text_atomically_replaces_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "r.html"
+    write_text_atomically("one", target)
+    write_text_atomically("two", target)
+    assert target.read_text() == "two"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+def test_markdown_summary(run):
+    md = render_markdown(run)
+    lines = md.splitlines()
+    assert lines[0] == "## softplus-audit: PASS ✅"
+    assert "torch " in md
+    assert "CPU capability " in md
+    assert "| dtype | quantity | configs | failing | max ULP (documented) | max ULP (math) | correctly rounded |" in md
+    assert re.search(r"\| float16 \| forward \| 2 \| 0 \| 0\.5\d* \| [\d.]+ \| [\d.]+% \|", md), md
+    assert "### Not audited" in md
+    assert "cuda" in md
+    assert "Failing properties" not in md
+
+
+def test_markdown_shows_a_failing_property_with_its_counterexample(run):
+    failing = _plant_failure(copy.deepcopy(run))
+    md = render_markdown(failing)
+    assert md.startswith("## softplus-audit: FAIL ❌")
+    assert "### Failing properties (1)" in md
+    assert "**positivity**" in md
+    assert "`0x8001`" in md
+    assert "torch.tensor" in md
+
+
+def _plant_failure(run: dict) -> dict:
+    config = run["configurations"][0]
+    prop = next(p for p in config["properties"] if p["name"] == "positivity")
+    prop.update(passed=False, violations=1)
+    prop["counterexamples"] = [
+        {
+            "x": {"hex": "-0x1.0000000000000p-24", "repr": "-5.960464477539063e-08"},
+            "x_bits": "0x8001",
+            "output": {"hex": "0x0.0p+0", "repr": "0.0"},
+            "expected": "> 0 (correctly rounded 0.693359375)",
+            "reproducer": "x = torch.tensor([-5.96e-08], dtype=torch.float16)\ny = torch.nn.functional.softplus(x)",
+        }
+    ]
+    config["verdict"] = run["verdict"] = "fail"
+    run["summary"]["failing_configurations"] = [config["id"]]
+    return run
+
+
+# -- the HTML ------------------------------------------------------------------------------------
+
+
+class Structure(HTMLParser):
+    """Tags, attributes and where text sits, enough to check structure and external references."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.stack: list[str] = []
+        self.tables: list[dict] = []
+        self.scripts: list[dict] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append((tag, attrs))
+        if tag == "table":
+            self.tables.append({"caption": False, "th": 0, "th_without_scope": 0, "attrs": attrs})
+        elif tag == "caption" and self.tables:
+            self.tables[-1]["caption"] = True
+        elif tag == "th" and self.tables:
+            self.tables[-1]["th"] += 1
+            self.tables[-1]["th_without_scope"] += "scope" not in attrs
+        elif tag == "script":
+            self.scripts.append(attrs)
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in self.stack:
+            while self.stack.pop() != tag:
+                pass
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(html: str) -> Structure:
+    structure = Structure()
+    structure.feed(html)
+    structure.close()
+    return structure
+
+
+EXTERNAL = re.compile(r"^\s*(https?:|//|ftp:|ws:|wss:)", re.I)
+
+
+def test_html_is_self_contained_and_accessible(run_json):
+    html = (run_json.parent / "audit.html").read_text()
+    doc = parse(html)
+    for tag, attrs in doc.tags:
+        for name in ("src", "href", "xlink:href", "action", "data", "poster", "srcset", "formaction"):
+            value = attrs.get(name) or ""
+            assert not EXTERNAL.match(value), f"<{tag} {name}={value!r}> reaches out"
+        assert not (tag == "link" and "stylesheet" in (attrs.get("rel") or "")), "external stylesheet"
+        assert tag not in ("iframe", "object", "embed", "img", "link", "base"), f"<{tag}> in a self-contained page"
+        assert "url(http" not in (attrs.get("style") or "")
+    assert not re.search(r"@import|url\(\s*['\"]?(https?:|//)", html), "CSS that fetches"
+    assert all("src" not in attrs for attrs in doc.scripts)
+    assert len(doc.scripts) == 1
+    csp = [a for t, a in doc.tags if t == "meta" and (a.get("http-equiv") or "").lower() == "content-security-policy"]
+    assert csp
+    assert "default-src 'none'" in csp[0]["content"]
+    assert ("html", {"lang": "en"}) in doc.tags
+    assert doc.tables, "tables expected"
+    for table in doc.tables:
+        assert table["caption"], f"table without caption: {table['attrs']}"
+        assert table["th"], f"table without header cells: {table['attrs']}"
+        assert not table["th_without_scope"], f"table header cells need scope: {table['attrs']}"
+    sortable = [a for t, a in doc.tags if t == "th" and "aria-sort" in a]
+    assert sortable
+    assert all(a["aria-sort"] == "none" for a in sortable)
+    assert any("data-sort" in a for t, a in doc.tags if t == "td")
+    svgs = [a for t, a in doc.tags if t == "svg"]
+    assert svgs
+    assert all(a.get("role") == "img" and a.get("aria-label") for a in svgs)
+    ids = [a["id"] for t, a in doc.tags if "id" in a]
+    assert len(ids) == len(set(ids)), "duplicate ids (the inline SVGs must not collide)"
+    text = " ".join(doc.text)
+    assert "PASS" in text.split("softplus-audit report")[0], "the verdict comes first"
+    assert "softplus(-2) ≈ 0.13" in text
+    assert "softplus(5) ≈ 5.0067" in text
+    assert "0.12692801104297249644" in text, "the exact value, computed"
+
+
+def test_html_rendering_is_deterministic(run):
+    assert render_html(run) == render_html(copy.deepcopy(run))
+
+
+def test_a_hostile_target_name_is_text_not_markup(run):
+    hostile = copy.deepcopy(run)
+    config = hostile["configurations"][0]
+    config["target"] = HOSTILE
+    config["id"] = HOSTILE + "-cpu-float16-b1-t20-simd-forward"
+    config["properties"][0]["detail"] = '"><img src=x onerror=alert(2)>'
+    hostile["command"] = "softplus-audit run </script><script>alert(3)</script>"
+    hostile["not_audited"]["<b>cuda</b>"] = "<i>why</i>"
+    html = render_html(_plant_failure(hostile))
+    assert HOSTILE not in html
+    assert "<img src=x" not in html
+    assert "<b>cuda</b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    doc = parse(html)
+    assert len(doc.scripts) == 1, "only the page's own sorting script"
+    assert not any(t == "img" for t, _ in doc.tags)
+    assert any(HOSTILE in chunk for chunk in doc.text), "shown as text"
+    md = render_markdown(hostile)
+    outside_code = re.sub(r"(`{3,})[^\n]*\n.*?\n\s*\1|(`+).+?\2", "", md, flags=re.S)  # code is shown verbatim
+    assert "<script" not in outside_code
+    assert "<b>" not in outside_code
+    assert "<img" not in outside_code
+    assert "\\<b\\>cuda\\</b\\>" in md
+
+
+# -- compare -------------------------------------------------------------------------------------
+
+
+def test_compare_identical_runs_is_exit_0(run_json):
+    result = cli("compare", str(run_json), str(run_json))
+    assert result.returncode == 0, result.stderr
+    assert "0 regression(s), 0 improvement(s)" in result.stdout
+    assert "new max ULP > base max ULP × (1 + 0) + 0.5" in result.stdout
+
+
+def test_compare_finds_a_planted_regression(run, run_json, tmp_path):
+    worse = copy.deepcopy(run)
+    first, second = worse["configurations"][0], worse["configurations"][1]
+    first["stats"]["documented"]["max_ulp"] = 3.0
+    prop = next(p for p in second["properties"] if p["name"] == "monotonicity")
+    prop["passed"] = False
+    new = write(tmp_path, worse, "new.json")
+    result = cli("compare", str(run_json), str(new))
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert any(
+        line.startswith("REGRESSION") and first["id"] in line and "max ULP (documented)" in line for line in lines
+    )
+    assert any(
+        line.startswith("REGRESSION") and second["id"] in line and "monotonicity: pass -> fail" in line
+        for line in lines
+    )
+    assert "2 regression(s)" in result.stdout
+    reverse = cli("compare", str(new), str(run_json))  # the other way round: improvements only
+    assert reverse.returncode == 0
+    assert "0 regression(s), 2 improvement(s)" in reverse.stdout
+
+
+def test_compare_tolerance(run, run_json, tmp_path):
+    slightly = copy.deepcopy(run)
+    base_max = run["configurations"][0]["stats"]["math"]["max_ulp"]
+    slightly["configurations"][0]["stats"]["math"]["max_ulp"] = base_max + 0.3
+    new = write(tmp_path, slightly, "new.json")
+    assert cli("compare", str(run_json), str(new)).returncode == 0  # within 0.5 ULP
+    assert cli("compare", str(run_json), str(new), "--tolerance-ulp", "0.1").returncode == 1
+    assert cli("compare", str(run_json), str(new), "--tolerance-ulp", "0", "--tolerance-rel", "1").returncode == 0
+    bad = cli("compare", str(run_json), str(new), "--tolerance-ulp", "-1")
+    assert bad.returncode == 2
+    assert "finite number >= 0" in bad.stderr
+
+
+def test_compare_runs_lists_configurations_in_one_run_only(run):
+    fewer = copy.deepcopy(run)
+    dropped = fewer["configurations"].pop()
+    result = compare_runs(run, fewer, Tolerance())
+    assert result.only_base == [dropped["id"]]
+    assert not result.regressions
+    rate = copy.deepcopy(run)
+    rate["configurations"][0]["stats"]["documented"]["correctly_rounded_rate"] -= 1e-5
+    assert [c.what for c in compare_runs(run, rate).regressions] == ["correctly rounded (documented)"]
+    assert not compare_runs(run, rate, Tolerance(rate=1e-4)).regressions
+
+
+# -- a real browser ------------------------------------------------------------------------------
+
+
+def chromium(url: str, user_data: Path, screenshot: Path) -> subprocess.CompletedProcess:
+    args = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--enable-logging=stderr",
+        "--v=0",
+        f"--user-data-dir={user_data}",
+        f"--screenshot={screenshot}",
+        "--window-size=1280,2000",
+        url,
+    ]
+    return subprocess.run(args, capture_output=True, text=True, timeout=180)
+
+
+def console_errors(stderr: str) -> list[str]:
+    """Console errors in Chromium's log: uncaught exceptions, and CONSOLE lines of level error."""
+    out = []
+    for line in stderr.splitlines():
+        if "Uncaught" in line or ("CONSOLE" in line and re.search(r"error|refused|violat", line, re.I)):
+            out.append(line)
+    return out
+
+
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
+)
+def test_the_html_opens_in_headless_chromium_without_console_errors(run_json, tmp_path):
+    # a positive control first: the detection must see a page's uncaught error
+    broken = tmp_path / "broken.html"
+    broken.write_text("<!DOCTYPE html><html><body><script>no_such_function();</script></body></html>")
+    control = chromium(broken.as_uri(), tmp_path / "profile-control", tmp_path / "control.png")
+    assert console_errors(control.stderr), "the console-error detection does not see errors:\n" + control.stderr[-3000:]
+
+    page = tmp_path / "report.html"
+    shutil.copy(run_json.parent / "audit.html", page)
+    screenshot = tmp_path / "report.png"
+    result = chromium(page.as_uri(), tmp_path / "profile", screenshot)
+    print(f"screenshot of the report: {screenshot}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not console_errors(result.stderr), "\n".join(console_errors(result.stderr))
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert screenshot.stat().st_size > 20_000, "a blank page?"
+
+
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
+)
+def test_the_sorting_script_sorts_on_raw_values_in_chromium(tmp_path):
+    from suite.report.render import TEMPLATES
+
+    page = tmp_path / "sort.html"
+    page.write_text(
+        "<!DOCTYPE html><html><body><table class='sortable'><caption>t</caption><thead><tr>"
+        "<th scope='col' aria-sort='none'><button type='button'>name</button></th>"
+        "<th scope='col' aria-sort='none'><button type='button'>ulp</button></th></tr></thead><tbody>"
+        "<tr><th scope='row'>a</th><td data-sort='10'>10</td></tr>"
+        "<tr><th scope='row'>b</th><td data-sort='9.5'>9.5</td></tr>"
+        "<tr><th scope='row'>c</th><td data-sort='1e+300'>1.000e+300</td></tr>"
+        "</tbody></table><script>" + (TEMPLATES / "sort.js").read_text() + "</script><script>"
+        "var b = document.querySelectorAll('th button')[1]; b.click(); var first = [];"
+        "document.querySelectorAll('tbody th').forEach(function (t) { first.push(t.textContent); });"
+        "b.click(); var second = [];"
+        "document.querySelectorAll('tbody th').forEach(function (t) { second.push(t.textContent); });"
+        "document.body.setAttribute('data-result', first.join('') + '|' + second.join('') + '|' +"
+        " document.querySelectorAll('th')[1].getAttribute('aria-sort'));"
+        "</script></body></html>"
+    )
+    args = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+    args += [f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=180)
+    assert 'data-result="bac|cab|descending"' in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
