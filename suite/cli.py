@@ -207,6 +207,68 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_FAILED if result.regressions else EXIT_OK
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from suite.formats import format_named
+    from suite.params import Quantity
+    from suite.runreport import environment, write_json_atomically
+    from suite.sweep import SweepSpec, merge_shards, report, run_sweep
+    from suite.targets import CPU_PATHS, DEVICE_PATH, load_target, resolve_device
+
+    try:
+        fmt = format_named(args.dtype)
+        if fmt.width > 32:
+            raise ValueError(f"{fmt.name} has 2**{fmt.width} inputs: sweeps take float16, bfloat16 or float32")
+        device = resolve_device(args.device)
+        path = args.path or (CPU_PATHS[0] if device == "cpu" else DEVICE_PATH)
+        if device == "cpu" and path not in CPU_PATHS:
+            raise ValueError(f"path {path!r} does not exist on cpu; accepted: {', '.join(CPU_PATHS)}")
+        load_target(args.target)
+        spec = SweepSpec(fmt.name, args.target, device, path, args.quantity, args.beta, args.threshold)
+        Quantity.named(args.quantity)
+        shards = args.shards or (1 if fmt.width <= 16 else 64)
+        only = None
+        if args.shard:
+            k, _, n = args.shard.partition("/")
+            only, shards = int(k), int(n)
+            if not 0 <= only < shards:
+                raise ValueError(f"--shard {args.shard}: need K/N with 0 <= K < N")
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    out = Path(args.out)
+    run_sweep(spec, out, shards, only=only, workers=args.workers)
+    if only is not None:
+        print(f"softplus-audit: shard {only}/{shards} of {spec.key} written under {out / spec.key}")
+        return EXIT_OK
+    files = sorted((out / spec.key).glob(f"shard-*-of-{shards:04d}.json"))
+    spec, total, n = merge_shards(files)
+    data = report(spec, total, n, environment())
+    target = out / f"sweep-{spec.key}.json"
+    write_json_atomically(data, target)
+    print(f"softplus-audit: sweep of {total.inputs:,} inputs written to {target}")
+    return EXIT_OK
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from suite.runreport import environment, write_json_atomically
+    from suite.sweep import merge_shards, report
+
+    paths = []
+    for item in args.shards:
+        p = Path(item)
+        paths += sorted(p.glob("shard-*.json")) if p.is_dir() else [p]
+    try:
+        spec, total, n = merge_shards(paths)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    write_json_atomically(report(spec, total, n, environment()), args.out)
+    print(f"softplus-audit: {n} shards, {total.inputs:,} inputs merged into {args.out}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="softplus-audit",
@@ -297,6 +359,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="allowed drop of the correctly rounded rate, a fraction (default 0)",
     )
     cmp.set_defaults(run=_cmd_compare)
+    sw = sub.add_parser(
+        "sweep",
+        help="every input of float16, bfloat16 or float32 through a target (sharded, resumable)",
+        description="Evaluate every bit pattern of the format on one kernel path and measure it against both "
+        "oracles; shards are checkpointed under --out and skipped when the sweep runs again; the merged "
+        "report is written to OUT/sweep-KEY.json.",
+    )
+    sw.add_argument("--dtype", required=True, help="float16, bfloat16 or float32")
+    sw.add_argument("--target", default="torch.nn.functional:softplus", help="package.module:callable")
+    sw.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    sw.add_argument("--path", help="simd or scalar on cpu (default simd)")
+    sw.add_argument("--quantity", default="forward", help="forward, grad or grad2")
+    sw.add_argument("--beta", type=_float, default=1.0)
+    sw.add_argument("--threshold", type=_float, default=20.0)
+    sw.add_argument("--shards", type=int, help="number of shards (default 1 for 16-bit formats, 64 for float32)")
+    sw.add_argument("--shard", help="K/N: measure only shard K of N (0-based), for separate processes or machines")
+    sw.add_argument("--workers", type=int, default=1, help="processes measuring shards at once (default 1)")
+    sw.add_argument("--out", default="reports/sweeps", help="directory for checkpoints and the report")
+    sw.set_defaults(run=_cmd_sweep)
+
+    merge = sub.add_parser(
+        "merge",
+        help="join sweep shards from separate runs into one sweep report",
+        description="Merge checkpointed shards (files, or directories holding shard-*.json) of one sweep.",
+    )
+    merge.add_argument("shards", nargs="+", help="shard files or directories")
+    merge.add_argument("--out", required=True, help="the merged report's path")
+    merge.set_defaults(run=_cmd_merge)
     return parser
 
 

@@ -415,6 +415,18 @@ def run_sweep(spec: SweepSpec, out: Path, shards: int, only: int | None = None, 
     return done
 
 
+def _ranges(numbers: list[int]) -> str:
+    """[0, 1, 2, 5, 7, 8] -> '0-2, 5, 7-8' (at most 8 runs, then a count)."""
+    runs = []
+    for k in numbers:
+        if runs and k == runs[-1][1] + 1:
+            runs[-1][1] = k
+        else:
+            runs.append([k, k])
+    text = [f"{a}-{b}" if a != b else f"{a}" for a, b in runs[:8]]
+    return ", ".join(text) + (f", and {len(runs) - 8} more runs" if len(runs) > 8 else "")
+
+
 def merge_shards(paths: list[Path]) -> tuple[SweepSpec, Accumulator, int]:
     """Join checkpointed shards of one sweep; ValueError naming what is missing or mismatched."""
     shards = sorted((read_shard(p) for p in paths), key=lambda s: s[1])
@@ -427,7 +439,9 @@ def merge_shards(paths: list[Path]) -> tuple[SweepSpec, Accumulator, int]:
     have = [k for _, k, _, _ in shards]
     missing = sorted(set(range(n)) - set(have))
     if missing:
-        raise ValueError(f"sweep {spec.key}: shard(s) {missing} of {n} missing; run them with --shard K/{n}")
+        raise ValueError(
+            f"sweep {spec.key}: {len(missing)} of {n} shards missing ({_ranges(missing)}); run them with --shard K/{n}"
+        )
     if len(have) != len(set(have)):
         raise ValueError(f"sweep {spec.key}: a shard appears twice")
     fmt = format_named(spec.dtype)

@@ -91,3 +91,33 @@ def test_reference_command(tmp_path):
     assert result.returncode == 0
     assert "0.126928011042972496443726806358" in result.stdout
     assert "0.205734 ULP of float16" in result.stdout
+
+
+def test_sweep_and_merge_commands(tmp_path):
+    result = run("sweep", "--dtype", "float16", "--quantity", "grad", "--shards", "3", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    (report_path,) = tmp_path.glob("sweep-*.json")
+    report = json.loads(report_path.read_text())
+    assert report["kind"] == "sweep"
+    assert report["exhaustive"] is True
+    assert report["inputs"] == 65536
+    assert report["violations"]["path_disagreement"]["example"]["x_bits"] == "0xb13f"  # SIMD and scalar differ there
+    shards = next(p for p in tmp_path.iterdir() if p.is_dir())
+    merged = tmp_path / "merged.json"
+    assert run("merge", str(shards), "--out", str(merged)).returncode == 0
+    again = json.loads(merged.read_text())
+    assert again["oracles"] == report["oracles"]
+    assert again["violations"] == report["violations"]
+    (shards / "shard-0001-of-0003.json").unlink()
+    result = run("merge", str(shards), "--out", str(tmp_path / "partial.json"))
+    assert result.returncode == 2
+    assert "1 of 3 shards missing (1)" in result.stderr
+    assert not (tmp_path / "partial.json").exists()
+
+
+def test_sweep_refuses_float64_with_one_line(tmp_path):
+    result = run("sweep", "--dtype", "float64", "--out", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "softplus-audit: error: float64 has 2**64 inputs: sweeps take float16, bfloat16 or float32"
+    )
