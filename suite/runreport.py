@@ -164,21 +164,24 @@ def build(state, exit_status: int) -> dict:
     }
 
 
-def write_json_atomically(data: dict, path: str | Path) -> None:
+def write_text_atomically(text: str, path: str | Path) -> None:
     """Write to a temporary file beside ``path``, then rename: never a half-written report."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, indent=1, allow_nan=False, sort_keys=False)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as f:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-            f.write("\n")
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for reading
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomically(data: dict, path: str | Path) -> None:
+    """Strict JSON (no NaN literals), written atomically."""
+    write_text_atomically(json.dumps(data, indent=1, allow_nan=False) + "\n", path)
 
 
 def write_run(state, path: str | Path, exit_status: int) -> None:

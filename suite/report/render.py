@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from suite.report import model
 from suite.report.claims import seed_claims
 from suite.report.load import as_float
+from suite.runreport import write_text_atomically
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")  # no links, emphasis, code, HTML or table cells
@@ -160,20 +159,6 @@ def render_html(run: dict) -> str:
     from suite.report.plots import FigureCache
 
     return _environment("html").get_template("report.html.j2").render(context(run, FigureCache()))
-
-
-def write_text_atomically(text: str, path: str | Path) -> None:
-    """Write to a temporary file beside ``path``, then rename: never a half-written report."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_reports(run: dict, html: str | Path | None = None, md: str | Path | None = None) -> list[Path]:
