@@ -29,10 +29,25 @@ adversarial inputs, and that the bound is not vacuous.
 Representation: the exact value ``v`` is ``hi + lo`` (normalized: ``hi = fl(hi + lo)``)
 within ``err``; keeping ``lo`` separately preserves, e.g., ``sigmoid(40) = 1 - 4e-18`` being
 *below* 1 (its ULP is then that of the binade below 1).
+
+Speed. Where numba is installed, the arithmetic after the library calls runs in compiled
+loops (:mod:`suite._kernels`): for ``W = float64`` all of it, for x87 long doubles the
+decision (roundings, midpoints, binades, from the bit patterns). They transcribe the NumPy
+code operation for operation, and the library calls stay NumPy's ``exp``/``log1p``/``tanh`` on
+the same arguments, so ``LIB_ULPS`` still speaks of NumPy's functions and every output is
+bit-identical with or without numba (``USE_COMPILED_KERNELS = False`` forces the NumPy path;
+``tests/test_fastref_kernels.py`` compares the two). Independently of numba, the long double
+functions (slow scalar loops) are evaluated only where their values are used: ``exp(-|y|)``
+not where it is known to underflow to 0 (``EXP_CUT``), ``log1p`` not at 0, ``tanh`` only for
+``|y| <= 1``; and a ``b`` with at most 11 significant bits (1, 0.5, 3, 10) makes ``b*x`` exact
+in long double, without Dekker's product. None of this changes a value or a bound.
 """
 
 from __future__ import annotations
 
+import functools
+import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,6 +94,7 @@ class ReferenceValues:
         return len(self.rounded)
 
 
+@functools.lru_cache(maxsize=256)
 def working_type(fmt: Format, params: Params) -> np.dtype | None:
     """``W`` for this format and ``b`` (None: only mpmath can do it here)."""
     beta_is_float32 = float(FLOAT32.round(np.float64(params.beta))) == params.beta
@@ -111,58 +127,136 @@ def _two_product(a: np.ndarray, b: np.ndarray, w: np.dtype) -> tuple[np.ndarray,
     return p, np.where(np.isfinite(p), e, 0)
 
 
-def _core(quantity: Quantity, y1: np.ndarray, y2: np.ndarray, x: np.ndarray, beta, w: np.dtype):
+def _product(beta, xf: np.ndarray, w: np.dtype) -> tuple[np.ndarray, np.ndarray | None]:
+    """``y = y1 + y2 = b*x`` exactly in ``W`` (long double): :func:`_two_product`, or, where ``b``
+    has at most ``64 - 53`` significant bits (1, 0.5, 3, 10...), the product itself, which is then
+    exact (no under/overflow in the long double range), and ``y2 = None``: exactly 0."""
+    if _significant_bits(float(beta)) <= np.finfo(w).nmant + 1 - 53:
+        return (xf if beta == 1 else beta * xf), None
+    return _two_product(beta, xf, w)
+
+
+def _significant_bits(v: float) -> int:
+    n = int(math.ldexp(math.frexp(v)[0], 53))
+    return n.bit_length() - ((n & -n).bit_length() - 1)
+
+
+def _exp_underflow_cut(w: np.dtype) -> float:
+    """``c`` such that ``exp(-a)`` is exactly 0 in ``W`` for every ``a >= 0.9 * c``: far past the
+    underflow (``e**-900 < 2**-1298`` for float64, ``e**-11700 < 2**-16879`` for the x87 long
+    double, whose smallest subnormal is ``2**-16445``; the library is asked at ``0.9 * c`` and at
+    the largest ``a``), or inf where the library says otherwise. The margin lets the test
+    ``|y| <= c`` be made on a float64 approximation of ``|y|``."""
+    cut = 1000.0 if w == np.float64 else 13000.0
+    with np.errstate(under="ignore"):
+        underflows = np.exp(-w.type(0.9 * cut)) == 0 and np.exp(-np.finfo(w).max) == 0
+    return cut if underflows else math.inf
+
+
+EXP_CUT = {w: _exp_underflow_cut(w) for w in LIB_ULPS}
+"""exp(-a) is not evaluated for ``a > EXP_CUT[W]``: it is 0 there (and slow in long double)."""
+
+
+def _exp_minus_abs(y: np.ndarray, w: np.dtype, live: np.ndarray) -> np.ndarray:
+    """``exp(-|y|)``, evaluated only where ``live`` (``|y| <= EXP_CUT[W]``; 0 elsewhere)."""
+    if live.all():
+        return np.exp(-np.abs(y))
+    e = np.zeros_like(y)
+    e[live] = np.exp(-np.abs(y[live]))
+    return e
+
+
+def _on(function, v: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """``function(v)`` where ``where``, 0 elsewhere (the long double functions are slow: only
+    the elements that are used are evaluated; NumPy's functions are element-wise, so each
+    value is the one evaluating the whole array gives)."""
+    out = np.zeros_like(v)
+    out[where] = function(v[where])
+    return out
+
+
+def _core(quantity: Quantity, y1: np.ndarray, y2: np.ndarray, x: np.ndarray, beta, w: np.dtype, x64: np.ndarray):
     """hi, lo, err, lo_sign of the mathematical quantity at finite ``y = y1 + y2``.
 
     ``lo_sign`` (int8) is the sign the exact ``v - hi`` is known to have from the formula
     (``+1``: ``v > hi``, ``-1``: ``v < hi``; 0: not known), whatever ``lo`` rounded or
     underflowed to: ``sigmoid(800)`` is below 1 even where ``exp(-800)`` underflows.
+
+    ``x64``: ``x`` as float64. In long double, where ``y1`` is ``b*x`` exactly or correctly
+    rounded and never underflows (``|b*x| >= 2**-2148``), ``y1 <= 0`` is ``x <= 0``, and the
+    float64 ``|b*x|`` is within 2**-52 of ``|y1|``, close enough for the test against
+    ``EXP_CUT``: the float64 tests are about 20 times faster than long double ones.
+
+    ``y2 = None`` (long double only): ``y2`` is exactly 0 and the first-order terms in ``y2`` are
+    left out. Each is a ``±0`` added to a value that it leaves unchanged (``tail >= +0``,
+    ``s >= +0``, ``t*t >= +0``, ``1``, and ``t/2``, which is nonzero wherever it is used:
+    ``|y| >= 2**-2148`` is far above the long double underflow), so nothing changes.
     """
     rel = w.type(REL_BOUND[w])
     absolute = w.type(ABS_BOUND[w]) / beta
-    negative = y1 <= 0
+    wide = w != np.float64  # long double: evaluate the slow functions only where needed
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        if wide:
+            negative = x64 <= 0
+            live = np.abs(float(beta) * x64) <= EXP_CUT[w]
+        else:
+            negative = y1 <= 0
+            live = np.abs(y1) <= EXP_CUT[w]
         # e = exp(-|y1|) <= 1 never overflows; every formula below is written in terms of it.
-        e = np.exp(-np.abs(y1))
-        one_plus_e = 1 + e
-        s = e / one_plus_e  # sigmoid(-|y|)
-        sig_pos = 1 / one_plus_e  # sigmoid(|y|)
+        e = _exp_minus_abs(y1, w, live)
         if quantity is Quantity.FORWARD:
-            tail = np.log1p(e)  # f(-|y|)
-            # d f(y)/dy = sigmoid(y): first-order correction for y2, sign-aware
-            slope = np.where(negative, s, -s)
-            corrected = (tail + slope * y2) / beta
+            tail = _on(np.log1p, e, live) if wide else np.log1p(e)  # f(-|y|); log1p(0) = 0
+            if y2 is None:
+                corrected = tail if beta == 1 else tail / beta
+            else:
+                # d f(y)/dy = sigmoid(y): first-order correction for y2, sign-aware
+                s = e / (1 + e)  # sigmoid(-|y|)
+                slope = np.where(negative, s, -s)
+                corrected = (tail + slope * y2) / beta
             hi = np.where(negative, corrected, x)
             lo = np.where(negative, 0, corrected)
-            err = rel * np.abs(corrected) + absolute
+            # (with y2 = 0, corrected = tail/b >= +0 is its own absolute value)
+            err = rel * (corrected if y2 is None else np.abs(corrected)) + absolute
             lo_sign = np.where(negative, 0, 1)
         elif quantity is Quantity.GRAD:
             # sigmoid(y) = s for y < 0; 1 - s for y >= 0; d sigmoid/dy = s * (1 - s)
-            ds = s * sig_pos * y2
-            hi = np.where(negative, s + ds, 1)
-            lo = np.where(negative, 0, -(s - ds))
+            one_plus_e = 1 + e
+            s = e / one_plus_e  # sigmoid(-|y|)
+            if y2 is None:
+                hi = np.where(negative, s, 1)
+                lo = np.where(negative, 0, -s)
+            else:
+                sig_pos = 1 / one_plus_e  # sigmoid(|y|)
+                ds = s * sig_pos * y2
+                hi = np.where(negative, s + ds, 1)
+                lo = np.where(negative, 0, -(s - ds))
             err = rel * np.abs(np.where(negative, hi, lo)) + absolute * beta
             lo_sign = np.where(negative, 0, -1)
             # |y| <= 1: sigmoid(y) = 1/2 + tanh(y/2)/2 keeps the side of 1/2 (and its binade)
             small = np.abs(y1) <= 1
-            t = np.tanh(y1 / 2)
-            small_lo = t / 2 + (1 - t * t) / 4 * y2
+            t = _on(np.tanh, y1 / 2, small) if wide else np.tanh(y1 / 2)
+            small_lo = t / 2 if y2 is None else t / 2 + (1 - t * t) / 4 * y2
             hi = np.where(small, 0.5, hi)
             lo = np.where(small, small_lo, lo)
             err = np.where(small, rel * np.abs(small_lo), err)
             lo_sign = np.where(small, np.sign(y1), lo_sign)
         else:
             # b*s*(1-s); d log(h)/dy = -tanh(y/2) = -sign(y)*(1 - 2s)
+            one_plus_e = 1 + e
             h = beta * e / (one_plus_e * one_plus_e)
-            hi = h * (1 - np.sign(y1) * (1 - 2 * s) * y2)
+            if y2 is None:
+                hi = h
+            else:
+                s = e / one_plus_e  # sigmoid(-|y|)
+                hi = h * (1 - np.sign(y1) * (1 - 2 * s) * y2)
             lo = np.zeros_like(hi)
             err = rel * np.abs(hi) + absolute * beta * beta
             lo_sign = np.zeros(hi.shape, dtype=np.int8)
             # |y| <= 1: h = b/4 * (1 - tanh(y/2)**2), just below b/4 (and its binade)
             small = np.abs(y1) <= 1
-            t = np.tanh(y1 / 2)
+            t = _on(np.tanh, y1 / 2, small) if wide else np.tanh(y1 / 2)
             quarter = beta / 4
-            small_lo = -quarter * (t * t + (1 - t * t) * t * y2)
+            small_lo = -quarter * (t * t) if y2 is None else -quarter * (t * t + (1 - t * t) * t * y2)
             hi = np.where(small, quarter, hi)
             lo = np.where(small, small_lo, lo)
             err = np.where(small, rel * np.abs(small_lo), err)
@@ -205,30 +299,45 @@ def _escalate(quantity, x, params, fmt, oracle, w):
     """mpmath values for the elements given, in the ReferenceValues representation."""
     n = len(x)
     rounded = np.empty(n, dtype=np.float64)
-    hi = np.empty(n, dtype=w)
-    lo = np.empty(n, dtype=w)
-    err = np.empty(n, dtype=w)
     exponent = np.empty(n, dtype=np.int64)
+    exact = np.zeros(n, dtype=bool)
+    scale = np.zeros(n, dtype=np.float64)
+    heads, rests = [], []
     bits = np.finfo(w).nmant + 1
+    low, high = -(1 << 62), 1 << 62
     for i, xi in enumerate(x.tolist()):
         decision = decide(quantity, xi, params, fmt, oracle)
         ev = decision.evaluation
         rounded[i] = decision.rounded
         head, rest = ev.split(bits)
-        hi[i], lo[i] = _mpf_to_w(head, w), _mpf_to_w(rest, w)
-        err[i] = 0 if ev.exact else abs(hi[i]) * w.type(2.0 ** (ERROR_BITS + 1 - ev.wp))
+        heads.append(head)
+        rests.append(rest)
+        if ev.exact:
+            exact[i] = True
+        else:
+            scale[i] = 2.0 ** (ERROR_BITS + 1 - ev.wp)  # a power of 2 (0.0 below 2**-1074)
         bound = ev.bounds()[0]  # decide() made sure both bounds share the binade
-        exponent[i] = np.clip(bound[2] + bound[3] - 1, -(1 << 62), 1 << 62) if bound[1] else EXPONENT_OF_ZERO
+        exponent[i] = min(max(bound[2] + bound[3] - 1, low), high) if bound[1] else EXPONENT_OF_ZERO
+    hi, lo = _mpfs_to_w(heads, w), _mpfs_to_w(rests, w)
+    err = np.where(exact, w.type(0), np.abs(hi) * scale.astype(w))
     return rounded, hi, lo, err, exponent
 
 
-def _mpf_to_w(t: tuple, w: np.dtype):
-    sign, man, exp, _ = t
-    if not man:
-        return w.type(round_mpf(t, FLOAT64))  # zeros, infinities, NaN
+def _mpfs_to_w(ts: list, w: np.dtype) -> np.ndarray:
+    """libmp values with at most ``nmant + 1`` significant bits, exactly (as far as W's range allows)."""
+    n = len(ts)
+    numbers = [i for i, t in enumerate(ts) if t[1]]
+    mantissas = np.array([int(ts[i][1]) for i in numbers], dtype=np.uint64).astype(w)
+    exps = np.array([min(max(int(ts[i][2]), -(1 << 20)), 1 << 20) for i in numbers], dtype=np.int64)
+    negative = np.array([bool(ts[i][0]) for i in numbers], dtype=bool)
+    out = np.empty(n, dtype=w)
     with np.errstate(over="ignore", under="ignore"):
-        v = np.ldexp(w.type(np.uint64(man)), int(np.clip(exp, -(1 << 20), 1 << 20)))
-    return -v if sign else v
+        v = np.ldexp(mantissas, exps)
+    out[numbers] = np.where(negative, -v, v)
+    for i, t in enumerate(ts):
+        if not t[1]:
+            out[i] = w.type(round_mpf(t, FLOAT64))  # zeros, infinities, NaN
+    return out
 
 
 def fast_reference(
@@ -241,30 +350,52 @@ def fast_reference(
         w = np.dtype(np.float64)
         out = _escalate(quantity, x, params, fmt, oracle, w)
         return ReferenceValues(fmt, *out, escalated=np.ones(len(x), dtype=bool))
-    xw = x.astype(w)
+    kernels = compiled_kernels() if x.ndim == 1 else None
+    if kernels is not None and w == np.float64:
+        rounded, hi, lo, err, exponent, decided = _decide_float64_compiled(kernels, quantity, x, params, fmt, oracle)
+    else:
+        rounded, hi, lo, err, exponent, decided = _decide_numpy(quantity, x, params, fmt, oracle, w, kernels)
+    escalated = ~decided
+    if escalated.any():
+        idx = np.flatnonzero(escalated)
+        r, h, lw, er, ex = _escalate(quantity, x[idx], params, fmt, oracle, w)
+        rounded[idx], hi[idx], lo[idx], err[idx], exponent[idx] = r, h, lw, er, ex
+    return ReferenceValues(fmt, rounded, hi, lo, err, exponent, escalated)
+
+
+def _decide_numpy(
+    quantity: Quantity, x: np.ndarray, params: Params, fmt: Format, oracle: Oracle, w: np.dtype, kernels=None
+):
+    """The fast path in NumPy: rounded (NaN where undecided), hi, lo, err, exponent, decided.
+
+    With ``kernels`` (and x87 long doubles), the last step, the decision, is compiled.
+    """
+    with np.errstate(invalid="ignore"):  # signalling NaNs widen to quiet ones
+        xw = x.astype(w)
     beta = w.type(params.beta)
-    finite = np.isfinite(xw)
+    finite = np.isfinite(x)  # (x is exactly xw: the float64 tests are the same, and faster)
     xf = np.where(finite, xw, 0)
     with np.errstate(over="ignore", invalid="ignore"):
         if w == np.float64:
             y1, y2 = beta * xf, np.zeros_like(xf)
         else:
-            y1, y2 = _two_product(beta, xf, w)
-    hi, lo, err, lo_sign = _core(quantity, y1, y2, xf, beta, w)
+            y1, y2 = _product(beta, xf, w)
+    hi, lo, err, lo_sign = _core(quantity, y1, y2, xf, beta, w, np.where(finite, x, 0))
 
     # special inputs: exact limits
-    limits = {Quantity.FORWARD: (np.inf, 0.0), Quantity.GRAD: (1.0, 0.0), Quantity.GRAD2: (0.0, 0.0)}[quantity]
-    hi = np.where(np.isnan(xw), np.nan, hi)
-    hi = np.where(xw == np.inf, limits[0], hi)
-    hi = np.where(xw == -np.inf, limits[1], hi)
-    lo = np.where(finite, lo, 0)
-    err = np.where(finite, err, 0)
-    lo_sign = np.where(finite, lo_sign, 0)
+    if not finite.all():  # (hi, lo, err and lo_sign are _core's own arrays: changed in place)
+        limits = _LIMITS[quantity]
+        hi[np.isnan(x)] = np.nan
+        hi[x == np.inf] = limits[0]
+        hi[x == -np.inf] = limits[1]
+        lo[~finite] = 0
+        err[~finite] = 0
+        lo_sign[~finite] = 0
     # the mathematical quantities are > 0 at every finite input (lower bounds below 0 are slack)
     positive = finite.copy()
 
     if oracle is Oracle.DOCUMENTED:
-        above = _above_threshold(np.where(finite, y1, xw), y2, params, w)
+        above = _above_threshold(np.where(finite, y1, xw), np.zeros_like(y1) if y2 is None else y2, params, w)
         branch = {Quantity.FORWARD: xw, Quantity.GRAD: 1.0, Quantity.GRAD2: 0.0}[quantity]
         hi = np.where(above, branch, hi)
         lo = np.where(above, 0, lo)
@@ -272,17 +403,27 @@ def fast_reference(
         lo_sign = np.where(above, 0, lo_sign)
         positive &= ~above
 
-    exact_part, lo = hi.astype(w), lo.astype(w)
+    exact_part, lo = hi.astype(w, copy=False), lo.astype(w, copy=False)
     with np.errstate(invalid="ignore", over="ignore"):
         hi, lo = _two_sum(exact_part, lo)
         lower = hi + (lo - err)
         upper = hi + (lo + err)
         # a tail of known sign keeps the bound on its side of the exact part (the computed tail
         # may have underflowed to 0); lo_sign speaks of v - exact_part, not of v - hi
-        lower = np.where(lo_sign > 0, np.maximum(lower, exact_part), lower)
-        upper = np.where(lo_sign < 0, np.minimum(upper, exact_part), upper)
+        # (in place, where the condition holds: the values of np.where(c, np.maximum(a, b), a))
+        np.maximum(lower, exact_part, out=lower, where=lo_sign > 0)
+        np.minimum(upper, exact_part, out=upper, where=lo_sign < 0)
+        np.maximum(lower, w.type(0), out=lower, where=positive)
+        if kernels is not None and w != np.float64 and X87_LAYOUT:
+            rounded, exponent, decided = kernels.decide_x87(
+                *(_words(v) for v in (hi, lo, err, lower, upper, exact_part)),
+                lo_sign.astype(np.int8),
+                fmt.precision,
+                fmt.emin,
+                fmt.emax,
+            )
+            return rounded, hi, lo, err, exponent, decided
         lo_sign = np.where(hi == exact_part, lo_sign, 0)
-        lower = np.where(positive, np.maximum(lower, 0), lower)
         r_lower = fmt.round(lower)
         r_upper = fmt.round(upper)
         exact = err == 0
@@ -300,9 +441,96 @@ def fast_reference(
         )
         decided &= ~ambiguous_binade
     rounded = np.where(decided, r_lower, np.nan).astype(np.float64)
-    escalated = ~decided
-    if escalated.any():
-        idx = np.flatnonzero(escalated)
-        r, h, lw, er, ex = _escalate(quantity, x[idx], params, fmt, oracle, w)
-        rounded[idx], hi[idx], lo[idx], err[idx], exponent[idx] = r, h, lw, er, ex
-    return ReferenceValues(fmt, rounded, hi, lo, err, exponent, escalated)
+    return rounded, hi, lo, err, exponent, decided
+
+
+_LIMITS = {Quantity.FORWARD: (np.inf, 0.0), Quantity.GRAD: (1.0, 0.0), Quantity.GRAD2: (0.0, 0.0)}
+_QUANTITY_CODES = {Quantity.FORWARD: 0, Quantity.GRAD: 1, Quantity.GRAD2: 2}
+
+
+def _decide_float64_compiled(kernels, quantity: Quantity, x: np.ndarray, params: Params, fmt: Format, oracle: Oracle):
+    """:func:`_decide_numpy` for ``W = float64`` in one compiled loop, bit for bit (see :mod:`suite._kernels`).
+
+    The transcendental functions are NumPy's, on the same arguments as in :func:`_core`.
+    """
+    x = np.ascontiguousarray(x)
+    beta = np.float64(params.beta)
+    code = _QUANTITY_CODES[quantity]
+    cut = EXP_CUT[_F64]
+    exp_argument, half_y = kernels.prepare_float64(x, beta, code, cut)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        e = np.exp(exp_argument, out=exp_argument)
+        second = np.log1p(e) if quantity is Quantity.FORWARD else np.tanh(half_y, out=half_y)
+        if oracle is Oracle.DOCUMENTED:
+            finite = np.isfinite(x)
+            above = _above_threshold(np.where(finite, beta * np.where(finite, x, 0), x), np.zeros_like(x), params, _F64)
+        else:
+            above = np.zeros(len(x), dtype=bool)
+        rel = np.float64(REL_BOUND[_F64])
+        absolute = np.float64(ABS_BOUND[_F64]) / beta
+        limits = _LIMITS[quantity]
+        return kernels.decide_float64(
+            code,
+            x,
+            e,
+            second,
+            above,
+            beta,
+            rel,
+            absolute,
+            absolute * beta,
+            absolute * beta * beta,
+            limits[0],
+            limits[1],
+            cut,
+            fmt.precision,
+            fmt.emin,
+            fmt.max_finite,
+        )
+
+
+def _x87_layout() -> bool:
+    """Are long doubles x87 extended values in 16 little-endian bytes (what ``decide_x87`` reads)?"""
+    if np.dtype(np.longdouble).itemsize != 16 or np.finfo(np.longdouble).nmant != 63:
+        return False
+    words = np.array([1.0, -3.0, 0.0], dtype=np.longdouble).view(np.uint64).tolist()
+    words[1::2] = [v & 0xFFFF for v in words[1::2]]  # sign and exponent; the rest is padding
+    return words == [1 << 63, 0x3FFF, 3 << 62, 0xC000, 0, 0]
+
+
+X87_LAYOUT = _x87_layout()
+
+
+def _words(v: np.ndarray) -> np.ndarray:
+    """A contiguous long double array as its uint64 words (two per value)."""
+    return np.ascontiguousarray(v).view(np.uint64)
+
+
+_F64 = np.dtype(np.float64)
+
+USE_COMPILED_KERNELS = True
+"""Use the numba loops of :mod:`suite._kernels` where numba is installed (False: NumPy only;
+the results are the same bit for bit, ``tests/test_fastref_kernels.py`` checks it)."""
+
+
+@functools.cache
+def _import_kernels():
+    try:
+        from suite import _kernels
+    except ImportError:  # numba is not installed: the NumPy path does everything
+        return None
+    try:  # compile (or load from numba's cache) every loop now, with the argument types used
+        x = np.array([-1.0, 0.5, np.nan, np.inf])
+        for quantity in Quantity:
+            _decide_float64_compiled(_kernels, quantity, x, Params(), FLOAT32, Oracle.MATH)
+            if X87_LAYOUT and LONGDOUBLE_IS_WIDE:
+                _decide_numpy(quantity, x, Params(), FLOAT64, Oracle.MATH, np.dtype(np.longdouble), _kernels)
+    except Exception as error:  # e.g. a numba too old for these loops
+        warnings.warn(f"suite.fastref: compiled loops unavailable, using NumPy only ({error!r})", stacklevel=2)
+        return None
+    return _kernels
+
+
+def compiled_kernels():
+    """The module of compiled loops, or None (numba not installed, or ``USE_COMPILED_KERNELS`` off)."""
+    return _import_kernels() if USE_COMPILED_KERNELS else None

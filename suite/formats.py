@@ -177,7 +177,8 @@ class Format:
         values = np.asarray(values)
         with np.errstate(invalid="ignore"):
             scaled = np.ldexp(values, -self.quantum_exponent(values))
-            return np.isfinite(values) & (np.abs(scaled - np.floor(scaled)) == 0.5)
+            # fmod is exact; s - floor(s) is not for s just above -1/2 (s + 1 rounds to 1/2)
+            return np.isfinite(values) & (np.abs(np.fmod(scaled, 1)) == 0.5)
 
     # -- classification and neighbours --------------------------------------------------
     def classify(self, bits: np.ndarray) -> np.ndarray:

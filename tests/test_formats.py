@@ -737,3 +737,23 @@ def test_hex():
     assert FLOAT16.hex(0x3C00) == "0x3c00"
     assert FLOAT32.hex(1) == "0x00000001"
     assert FLOAT64.hex(PATTERNS["float64"][2]) == "0x7ff0000000000000"
+
+
+def test_is_midpoint_is_exact_just_above_minus_one_half():
+    # s = -(1/2 - tiny): s - floor(s) = 1/2 + tiny rounds to 1/2 in float64; fmod does not round
+    value = np.nextafter(-(2.0**-150), 0.0)  # float32 quantum there is 2**-149
+    assert not FLOAT32.is_midpoint(np.array([value]))[0]
+    assert FLOAT32.is_midpoint(np.array([-(2.0**-150)]))[0]
+
+
+def test_documented_threshold_product_is_rounded_exactly_near_zero():
+    # a product just above -1/2 of float64's smallest quantum was taken for a midpoint and rounded
+    # away from its true side; the fast and mpmath references must agree there
+    from suite.fastref import fast_reference
+    from suite.params import Oracle, Params, Quantity
+    from suite.reference import correctly_rounded
+
+    params = Params(beta=float.fromhex("0x1.40fe7f5c1516dp-54"), threshold=0.0, product_format=FLOAT64)
+    x = float.fromhex("-0x1.9854da2214abep-1022")
+    fast = fast_reference(Quantity.FORWARD, np.array([x]), params, FLOAT64, Oracle.DOCUMENTED).rounded[0]
+    assert fast == correctly_rounded(Quantity.FORWARD, x, params, FLOAT64, Oracle.DOCUMENTED)

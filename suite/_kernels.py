@@ -1,0 +1,535 @@
+"""Compiled (numba) loops of :mod:`suite.fastref`: the same arithmetic in a few passes instead of dozens.
+
+Nothing here changes what is computed. Each loop is the element-wise transcription of the
+NumPy code of :mod:`suite.fastref` (same operations, same order, same roundings: numba compiles
+without ``fastmath``, so nothing is contracted into an FMA or reassociated; ``error_model=
+"numpy"`` only drops Python's ZeroDivisionError check, and no divisor here is ever 0), and
+the transcendental functions are *not* evaluated here: NumPy's ``exp``, ``log1p`` and
+``tanh`` are called on the same arguments before the loop, as the NumPy path calls them.
+(glibc's ``exp``/``log1p``/``tanh``, which numba would call, are within 1-2 ulp too, well
+inside ``LIB_ULPS``, but they differ from NumPy's SIMD kernels in the last bit on a few
+percent of arguments; calling NumPy's keeps every output, ``hi``, ``lo``, ``err`` and
+``escalated`` included, bit-identical to the NumPy path, and keeps ``LIB_ULPS`` a statement
+about one library.) ``tests/test_fastref_kernels.py`` checks the bit-identity.
+
+Two decisions:
+
+* :func:`decide_float64`: ``W = float64`` (formats up to float32, float32 ``b``): the whole
+  of ``_core`` (``y2 = 0``: the product ``b*x`` is exact), the special inputs, the documented
+  branch, and the rounding decision, in two branch-free loops that LLVM vectorizes.
+* :func:`decide_x87`: ``W = np.longdouble`` in the x87 80-bit format: the rounding decision
+  only (the roundings into the format, the midpoint tests, the binades), in exact integer
+  arithmetic on the bit patterns of the long doubles the NumPy code computed (NumPy's long
+  double ``frexp``/``ldexp``/``rint`` are slow scalar loops).
+
+``np.maximum``/``np.minimum`` of float64 are mirrored by :func:`_maximum`/:func:`_minimum`:
+NaN-propagating, and returning the *second* argument when the two compare equal (``±0``),
+as NumPy's float64 loops do.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+EXPONENT_OF_ZERO = np.iinfo(np.int64).min
+
+FORWARD, GRAD, GRAD2 = 0, 1, 2
+"""Quantity codes of the loops."""
+
+_SIGN_MASK = np.int64(0x7FFFFFFFFFFFFFFF)
+_FRACTION_MASK = np.int64(0x000FFFFFFFFFFFFF)
+_TWO_TO_64 = 18446744073709551616.0
+
+
+def _jit(fn):
+    """``numba.njit`` with a cache on disk where numba finds a place for one."""
+    try:
+        return numba.njit(cache=True, error_model="numpy")(fn)
+    except RuntimeError:  # no cache locator for this file
+        return numba.njit(error_model="numpy")(fn)
+
+
+_inline = numba.njit(inline="always", error_model="numpy")
+
+
+# -- binary64 fields (branch-free) -----------------------------------------------------------------
+
+
+@_inline
+def _pow2(k):
+    """``2.0**k`` for ``-1022 <= k <= 1023``, exactly."""
+    return np.int64((k + 1023) << 52).view(np.float64)
+
+
+@_inline
+def _log2_and_power_of_two(v):
+    """``floor(log2|v|)`` and whether ``|v|`` is a power of two, for finite nonzero ``v``
+    (meaningless otherwise: the callers select around it)."""
+    bits = np.float64(v).view(np.int64) & _SIGN_MASK
+    scaled_bits = np.float64(abs(v) * _TWO_TO_64).view(np.int64)  # subnormals: into the normals (exact)
+    subnormal = (bits >> 52) == 0
+    b = scaled_bits if subnormal else bits
+    e = (b >> 52) - (1023 + 64 if subnormal else 1023)
+    return e, (b & _FRACTION_MASK) == 0
+
+
+@_inline
+def _finite_nonzero(v):
+    return np.isfinite(v) & (v != 0)
+
+
+@_inline
+def _quantum_exponent(v, p, emin):
+    """``Format.quantum_exponent`` of one float64."""
+    e = _log2_and_power_of_two(v)[0]
+    e = e if _finite_nonzero(v) else emin
+    return max(e, emin) - p + 1
+
+
+@_inline
+def _round(v, p, emin, max_finite):
+    """``Format.round`` and ``Format.is_midpoint`` of one float64 (``p <= 24``)."""
+    q = _quantum_exponent(v, p, emin)
+    scaled = v * _pow2(-q)  # exact, as np.ldexp's (p <= 24: every scaling stays in the normals)
+    rounded = np.rint(scaled) * _pow2(q)
+    rounded = np.copysign(np.inf, v) if abs(rounded) > max_finite else rounded
+    # the fractional part s - trunc(s) is exact (s - floor(s) is not just above -1/2)
+    return rounded, np.isfinite(v) & (abs(scaled - np.trunc(scaled)) == 0.5)
+
+
+@_inline
+def _exponent(v, lo_sign):
+    """``fastref._exponent`` of one float64 (``lo_sign``: the known sign of the tail, or 0)."""
+    e, power_of_two = _log2_and_power_of_two(v)
+    sign_v = 1 if v > 0 else -1
+    below = power_of_two & (lo_sign != 0) & (lo_sign != sign_v)
+    e = e - 1 if below else e
+    return e if _finite_nonzero(v) else EXPONENT_OF_ZERO
+
+
+@_inline
+def _maximum(a, b):
+    """``np.maximum`` (float64): NaN if either is NaN, ``b`` when they compare equal."""
+    return a if ((a > b) | (a != a)) else b
+
+
+@_inline
+def _minimum(a, b):
+    """``np.minimum`` (float64): NaN if either is NaN, ``b`` when they compare equal."""
+    return a if ((a < b) | (a != a)) else b
+
+
+@_inline
+def _int_sign(v):
+    """``np.sign`` as an integer (0 for ±0 and NaN)."""
+    return np.int64(v > 0) - np.int64(v < 0)
+
+
+# -- W = float64 -----------------------------------------------------------------------------------
+
+
+@_jit
+def prepare_float64(x, beta, quantity, exp_cut):
+    """The arguments of NumPy's transcendental functions, as ``fastref._core`` forms them.
+
+    ``-|y|`` for ``exp`` (0 where ``|y| > exp_cut``: ``exp`` is 0 there and the decision
+    loop says so itself; 0 is a fast argument) and, for the derivatives, ``y/2`` for
+    ``tanh``, with ``y = b*x`` (non-finite ``x`` counting as 0).
+    """
+    n = x.shape[0]
+    exp_argument = np.empty(n, dtype=np.float64)
+    half_y = np.empty(n if quantity != FORWARD else 0, dtype=np.float64)
+    for i in range(n):
+        xi = x[i]
+        y1 = beta * (xi if np.isfinite(xi) else 0.0)
+        exp_argument[i] = -abs(y1) if abs(y1) <= exp_cut else 0.0
+    if quantity != FORWARD:
+        for i in range(n):
+            xi = x[i]
+            half_y[i] = beta * (xi if np.isfinite(xi) else 0.0) / 2
+    return exp_argument, half_y
+
+
+@_inline
+def _core_forward(xf, y1, e, tail, beta, rel, absolute):
+    y2 = 0.0
+    negative = y1 <= 0
+    one_plus_e = 1 + e
+    s = e / one_plus_e  # sigmoid(-|y|)
+    slope = s if negative else -s
+    corrected = (tail + slope * y2) / beta
+    hi = corrected if negative else xf
+    lo = 0.0 if negative else corrected
+    err = rel * abs(corrected) + absolute
+    lo_sign = np.int64(0) if negative else np.int64(1)
+    return hi, lo, err, lo_sign
+
+
+@_inline
+def _core_grad(y1, e, t, rel, absolute_beta):
+    y2 = 0.0
+    negative = y1 <= 0
+    one_plus_e = 1 + e
+    s = e / one_plus_e
+    sig_pos = 1 / one_plus_e
+    ds = s * sig_pos * y2
+    hi = s + ds if negative else 1.0
+    lo = 0.0 if negative else -(s - ds)
+    err = rel * abs(hi if negative else lo) + absolute_beta
+    lo_sign = np.int64(0) if negative else np.int64(-1)
+    small = abs(y1) <= 1
+    small_lo = t / 2 + (1 - t * t) / 4 * y2
+    hi = 0.5 if small else hi
+    lo = small_lo if small else lo
+    err = rel * abs(small_lo) if small else err
+    lo_sign = _int_sign(y1) if small else lo_sign
+    zero = y1 == 0
+    lo = 0.0 if zero else lo
+    err = 0.0 if zero else err
+    lo_sign = np.int64(0) if zero else lo_sign
+    return hi, lo, err, lo_sign
+
+
+@_inline
+def _core_grad2(y1, e, t, beta, rel, absolute_beta2):
+    y2 = 0.0
+    one_plus_e = 1 + e
+    s = e / one_plus_e
+    h = beta * e / (one_plus_e * one_plus_e)
+    sign_y = 1.0 if y1 > 0 else (-1.0 if y1 < 0 else 0.0)
+    hi = h * (1 - sign_y * (1 - 2 * s) * y2)
+    err = rel * abs(hi) + absolute_beta2
+    small = abs(y1) <= 1
+    quarter = beta / 4
+    small_lo = -quarter * (t * t + (1 - t * t) * t * y2)
+    hi = quarter if small else hi
+    lo = small_lo if small else 0.0
+    err = rel * abs(small_lo) if small else err
+    lo_sign = np.int64(-1) if small else np.int64(0)
+    zero = y1 == 0
+    lo = 0.0 if zero else lo
+    err = 0.0 if zero else err
+    lo_sign = np.int64(0) if zero else lo_sign
+    return hi, lo, err, lo_sign
+
+
+@_inline
+def _finish(quantity, xi, hi, lo, err, lo_sign, above, limit_pos, limit_neg):
+    """Special inputs, the documented branch, the two-sum and the bounds (``fast_reference``)."""
+    finite = np.isfinite(xi)
+    hi = np.nan if np.isnan(xi) else hi
+    hi = limit_pos if xi == np.inf else hi
+    hi = limit_neg if xi == -np.inf else hi
+    lo = lo if finite else 0.0
+    err = err if finite else 0.0
+    lo_sign = lo_sign if finite else np.int64(0)
+    if quantity == FORWARD:
+        branch = xi
+    elif quantity == GRAD:
+        branch = 1.0
+    else:
+        branch = 0.0
+    hi = branch if above else hi
+    lo = 0.0 if above else lo
+    err = 0.0 if above else err
+    lo_sign = np.int64(0) if above else lo_sign
+    positive = finite & ~above
+    exact_part = hi
+    total = exact_part + lo  # two-sum
+    bb = total - exact_part
+    tail = (exact_part - (total - bb)) + (lo - bb)
+    tail = tail if np.isfinite(total) else 0.0
+    lower = total + (tail - err)
+    upper = total + (tail + err)
+    lower = _maximum(lower, exact_part) if lo_sign > 0 else lower
+    upper = _minimum(upper, exact_part) if lo_sign < 0 else upper
+    lo_sign = lo_sign if total == exact_part else np.int64(0)
+    lower = _maximum(lower, 0.0) if positive else lower
+    return total, tail, err, lo_sign, lower, upper
+
+
+@_inline
+def _decide(hi, lo, err, lo_sign, lower, upper, p, emin, max_finite):
+    """rounded (NaN if undecided), exponent, decided: the decision of ``fast_reference`` for one element."""
+    r_lower, mid_lower = _round(lower, p, emin, max_finite)
+    r_upper, mid_upper = _round(upper, p, emin, max_finite)
+    exact = err == 0
+    decided = (r_lower == r_upper) & (np.signbit(r_lower) == np.signbit(r_upper))
+    decided = decided & (exact | ~(mid_lower | mid_upper))
+    decided = decided | np.isnan(hi)
+    sign_of_lo = lo_sign if lo_sign != 0 else (_int_sign(lo) if abs(lo) > err else np.int64(0))
+    exponent = _exponent(hi, sign_of_lo)
+    # the binade of v must be certain too (down to the subnormal range)
+    binades_differ = max(_exponent(lower, 0), emin) != max(_exponent(upper, 0), emin)
+    at_power_of_two = _finite_nonzero(hi) & _log2_and_power_of_two(hi)[1] & (sign_of_lo == 0) & (lo != 0)
+    decided = decided & ~(~exact & (binades_differ | at_power_of_two))
+    return (r_lower if decided else np.nan), exponent, decided
+
+
+@_jit
+def decide_float64(
+    quantity,
+    x,
+    exp_minus_abs_y,
+    second,
+    above,
+    beta,
+    rel,
+    absolute,
+    absolute_beta,
+    absolute_beta2,
+    limit_pos,
+    limit_neg,
+    exp_cut,
+    p,
+    emin,
+    max_finite,
+):
+    """``fast_reference``'s values for ``W = float64``, given NumPy's transcendental values.
+
+    ``exp_minus_abs_y``: ``exp`` of :func:`prepare_float64`'s first array (read only where
+    ``|y| <= exp_cut``; 0 elsewhere); ``second``: for the forward value, ``log1p`` of that
+    (read only where ``|y| <= exp_cut`` too; ``log1p(0) = 0`` elsewhere), for the derivatives,
+    ``tanh`` of :func:`prepare_float64`'s second array; ``above``: the documented rule's
+    ``b*x > t`` (all False for the mathematical oracle). Returns rounded (NaN where undecided),
+    hi, lo, err, exponent, decided.
+    """
+    n = x.shape[0]
+    hi_out = np.empty(n, dtype=np.float64)
+    lo_out = np.empty(n, dtype=np.float64)
+    err_out = np.empty(n, dtype=np.float64)
+    lower_out = np.empty(n, dtype=np.float64)
+    upper_out = np.empty(n, dtype=np.float64)
+    lo_sign_out = np.empty(n, dtype=np.int64)
+    # one branch-free loop per quantity (each vectorizes), then one for the decision
+    if quantity == FORWARD:
+        for i in range(n):
+            xi = x[i]
+            xf = xi if np.isfinite(xi) else 0.0
+            y1 = beta * xf
+            live = abs(y1) <= exp_cut
+            e = exp_minus_abs_y[i] if live else 0.0
+            tail = second[i] if live else 0.0  # log1p(0) = 0
+            hi, lo, err, lo_sign = _core_forward(xf, y1, e, tail, beta, rel, absolute)
+            r = _finish(FORWARD, xi, hi, lo, err, lo_sign, above[i], limit_pos, limit_neg)
+            hi_out[i], lo_out[i], err_out[i], lo_sign_out[i], lower_out[i], upper_out[i] = r
+    elif quantity == GRAD:
+        for i in range(n):
+            xi = x[i]
+            y1 = beta * (xi if np.isfinite(xi) else 0.0)
+            e = exp_minus_abs_y[i] if abs(y1) <= exp_cut else 0.0
+            hi, lo, err, lo_sign = _core_grad(y1, e, second[i], rel, absolute_beta)
+            r = _finish(GRAD, xi, hi, lo, err, lo_sign, above[i], limit_pos, limit_neg)
+            hi_out[i], lo_out[i], err_out[i], lo_sign_out[i], lower_out[i], upper_out[i] = r
+    else:
+        for i in range(n):
+            xi = x[i]
+            y1 = beta * (xi if np.isfinite(xi) else 0.0)
+            e = exp_minus_abs_y[i] if abs(y1) <= exp_cut else 0.0
+            hi, lo, err, lo_sign = _core_grad2(y1, e, second[i], beta, rel, absolute_beta2)
+            r = _finish(GRAD2, xi, hi, lo, err, lo_sign, above[i], limit_pos, limit_neg)
+            hi_out[i], lo_out[i], err_out[i], lo_sign_out[i], lower_out[i], upper_out[i] = r
+    rounded = np.empty(n, dtype=np.float64)
+    exponent = np.empty(n, dtype=np.int64)
+    decided = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        rounded[i], exponent[i], decided[i] = _decide(
+            hi_out[i], lo_out[i], err_out[i], lo_sign_out[i], lower_out[i], upper_out[i], p, emin, max_finite
+        )
+    return rounded, hi_out, lo_out, err_out, exponent, decided
+
+
+# -- W = x87 long double: the decision from the bit patterns -----------------------------------------
+#
+# An x87 extended value is stored little-endian in 16 bytes: the 64-bit significand ``m``
+# (explicit leading bit) in the first word, sign and 15-bit biased exponent in the low 16 bits
+# of the second (the other 48 bits are padding). Its value is ``m * 2**E`` with
+# ``E = max(biased, 1) - 16383 - 63``; biased 0x7FFF is infinity (``m = 2**63``) or NaN.
+
+_TOP_BIT = np.uint64(1 << 63)
+
+
+@_inline
+def _bit_length32(v):
+    """Bit length of ``0 <= v < 2**32`` (from the exponent of the exact float64 ``v``)."""
+    return ((np.float64(v).view(np.int64) >> 52) - 1022) if v else np.int64(0)
+
+
+@_inline
+def _bit_length(m):
+    """Bit length of a uint64."""
+    high = m >> np.uint64(32)
+    return _bit_length32(high) + 32 if high else _bit_length32(m & np.uint64(0xFFFFFFFF))
+
+
+@_inline
+def _x87_fields(words, i):
+    m = words[2 * i]
+    se = np.int64(words[2 * i + 1] & np.uint64(0xFFFF))
+    return m, se & 0x7FFF, (se >> 15) != 0
+
+
+@_inline
+def _x87_is_nan(m, biased):
+    return biased == 0x7FFF and m != _TOP_BIT
+
+
+@_inline
+def _x87_finite_nonzero(m, biased):
+    return biased != 0x7FFF and m != 0
+
+
+@_inline
+def _x87_log2(m, biased):
+    """``E`` and ``floor(log2|v|)`` of a finite nonzero value."""
+    scale = max(biased, 1) - 16383 - 63
+    if m & _TOP_BIT:
+        return scale, scale + 63
+    return scale, scale + _bit_length(m) - 1
+
+
+@_inline
+def _x87_split(m, scale, q, negative):
+    """``m * 2**scale`` rounded to an integer multiple of ``2**q`` (nearest, ties to even): the
+    multiple, and whether it is exactly halfway (``Format.is_midpoint``; ``q > scale`` here)."""
+    shift = q - scale
+    if shift > 64:  # below half a quantum: rounds to 0, no tie
+        return np.uint64(0), False
+    if shift == 64:
+        return np.uint64(1 if m > _TOP_BIT else 0), m == _TOP_BIT
+    s = np.uint64(shift)
+    n = m >> s
+    rest = m & ((np.uint64(1) << s) - np.uint64(1))
+    half = np.uint64(1) << (s - np.uint64(1))
+    if rest > half or (rest == half and (n & np.uint64(1))):
+        n += np.uint64(1)
+    return n, rest == half
+
+
+@_inline
+def _x87_round(m, biased, negative, p, emin, emax):
+    """``Format.round`` of one long double (as float64, which holds it exactly) and ``Format.is_midpoint``."""
+    if biased == 0x7FFF:
+        if m != _TOP_BIT:
+            return np.nan, False
+        return (-np.inf if negative else np.inf), False
+    if m == 0:
+        return (-0.0 if negative else 0.0), False
+    scale, e = _x87_log2(m, biased)
+    q = max(e, emin) - p + 1
+    n, midpoint = _x87_split(m, scale, q, negative)
+    if n == 0:
+        return (-0.0 if negative else 0.0), midpoint
+    if q + _bit_length(n) - 1 > emax:
+        return (-np.inf if negative else np.inf), midpoint
+    # a subnormal quantum: two exact scalings
+    v = np.float64(n) * _pow2(q) if q >= -1022 else np.float64(n) * _pow2(q + 128) * _pow2(-128)
+    return (-v if negative else v), midpoint
+
+
+@_inline
+def _x87_exponent(m, biased, negative, lo_sign):
+    """``fastref._exponent`` of one long double."""
+    if not _x87_finite_nonzero(m, biased):
+        return EXPONENT_OF_ZERO
+    e = _x87_log2(m, biased)[1]
+    sign_v = -1 if negative else 1
+    if (m & (m - np.uint64(1))) == 0 and lo_sign != 0 and lo_sign != sign_v:
+        return e - 1
+    return e
+
+
+@_inline
+def _x87_abs_greater(m_a, biased_a, m_b, biased_b, negative_b):
+    """``|a| > b`` (False if either is NaN)."""
+    if _x87_is_nan(m_a, biased_a) or _x87_is_nan(m_b, biased_b):
+        return False
+    if negative_b and m_b != 0:
+        return True
+    return biased_a > biased_b or (biased_a == biased_b and m_a > m_b)
+
+
+@_inline
+def _x87_equal(m_a, biased_a, negative_a, m_b, biased_b, negative_b):
+    """``a == b``."""
+    if _x87_is_nan(m_a, biased_a) or _x87_is_nan(m_b, biased_b):
+        return False
+    if m_a == 0 and m_b == 0:
+        return True
+    return m_a == m_b and biased_a == biased_b and negative_a == negative_b
+
+
+@_jit
+def decide_x87(hi, lo, err, lower, upper, exact_part, lo_sign, p, emin, emax):
+    """The decision of ``fast_reference`` from long double bit patterns (``uint64`` views).
+
+    ``lo_sign``: before its update (``hi == exact_part``), as ``fast_reference`` has it when it
+    bounds ``lower`` and ``upper``. Returns rounded (NaN where undecided), exponent, decided.
+    """
+    n = lo_sign.shape[0]
+    rounded = np.empty(n, dtype=np.float64)
+    exponent = np.empty(n, dtype=np.int64)
+    decided_out = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        m_hi, b_hi, neg_hi = _x87_fields(hi, i)
+        m_lo, b_lo, neg_lo = _x87_fields(lo, i)
+        m_err, b_err, neg_err = _x87_fields(err, i)
+        m_l, b_l, neg_l = _x87_fields(lower, i)
+        m_u, b_u, neg_u = _x87_fields(upper, i)
+        m_x, b_x, neg_x = _x87_fields(exact_part, i)
+        sign = np.int64(lo_sign[i])
+        if not _x87_equal(m_hi, b_hi, neg_hi, m_x, b_x, neg_x):
+            sign = np.int64(0)
+        r_lower, mid_lower = _x87_round(m_l, b_l, neg_l, p, emin, emax)
+        r_upper, mid_upper = _x87_round(m_u, b_u, neg_u, p, emin, emax)
+        exact = m_err == 0 and b_err == 0
+        decided = r_lower == r_upper and np.signbit(r_lower) == np.signbit(r_upper)
+        decided = decided and (exact or not (mid_lower or mid_upper))
+        decided = decided or _x87_is_nan(m_hi, b_hi)
+        sign_of_lo = sign
+        if sign_of_lo == 0 and _x87_abs_greater(m_lo, b_lo, m_err, b_err, neg_err):
+            sign_of_lo = np.int64(-1 if neg_lo else 1)
+        exponent[i] = _x87_exponent(m_hi, b_hi, neg_hi, sign_of_lo)
+        if not exact:
+            e_lower = max(_x87_exponent(m_l, b_l, neg_l, 0), emin)
+            e_upper = max(_x87_exponent(m_u, b_u, neg_u, 0), emin)
+            power_of_two = _x87_finite_nonzero(m_hi, b_hi) and (m_hi & (m_hi - np.uint64(1))) == 0
+            lo_nonzero = m_lo != 0 or b_lo != 0
+            if e_lower != e_upper or (power_of_two and sign_of_lo == 0 and lo_nonzero):
+                decided = False
+        rounded[i] = r_lower if decided else np.nan
+        decided_out[i] = decided
+    return rounded, exponent, decided_out
+
+
+# -- entry points for the tests: the element-wise helpers over arrays -------------------------------
+
+
+@_jit
+def round_float64(v, p, emin, max_finite):
+    """``Format.round``, ``Format.is_midpoint`` and ``fastref._exponent`` (tail sign 0) of float64s, as
+    :func:`decide_float64` computes them (``p <= 24``)."""
+    n = v.shape[0]
+    rounded = np.empty(n, dtype=np.float64)
+    midpoint = np.empty(n, dtype=np.bool_)
+    exponent = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        rounded[i], midpoint[i] = _round(v[i], p, emin, max_finite)
+        exponent[i] = _exponent(v[i], 0)
+    return rounded, midpoint, exponent
+
+
+@_jit
+def round_x87(words, p, emin, emax):
+    """``Format.round``, ``Format.is_midpoint`` and ``fastref._exponent`` (tail sign 0) of long doubles
+    (``uint64`` words), as :func:`decide_x87` computes them."""
+    n = words.shape[0] // 2
+    rounded = np.empty(n, dtype=np.float64)
+    midpoint = np.empty(n, dtype=np.bool_)
+    exponent = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        m, biased, negative = _x87_fields(words, i)
+        rounded[i], midpoint[i] = _x87_round(m, biased, negative, p, emin, emax)
+        exponent[i] = _x87_exponent(m, biased, negative, 0)
+    return rounded, midpoint, exponent
