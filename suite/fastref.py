@@ -277,8 +277,11 @@ def _above_threshold(y1: np.ndarray, y2: np.ndarray, params: Params, w: np.dtype
         return (y1 > t) | ((y1 == t) & (y2 > 0))
     with np.errstate(over="ignore", invalid="ignore"):
         product = pf.round(y1)
-        # y1 is y rounded to W; if it is a midpoint of pf, the sign of y2 decides the side.
-        mid = pf.is_midpoint(y1) & (y2 != 0)
+        # y1 is y rounded to W; if it is a midpoint of pf, the sign of y2 decides the side
+        # (y2 is 0 wherever the product is exact in W: no midpoint test needed there)
+        mid = y2 != 0
+        if mid.any():
+            mid[mid] = pf.is_midpoint(y1[mid])
         if mid.any():
             step = np.ldexp(np.ones_like(y1[mid]), pf.quantum_exponent(y1[mid]) - 1)
             product[mid] = np.where(y2[mid] > 0, y1[mid] + step, y1[mid] - step)
