@@ -113,3 +113,37 @@ def test_a_sweeps_worst_case_and_a_random_sample_agree_with_mpmath(torch_target)
     fast = fast_reference(Quantity.GRAD, xs, params, FLOAT32, Oracle.DOCUMENTED)
     slow = [decide(Quantity.GRAD, float(v), params, FLOAT32, Oracle.DOCUMENTED).rounded for v in xs]
     assert fast.rounded.tolist() == slow
+
+
+@pytest.mark.parametrize("quantity", ["forward", "grad", "grad2"])
+@pytest.mark.parametrize(
+    ("dtype", "start", "count"),
+    [
+        ("float16", 0, 1 << 16),
+        ("bfloat16", 0, 1 << 16),
+        ("float32", 0xC2C00000, 1 << 18),
+        ("float32", 0x7F7F0000, 1 << 17),
+    ],
+)
+def test_compiled_measure_gives_the_numpy_numbers(dtype, start, count, quantity, torch_target):
+    pytest.importorskip("numba", reason="the compiled loops need numba")
+    spec = SweepSpec(dtype, quantity=quantity)
+    compiled = sweep_range(spec, start, start + count, torch_target, compiled=True)
+    plain = sweep_range(spec, start, start + count, torch_target, compiled=False)
+    for name in ("documented", "math"):
+        a, b = compiled.oracles[name], plain.oracles[name]
+        assert (a.max_ulp, a.argmax_bits, a.argmax_output, a.argmax_rounded) == (
+            b.max_ulp,
+            b.argmax_bits,
+            b.argmax_output,
+            b.argmax_rounded,
+        )
+        assert (a.counted, a.correctly_rounded, a.faithful, a.failures) == (
+            b.counted,
+            b.correctly_rounded,
+            b.faithful,
+            b.failures,
+        )
+        assert a.histogram == b.histogram
+        assert a.binade_max == b.binade_max
+        assert a.sum_ulp == pytest.approx(b.sum_ulp, rel=1e-12)
