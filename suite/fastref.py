@@ -447,6 +447,20 @@ def _decide_numpy(
     return rounded, hi, lo, err, exponent, decided
 
 
+def documented_branch(x: np.ndarray, params: Params, fmt: Format) -> np.ndarray | None:
+    """Where :attr:`Oracle.DOCUMENTED` takes torch's ``x`` branch (``fl(b·x) > t``), computed as
+    :func:`fast_reference` computes it; ``None`` unless the working type is float64 (then the
+    caller cannot take the shortcut this enables: where it is all False, the two oracles'
+    reference values are the same arrays, bit for bit)."""
+    if working_type(fmt, params) != _F64:
+        return None
+    x = np.asarray(x, dtype=np.float64)
+    beta = np.float64(params.beta)
+    finite = np.isfinite(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _above_threshold(np.where(finite, beta * np.where(finite, x, 0), x), np.zeros_like(x), params, _F64)
+
+
 _LIMITS = {Quantity.FORWARD: (np.inf, 0.0), Quantity.GRAD: (1.0, 0.0), Quantity.GRAD2: (0.0, 0.0)}
 _QUANTITY_CODES = {Quantity.FORWARD: 0, Quantity.GRAD: 1, Quantity.GRAD2: 2}
 

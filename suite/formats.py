@@ -156,6 +156,15 @@ class Format:
         values = np.asarray(values)
         if values.dtype not in (np.float64, np.longdouble):
             values = values.astype(np.float64)
+        if self.name == "float32" and values.dtype == np.float64:
+            # IEEE 754 conversion from binary64 to binary32 is this same single rounding (nearest
+            # even, subnormals, overflow to inf), done by the hardware; tests compare the two
+            with np.errstate(over="ignore"):
+                return values.astype(np.float32).astype(np.float64)
+        return self._round_by_scaling(values)
+
+    def _round_by_scaling(self, values: np.ndarray) -> np.ndarray:
+        """:meth:`round` for any format and working type (float64 or long double)."""
         with np.errstate(invalid="ignore", over="ignore"):
             q = self.quantum_exponent(values)
             scaled = np.ldexp(values, -q)

@@ -20,6 +20,7 @@ Property violations counted (every input, not a sample):
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.fastref import fast_reference
+from suite.fastref import documented_branch, fast_reference
 from suite.formats import Format, format_named
 from suite.params import Oracle, Params, Quantity
 from suite.stats import BUCKET_EDGES, BUCKET_LABELS
@@ -252,12 +253,20 @@ def _wrong_steps(fmt: Format, quantity: str, bits: np.ndarray, y: np.ndarray) ->
 
 
 def sweep_range(
-    spec: SweepSpec, start: int, stop: int, target, progress=None, compiled: bool | None = None
+    spec: SweepSpec,
+    start: int,
+    stop: int,
+    target,
+    progress=None,
+    compiled: bool | None = None,
+    share_oracles: bool = True,
 ) -> Accumulator:
     """Measure patterns ``[start, stop)`` of ``spec.dtype`` (all of them) and return the statistics.
 
     ``compiled`` (default: when numba is importable) measures through ``suite._sweepkernels``;
-    the NumPy path gives the same numbers.
+    the NumPy path gives the same numbers. ``share_oracles`` reuses the documented oracle's
+    measurement for the mathematical one on chunks where no input is above the threshold (the
+    same reference values there); off, both are computed everywhere, with the same result.
     """
     if compiled is None:
         compiled = _have_numba()
@@ -278,7 +287,13 @@ def sweep_range(
         y = evaluate(target, x, fmt, quantity, spec.beta, spec.threshold, spec.device, spec.path)
         chunk = Accumulator(lo, hi, inputs=hi - lo)
         refs = {}
+        # where no input takes the documented x branch, the two oracles are one function
+        above = documented_branch(x, params, fmt) if share_oracles else None
         for name in ORACLES:
+            if name == "math" and above is not None and not above.any():
+                refs[name] = refs["documented"]
+                chunk.oracles[name] = copy.deepcopy(chunk.oracles["documented"])
+                continue
             refs[name] = fast_reference(quantity, x, params, fmt, Oracle.named(name))
             if compiled and refs[name].hi.dtype == np.float64:
                 chunk.oracles[name].add_compiled(fmt, bits, x, y, refs[name])

@@ -757,3 +757,24 @@ def test_documented_threshold_product_is_rounded_exactly_near_zero():
     x = float.fromhex("-0x1.9854da2214abep-1022")
     fast = fast_reference(Quantity.FORWARD, np.array([x]), params, FLOAT64, Oracle.DOCUMENTED).rounded[0]
     assert fast == correctly_rounded(Quantity.FORWARD, x, params, FLOAT64, Oracle.DOCUMENTED)
+
+
+def test_float32_round_by_hardware_equals_the_scaling_rounding():
+    rng = np.random.default_rng(11)
+    bits = rng.integers(0, 1 << 64, 400_000, dtype=np.uint64)
+    values = bits.view(np.float64)
+    values = values[np.abs(values) < 2.0**130]  # around float32's range, subnormals and overflow included
+    edges = FLOAT32.decode(np.array([1, 2, 0x7F7FFFFF, 0x00800000, 0x80000001], dtype=np.uint32))
+    values = np.concatenate(
+        [
+            values,
+            rng.uniform(-(2.0**-140), 2.0**-140, 50_000),
+            edges,
+            edges * (1 + 2.0**-30),
+            [np.inf, -np.inf, np.nan, 0.0, -0.0, 3.4028235677973366e38, -3.4028235677973366e38],
+        ]
+    )
+    fast = FLOAT32.round(values)
+    slow = FLOAT32._round_by_scaling(values)
+    same = (fast == slow) & (np.signbit(fast) == np.signbit(slow)) | (np.isnan(fast) & np.isnan(slow))
+    assert same.all(), values[~same][:5]

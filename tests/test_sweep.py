@@ -147,3 +147,13 @@ def test_compiled_measure_gives_the_numpy_numbers(dtype, start, count, quantity,
         assert a.histogram == b.histogram
         assert a.binade_max == b.binade_max
         assert a.sum_ulp == pytest.approx(b.sum_ulp, rel=1e-12)
+
+
+@pytest.mark.parametrize("quantity", ["forward", "grad2"])
+def test_sharing_the_oracles_below_the_threshold_changes_nothing(quantity, torch_target):
+    spec = SweepSpec("float32", quantity=quantity, beta=0.1, threshold=2.0)
+    start = int(np.float32(15.0).view(np.uint32))  # the range crosses t/b = 20: both kinds of chunk
+    shared = sweep_range(spec, start, start + (1 << 22), torch_target, share_oracles=True)
+    apart = sweep_range(spec, start, start + (1 << 22), torch_target, share_oracles=False)
+    assert shared.oracles["math"] == apart.oracles["math"]
+    assert shared.oracles["documented"] == apart.oracles["documented"]
