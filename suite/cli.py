@@ -218,8 +218,6 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     try:
         fmt = format_named(args.dtype)
-        if fmt.width > 32:
-            raise ValueError(f"{fmt.name} has 2**{fmt.width} inputs: sweeps take float16, bfloat16 or float32")
         device = resolve_device(args.device)
         path = args.path or (CPU_PATHS[0] if device == "cpu" else DEVICE_PATH)
         if device == "cpu" and path not in CPU_PATHS:
@@ -237,6 +235,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     out = Path(args.out)
+    if fmt.width > 32:  # not enumerable: the stratified sample, per binade
+        return _sample_sweep(spec, out, args.per_binade)
     run_sweep(spec, out, shards, only=only, workers=args.workers)
     if only is not None:
         print(f"softplus-audit: shard {only}/{shards} of {spec.key} written under {out / spec.key}")
@@ -247,6 +247,26 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     target = out / f"sweep-{spec.key}.json"
     write_json_atomically(data, target)
     print(f"softplus-audit: sweep of {total.inputs:,} inputs written to {target}")
+    return EXIT_OK
+
+
+def _sample_sweep(spec, out, per_binade: int) -> int:
+    from suite.runreport import environment, write_json_atomically
+    from suite.sweep import Heartbeat, report, sample_float64
+    from suite.targets import load_target
+
+    if per_binade < 2:
+        raise UsageError(f"--per-binade {per_binade}: give at least 2 (each binade's first and last values)")
+    beat = Heartbeat(1, f"sample {spec.key}")  # the total is set once the sample is drawn
+    try:
+        acc, x = sample_float64(spec, per_binade, load_target(spec.target), progress=beat)
+    finally:
+        beat.close()
+    data = report(spec, acc, 1, environment())
+    data["sample"] = {"per_binade": per_binade, "inputs": len(x), "note": "suite.inputs.stratified"}
+    target = out / f"sample-{spec.key}-{per_binade}-per-binade.json"
+    write_json_atomically(data, target)
+    print(f"softplus-audit: float64 sample of {acc.inputs:,} inputs written to {target}")
     return EXIT_OK
 
 
@@ -366,7 +386,13 @@ def build_parser() -> argparse.ArgumentParser:
         "oracles; shards are checkpointed under --out and skipped when the sweep runs again; the merged "
         "report is written to OUT/sweep-KEY.json.",
     )
-    sw.add_argument("--dtype", required=True, help="float16, bfloat16 or float32")
+    sw.add_argument("--dtype", required=True, help="float16, bfloat16 or float32 (every input); float64 (a sample)")
+    sw.add_argument(
+        "--per-binade",
+        type=int,
+        default=1000,
+        help="float64 only: inputs per binade of each sign in the stratified sample (default 1000: ~8 M inputs)",
+    )
     sw.add_argument("--target", default="torch.nn.functional:softplus", help="package.module:callable")
     sw.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     sw.add_argument("--path", help="simd or scalar on cpu (default simd)")

@@ -316,6 +316,58 @@ def sweep_range(
     return acc
 
 
+def sample_float64(spec: SweepSpec, per_binade: int, target, progress=None) -> tuple[Accumulator, np.ndarray]:
+    """float64 cannot be enumerated: measure the stratified sample of :func:`suite.inputs.stratified`
+    instead (``per_binade`` inputs in every binade of both signs, the specials, the threshold band,
+    exp's edges, and every point's upper neighbour), in chunks, with the sweep's statistics.
+
+    Wrong-way steps are counted between sample points that are adjacent floats (each point and its
+    upper neighbour). Returns the statistics and the inputs measured.
+    """
+    from suite.formats import FLOAT64
+    from suite.inputs import stratified
+    from suite.targets import CPU_PATHS, evaluate
+
+    if spec.dtype != "float64":
+        raise ValueError(f"sampled sweeps are for float64; {spec.dtype} can be swept whole")
+    fmt = FLOAT64
+    quantity = Quantity.named(spec.quantity)
+    params = Params.as_kernel_sees(spec.beta, spec.threshold, fmt)
+    x_all = stratified(fmt, spec.beta, spec.threshold, per_binade=per_binade)
+    if hasattr(progress, "set_total"):
+        progress.set_total(len(x_all))
+    other_path = None
+    if spec.device == "cpu" and spec.path in CPU_PATHS:
+        other_path = CPU_PATHS[1 - CPU_PATHS.index(spec.path)]
+    acc = Accumulator(0, 0, path_disagreement=Violation() if other_path else None)
+    begun = time.perf_counter()
+    for lo in range(0, len(x_all), CHUNK):
+        x = x_all[lo : lo + CHUNK]
+        bits = fmt.encode(x, check=False)
+        y = evaluate(target, x, fmt, quantity, spec.beta, spec.threshold, spec.device, spec.path)
+        refs = {}
+        for name in ORACLES:
+            refs[name] = fast_reference(quantity, x, params, fmt, Oracle.named(name))
+            acc.oracles[name].add(fmt, bits, x, y, refs[name].rounded, measure(y, refs[name], check_outputs=False))
+        acc.zero_where_positive.add((y == 0) & (refs["documented"].rounded > 0), bits, y)
+        # pairs of adjacent floats in value order (the sample is sorted): softplus and its
+        # gradient rise with x; the second derivative rises up to 0 and falls after it
+        ordinals = fmt.ordinal(bits)
+        adjacent = ((ordinals[1:] - ordinals[:-1]) == 1) & np.isfinite(x[1:]) & np.isfinite(x[:-1])
+        with np.errstate(invalid="ignore"):
+            falls = y[1:] < y[:-1]
+            wrong = np.where(x[1:] <= 0, falls, y[1:] > y[:-1]) if spec.quantity == "grad2" else falls
+        acc.not_monotone.add(np.r_[False, adjacent & wrong & ~np.isnan(y[1:]) & ~np.isnan(y[:-1])], bits, y)
+        if other_path:
+            y_other = evaluate(target, x, fmt, quantity, spec.beta, spec.threshold, spec.device, other_path)
+            acc.path_disagreement.add(~((y == y_other) | (np.isnan(y) & np.isnan(y_other))), bits, y)
+        acc.inputs += len(x)
+        if progress:
+            progress(len(x))
+    acc.seconds = time.perf_counter() - begun
+    return acc, x_all
+
+
 # -- JSON -------------------------------------------------------------------------------------------
 
 
@@ -427,6 +479,13 @@ class Heartbeat:
                 file=sys.stderr,
                 flush=True,
             )
+
+    def set_total(self, total: int) -> None:
+        """The number of inputs, once known (a sample's size is known only when it is drawn)."""
+        self.total = total
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.refresh()
 
     def close(self) -> None:
         if self.bar is not None:

@@ -115,9 +115,14 @@ def test_sweep_and_merge_commands(tmp_path):
     assert not (tmp_path / "partial.json").exists()
 
 
-def test_sweep_refuses_float64_with_one_line(tmp_path):
-    result = run("sweep", "--dtype", "float64", "--out", str(tmp_path))
+def test_float64_sweeps_a_stratified_sample(tmp_path):
+    result = run("sweep", "--dtype", "float64", "--per-binade", "4", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    (path,) = tmp_path.glob("sample-*.json")
+    report = json.loads(path.read_text())
+    assert report["exhaustive"] is False
+    assert report["sample"]["per_binade"] == 4
+    assert report["inputs"] == report["sample"]["inputs"] > 2 * 2047 * 4
+    result = run("sweep", "--dtype", "float64", "--per-binade", "1", "--out", str(tmp_path))
     assert result.returncode == 2
-    assert result.stderr.strip() == (
-        "softplus-audit: error: float64 has 2**64 inputs: sweeps take float16, bfloat16 or float32"
-    )
+    assert "at least 2" in result.stderr

@@ -157,3 +157,20 @@ def test_sharing_the_oracles_below_the_threshold_changes_nothing(quantity, torch
     apart = sweep_range(spec, start, start + (1 << 22), torch_target, share_oracles=False)
     assert shared.oracles["math"] == apart.oracles["math"]
     assert shared.oracles["documented"] == apart.oracles["documented"]
+
+
+@pytest.mark.parametrize("quantity", ["forward", "grad2"])
+def test_float64_sample_matches_the_audit_engine_on_the_same_inputs(quantity, torch_target):
+    from suite.sweep import sample_float64
+
+    spec = SweepSpec("float64", quantity=quantity)
+    acc, x = sample_float64(spec, 12, torch_target)  # the audit's own float64 input set
+    settings = AuditSettings(targets=(spec.target,), dtypes=("float64",), grid=((1.0, 20.0),), quantities=(quantity,))
+    auditor = Auditor(settings)
+    (config,) = [c for c in auditor.configurations() if c.path == "simd"]
+    result = auditor.result(config)
+    assert acc.inputs == len(x) == result.stats["documented"].count
+    for oracle in ("documented", "math"):
+        assert acc.oracles[oracle].max_ulp == result.stats[oracle].max_ulp
+        assert acc.oracles[oracle].correctly_rounded == result.stats[oracle].correctly_rounded
+        assert tuple(acc.oracles[oracle].histogram) == result.stats[oracle].histogram
