@@ -149,11 +149,17 @@ def _cmd_budgets(args: argparse.Namespace) -> int:
     import torch
 
     from suite import budgets
+    from suite.audit import DEFAULT_GRID, DEFAULT_TARGETS
 
-    _, auditor = _settings(args)
+    settings, auditor = _settings(args)
     provenance = f"torch {torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}"
     samples = ((c, auditor.full_sample(c)[0]) for c in auditor.configurations())
-    text = budgets.regenerate(samples, auditor.budgets, provenance)
+    partial = (
+        not set(DEFAULT_GRID) <= set(settings.grid)
+        or set(settings.quantities) != {"forward", "grad", "grad2"}
+        or not set(DEFAULT_TARGETS) <= set(settings.targets)
+    )
+    text = budgets.regenerate(samples, auditor.budgets, provenance, partial=partial)
     if args.write:
         from pathlib import Path
 

@@ -126,3 +126,24 @@ def test_float64_sweeps_a_stratified_sample(tmp_path):
     result = run("sweep", "--dtype", "float64", "--per-binade", "1", "--out", str(tmp_path))
     assert result.returncode == 2
     assert "at least 2" in result.stderr
+
+
+def test_budgets_command_reproduces_the_committed_numbers_it_measures(tmp_path):
+    """A partial re-measure keeps every reason and region, gives the same budgets for what it
+    measured (same torch, same inputs), keeps the rest, and lowers no deviation bound."""
+    from suite import budgets
+
+    result = run("budgets", "--dtype", "float16", "--quantity", "forward", "--grid", "1,20")
+    assert result.returncode == 0, result.stderr[-2000:]
+    regenerated = tmp_path / "budgets.toml"
+    regenerated.write_text(result.stdout)
+    new, old = budgets.load(regenerated), budgets.load()
+    assert [(d.id, d.reason, d.region, d.properties) for d in new.deviations] == [
+        (d.id, d.reason, d.region, d.properties) for d in old.deviations
+    ]
+    for d_new, d_old in zip(new.deviations, old.deviations, strict=True):
+        for dtype, bound in (d_old.max_ulp or {}).items():
+            assert d_new.max_ulp[dtype] >= bound
+    assert {(b.dtype, b.quantity, b.oracle, b.beta, b.threshold, b.max_ulp) for b in new.budgets} == {
+        (b.dtype, b.quantity, b.oracle, b.beta, b.threshold, b.max_ulp) for b in old.budgets
+    }
