@@ -167,6 +167,13 @@ def _core_forward(xf, y1, e, tail, beta, rel, absolute):
 
 
 @_inline
+def _exact_at_zero(y1, lo, err, lo_sign):
+    """At ``y = 0`` the derivatives are exact (1/2 and b/4): no tail, no error, no side."""
+    zero = y1 == 0
+    return (0.0 if zero else lo), (0.0 if zero else err), (np.int64(0) if zero else lo_sign)
+
+
+@_inline
 def _core_grad(y1, e, t, rel, absolute_beta):
     y2 = 0.0
     negative = y1 <= 0
@@ -184,11 +191,7 @@ def _core_grad(y1, e, t, rel, absolute_beta):
     lo = small_lo if small else lo
     err = rel * abs(small_lo) if small else err
     lo_sign = _int_sign(y1) if small else lo_sign
-    zero = y1 == 0
-    lo = 0.0 if zero else lo
-    err = 0.0 if zero else err
-    lo_sign = np.int64(0) if zero else lo_sign
-    return hi, lo, err, lo_sign
+    return hi, *_exact_at_zero(y1, lo, err, lo_sign)
 
 
 @_inline
@@ -207,11 +210,7 @@ def _core_grad2(y1, e, t, beta, rel, absolute_beta2):
     lo = small_lo if small else 0.0
     err = rel * abs(small_lo) if small else err
     lo_sign = np.int64(-1) if small else np.int64(0)
-    zero = y1 == 0
-    lo = 0.0 if zero else lo
-    err = 0.0 if zero else err
-    lo_sign = np.int64(0) if zero else lo_sign
-    return hi, lo, err, lo_sign
+    return hi, *_exact_at_zero(y1, lo, err, lo_sign)
 
 
 @_inline

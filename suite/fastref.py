@@ -454,11 +454,15 @@ def documented_branch(x: np.ndarray, params: Params, fmt: Format) -> np.ndarray 
     reference values are the same arrays, bit for bit)."""
     if working_type(fmt, params) != _F64:
         return None
-    x = np.asarray(x, dtype=np.float64)
-    beta = np.float64(params.beta)
+    return _above_threshold_float64(np.asarray(x, dtype=np.float64), params)
+
+
+def _above_threshold_float64(x: np.ndarray, params: Params) -> np.ndarray:
+    """:func:`_above_threshold` where ``W = float64``: ``b*x`` is exact there (``y2 = 0``)."""
     finite = np.isfinite(x)
     with np.errstate(over="ignore", invalid="ignore"):
-        return _above_threshold(np.where(finite, beta * np.where(finite, x, 0), x), np.zeros_like(x), params, _F64)
+        y1 = np.where(finite, np.float64(params.beta) * np.where(finite, x, 0), x)
+        return _above_threshold(y1, np.zeros_like(x), params, _F64)
 
 
 _LIMITS = {Quantity.FORWARD: (np.inf, 0.0), Quantity.GRAD: (1.0, 0.0), Quantity.GRAD2: (0.0, 0.0)}
@@ -478,11 +482,8 @@ def _decide_float64_compiled(kernels, quantity: Quantity, x: np.ndarray, params:
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
         e = np.exp(exp_argument, out=exp_argument)
         second = np.log1p(e) if quantity is Quantity.FORWARD else np.tanh(half_y, out=half_y)
-        if oracle is Oracle.DOCUMENTED:
-            finite = np.isfinite(x)
-            above = _above_threshold(np.where(finite, beta * np.where(finite, x, 0), x), np.zeros_like(x), params, _F64)
-        else:
-            above = np.zeros(len(x), dtype=bool)
+        documented = oracle is Oracle.DOCUMENTED
+        above = _above_threshold_float64(x, params) if documented else np.zeros(len(x), dtype=bool)
         rel = np.float64(REL_BOUND[_F64])
         absolute = np.float64(ABS_BOUND[_F64]) / beta
         limits = _LIMITS[quantity]

@@ -34,7 +34,7 @@ import numpy as np
 from suite.fastref import documented_branch, fast_reference
 from suite.formats import Format, format_named
 from suite.params import Oracle, Params, Quantity
-from suite.stats import BUCKET_EDGES, BUCKET_LABELS
+from suite.stats import BUCKET_LABELS, binade_maxima, histogram
 from suite.ulp import Failure, measure
 
 FORMAT = 1
@@ -84,48 +84,23 @@ class OracleTotals:
     binade_max: dict[str, float] = field(default_factory=dict)  # "+e"/"-e"/"+sub"... -> max
 
     def add(self, fmt: Format, bits: np.ndarray, x: np.ndarray, y: np.ndarray, rounded: np.ndarray, m) -> None:
+        """Fold in one chunk measured by :func:`suite.ulp.measure` (the summaries of :mod:`suite.stats`)."""
         failed = m.failure != Failure.NONE
         errors = m.ulp_error
-        ok = ~failed
-        if ok.any():
-            i = int(np.nanargmax(np.where(ok, errors, -1.0)))
-            if errors[i] > self.max_ulp or self.argmax_bits < 0:
-                self.max_ulp, self.argmax_bits = float(errors[i]), int(bits[i])
-                self.argmax_output, self.argmax_rounded = float(y[i]), float(rounded[i])
-            self.sum_ulp += float(errors[ok].sum())
-            self.counted += int(ok.sum())
-        self.correctly_rounded += int(m.correctly_rounded.sum())
-        self.faithful += int(m.faithful.sum())
-        for f in Failure:
-            if f is not Failure.NONE:
-                n = int((m.failure == f).sum())
-                if n:
-                    self.failures[f.name.lower()] = self.failures.get(f.name.lower(), 0) + n
-        finite_errors = errors[ok]
-        counts = [int((finite_errors == 0).sum())]
-        previous = 0.0
-        for edge in BUCKET_EDGES:
-            counts.append(int(((finite_errors > previous) & (finite_errors <= edge)).sum()))
-            previous = edge
-        counts += [int((finite_errors > previous).sum()), int(failed.sum())]
-        self.histogram = [a + b for a, b in zip(self.histogram, counts, strict=True)]
-        keep = ok & np.isfinite(x)
-        if keep.any():
-            xs, es = x[keep], errors[keep]
-            e = np.frexp(np.abs(xs))[1].astype(np.int64) - 1  # floor(log2|x|), exactly
-            labels = np.where(xs == 0, fmt.emin - 2, np.where(e < fmt.emin, fmt.emin - 1, e)).astype(np.int64)
-            signs = np.signbit(xs)
-            for s in (False, True):
-                sel = signs == s
-                if not sel.any():
-                    continue
-                order = np.argsort(labels[sel], kind="stable")
-                lab, err = labels[sel][order], es[sel][order]
-                starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
-                for label, value in zip(lab[starts].tolist(), np.maximum.reduceat(err, starts).tolist(), strict=True):
-                    name = {fmt.emin - 2: "zero", fmt.emin - 1: "subnormal"}.get(label, str(label))
-                    key = ("-" if s else "+") + name
-                    self.binade_max[key] = max(self.binade_max.get(key, 0.0), value)
+        best = int(np.nanargmax(np.where(failed, -1.0, errors))) if (~failed).any() else -1
+        binades = {e["sign"] + str(e["binade"]): e["max_ulp"] for e in binade_maxima(x, errors, fmt)}
+        self._fold(
+            bits,
+            y,
+            rounded,
+            errors,
+            m.failure,
+            m.correctly_rounded,
+            m.faithful,
+            best,
+            histogram(errors, failed),
+            binades,
+        )
 
     def add_compiled(self, fmt: Format, bits: np.ndarray, x: np.ndarray, y: np.ndarray, ref) -> None:
         """:meth:`add` with :func:`suite.ulp.measure` for float64 reference values, in compiled
@@ -137,29 +112,35 @@ class OracleTotals:
         errors, failure, correct, faithful = k.measure_f64(
             y, ref.hi, ref.lo, ref.rounded, ref.exponent, y_ord, r_ord, fmt.precision, fmt.emin, fmt.emax
         )
-        histogram = np.zeros(len(BUCKET_LABELS), dtype=np.int64)
-        binades = np.full((2, fmt.emax - fmt.emin + 3), -1.0)
-        i = k.accumulate(x, errors, failure, fmt.emin, k.EDGES, histogram, binades)
-        ok = failure == 0
-        if i >= 0:
-            if errors[i] > self.max_ulp or self.argmax_bits < 0:
-                self.max_ulp, self.argmax_bits = float(errors[i]), int(bits[i])
-                self.argmax_output, self.argmax_rounded = float(y[i]), float(ref.rounded[i])
+        counts = np.zeros(len(BUCKET_LABELS), dtype=np.int64)
+        table = np.full((2, fmt.emax - fmt.emin + 3), -1.0)
+        best = k.accumulate(x, errors, failure, fmt.emin, k.EDGES, counts, table)
+        binades = {}
+        for row, sign in ((0, "+"), (1, "-")):
+            for col in np.flatnonzero(table[row] >= 0).tolist():
+                name = "zero" if col == 0 else "subnormal" if col == 1 else str(col - 2 + fmt.emin)
+                binades[sign + name] = float(table[row, col])
+        self._fold(bits, y, ref.rounded, errors, failure, correct, faithful, best, counts.tolist(), binades)
+
+    def _fold(self, bits, y, rounded, errors, failure, correct, faithful, best: int, counts, binades: dict) -> None:
+        """Add one chunk's summaries: ``best`` is the index of its first largest error without a
+        failure (-1: none), ``counts`` its histogram, ``binades`` its per-binade maxima."""
+        ok = failure == Failure.NONE
+        if best >= 0:
+            if errors[best] > self.max_ulp or self.argmax_bits < 0:
+                self.max_ulp, self.argmax_bits = float(errors[best]), int(bits[best])
+                self.argmax_output, self.argmax_rounded = float(y[best]), float(rounded[best])
             self.sum_ulp += float(errors[ok].sum())
             self.counted += int(ok.sum())
-        self.correctly_rounded += int(correct.sum())
-        self.faithful += int(faithful.sum())
+        self.correctly_rounded += int(np.count_nonzero(correct))
+        self.faithful += int(np.count_nonzero(faithful))
         for f in Failure:
-            if f is not Failure.NONE:
-                n = int((failure == f).sum())
-                if n:
-                    self.failures[f.name.lower()] = self.failures.get(f.name.lower(), 0) + n
-        self.histogram = [a + int(b) for a, b in zip(self.histogram, histogram, strict=True)]
-        for row, sign in ((0, "+"), (1, "-")):
-            for col in np.flatnonzero(binades[row] >= 0).tolist():
-                name = "zero" if col == 0 else "subnormal" if col == 1 else str(col - 2 + fmt.emin)
-                key = sign + name
-                self.binade_max[key] = max(self.binade_max.get(key, 0.0), float(binades[row, col]))
+            n = int(np.count_nonzero(failure == f)) if f is not Failure.NONE else 0
+            if n:
+                self.failures[f.name.lower()] = self.failures.get(f.name.lower(), 0) + n
+        self.histogram = [a + int(b) for a, b in zip(self.histogram, counts, strict=True)]
+        for key, value in binades.items():
+            self.binade_max[key] = max(self.binade_max.get(key, 0.0), value)
 
     def merge(self, other: OracleTotals) -> None:
         if other.argmax_bits >= 0 and (other.max_ulp > self.max_ulp or self.argmax_bits < 0):
@@ -224,7 +205,8 @@ class Accumulator:
         if self.last is not None and other.first is not None:
             pair_bits = np.array([self.last[0], other.first[0]], dtype=np.uint64).astype(fmt.uint_dtype)
             pair_y = np.array([self.last[1], other.first[1]])
-            self.not_monotone.add(_wrong_steps(fmt, quantity, pair_bits, pair_y), pair_bits[1:], pair_y[1:])
+            wrong = _wrong_steps(quantity, pair_bits, fmt.decode(pair_bits), pair_y)
+            self.not_monotone.add(wrong, pair_bits[1:], pair_y[1:])
         self.stop, self.inputs, self.seconds = other.stop, self.inputs + other.inputs, self.seconds + other.seconds
         self.last = other.last if other.last is not None else self.last
         return self
@@ -238,9 +220,9 @@ def _have_numba() -> bool:
     return True
 
 
-def _wrong_steps(fmt: Format, quantity: str, bits: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """For consecutive patterns, does output i+1 step the wrong way from output i? (length n-1)"""
-    x = fmt.decode(bits)
+def _wrong_steps(quantity: str, bits: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """For consecutive patterns ``bits`` (values ``x``), does output i+1 step the wrong way from
+    output i? (length n-1)"""
     same_sign = np.signbit(x[1:]) == np.signbit(x[:-1])
     consecutive = (bits[1:].astype(np.int64) - bits[:-1].astype(np.int64)) == 1
     usable = same_sign & consecutive & np.isfinite(x[1:]) & np.isfinite(x[:-1]) & ~np.isnan(y[1:]) & ~np.isnan(y[:-1])
@@ -301,7 +283,7 @@ def sweep_range(
                 m = measure(y, refs[name], check_outputs=False)  # y holds the format's own values
                 chunk.oracles[name].add(fmt, bits, x, y, refs[name].rounded, m)
         chunk.zero_where_positive.add((y == 0) & (refs["documented"].rounded > 0), bits, y)
-        chunk.not_monotone.add(_wrong_steps(fmt, spec.quantity, bits, y), bits[1:], y[1:])
+        chunk.not_monotone.add(_wrong_steps(spec.quantity, bits, x, y), bits[1:], y[1:])
         if other_path:
             y_other = evaluate(target, x, fmt, quantity, spec.beta, spec.threshold, spec.device, other_path)
             chunk.path_disagreement = Violation()
