@@ -29,6 +29,8 @@ as NumPy's float64 loops do.
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
@@ -135,20 +137,27 @@ def prepare_float64(x, beta, quantity, exp_cut):
 
     ``-|y|`` for ``exp`` (0 where ``|y| > exp_cut``: ``exp`` is 0 there and the decision
     loop says so itself; 0 is a fast argument) and, for the derivatives, ``y/2`` for
-    ``tanh``, with ``y = b*x`` (non-finite ``x`` counting as 0).
+    ``tanh``, with ``y = b*x`` (non-finite ``x`` counting as 0). Also returns how many finite
+    inputs have ``|y| <= exp_cut`` and ``|y| <= 1``: the decision reads ``exp`` (and ``log1p``)
+    only at the first, ``tanh`` only at the second; where there are none, the caller need not
+    evaluate them.
     """
     n = x.shape[0]
     exp_argument = np.empty(n, dtype=np.float64)
     half_y = np.empty(n if quantity != FORWARD else 0, dtype=np.float64)
+    live, small = np.int64(0), np.int64(0)
     for i in range(n):
         xi = x[i]
-        y1 = beta * (xi if np.isfinite(xi) else 0.0)
+        finite = np.isfinite(xi)
+        y1 = beta * (xi if finite else 0.0)
         exp_argument[i] = -abs(y1) if abs(y1) <= exp_cut else 0.0
+        live += np.int64(finite & (abs(y1) <= exp_cut))
+        small += np.int64(finite & (abs(y1) <= 1))
     if quantity != FORWARD:
         for i in range(n):
             xi = x[i]
             half_y[i] = beta * (xi if np.isfinite(xi) else 0.0) / 2
-    return exp_argument, half_y
+    return exp_argument, half_y, live, small
 
 
 @_inline
@@ -532,3 +541,468 @@ def round_x87(words, p, emin, emax):
         rounded[i], midpoint[i] = _x87_round(m, biased, negative, p, emin, emax)
         exponent[i] = _x87_exponent(m, biased, negative, 0)
     return rounded, midpoint, exponent
+
+
+# -- the sweep: reference, ULP measure and statistics of a chunk ----------------------------------
+#
+# ``sweep_chunk`` composes, block by block, the reference of ``decide_float64`` (both oracles),
+# ``suite.ulp.measure`` and the sweep's summaries (``suite.sweep.OracleTotals``), with the same
+# per-element arithmetic (same operations, same order) and without chunk-sized arrays in
+# between. Blocks, not one fused loop: the reference and the measure are branch-free loops that
+# LLVM vectorizes, and fused into one loop with the statistics they ran several times slower.
+# ``tests/test_sweep.py`` checks that it gives the NumPy path's statistics on every float16 and
+# bfloat16 input and on float32 ranges.
+
+_block_level = numba.njit(error_model="numpy")
+"""The per-block functions: compiled once each and called (once a block, the call costs
+nothing); inlined at each call site like the per-element helpers, the first compilation of
+:func:`sweep_chunk` took minutes."""
+
+BLOCK = 1024
+"""Inputs per block: the block's intermediate arrays stay in the first-level caches."""
+
+TALLY_BEST, TALLY_COUNTED, TALLY_CORRECT, TALLY_FAITHFUL, TALLY_FAILURES = 0, 1, 2, 3, 4
+"""Columns of ``counts``: index of the first largest error (-1: none), inputs with a numeric
+error, correctly rounded, faithful, then one column per failure code (0-5)."""
+
+TALLY_SHARED, TALLY_DOCUMENTED, TALLY_MATH = 0, 1, 2
+"""Rows of the summaries: blocks where the two oracles are one function (no input takes the
+documented ``x`` branch), then the documented and the mathematical oracle on the other blocks.
+The documented oracle's statistics are rows 0 and 1 together; the mathematical one's, 0 and 2."""
+
+EVENT_UNDECIDED, EVENT_ZERO, EVENT_WRONG_STEP, EVENT_DISAGREE = 0, 1, 3, 5
+"""``events``: [0] undecided roundings (inputs without an override); then (count, first index) of outputs of 0 where the
+correct rounding is > 0, of wrong-way steps (the later input of the pair) and of path
+disagreements."""
+
+
+@_inline
+def _ordinal(v, p, emin, emax):
+    """``Format.ordinal(Format.encode(v))`` for a value ``v`` of a format of ``p <= 24`` bits
+    (0 for NaN: the measure never reads a NaN's ordinal)."""
+    a = abs(v)
+    e = _log2_and_power_of_two(a)[0]
+    subnormal = np.int64(a * _pow2(p - 1 - emin))
+    normal = (np.int64(e - emin + 1) << (p - 1)) + np.int64((a * _pow2(-e) - 1.0) * _pow2(p - 1))
+    m = subnormal if a < _pow2(emin) else normal
+    m = (np.int64(emax - emin + 2) << (p - 1)) if a == np.inf else m
+    m = np.int64(0) if a != a else m
+    return -m if np.signbit(v) else m
+
+
+@_inline
+def _measure_one(yi, h, lw, r, exponent, y_ord, r_ord, p, emin, emax, overflow_value):
+    """``suite.ulp.measure`` of one output ``yi`` against ``h + lw`` (correct rounding ``r``):
+    ULP error (NaN on a failure), failure code, correctly rounded, faithful."""
+    v_nan, v_inf = np.isnan(h), np.isinf(h)
+    y_nan, y_inf = np.isnan(yi), np.isinf(yi)
+    f = np.int8(0)
+    f = np.int8(2) if (not v_nan and y_nan) else f
+    f = np.int8(1) if (v_nan and not y_nan) else f
+    f = np.int8(3) if (v_inf and not y_nan and yi != h) else f
+    f = np.int8(4) if (not v_nan and not v_inf and y_inf and not np.isinf(r)) else f
+    f = np.int8(5) if (yi == 0 and r == 0 and np.signbit(yi) != np.signbit(r) and f == 0) else f
+    y_eff = math.copysign(overflow_value, yi) if (y_inf and not v_inf) else yi
+    r_eff = math.copysign(overflow_value, r) if (np.isinf(r) and not v_inf) else r
+    e = emin if exponent == EXPONENT_OF_ZERO else exponent
+    q = max(e, emin) - p + 1
+    signed_distance = (y_eff - h) - lw
+    err = abs(signed_distance) * _pow2(-q)  # q >= emin - p + 1 >= -1022 for p <= 24: exact
+    r_side = np.sign((r_eff - h) - lw)
+    exact_match = (v_nan and y_nan) or (v_inf and yi == h) or (y_inf and yi == r and e > emax)
+    err = 0.0 if exact_match else err
+    ok = f == 0
+    err = err if ok else np.nan
+    distance = abs(y_ord - r_ord)
+    distance = np.int64(0) if (v_nan and y_nan) else distance
+    c = ok and (distance == 0 or (v_nan and y_nan))
+    other_side = distance == 1 and r_side != 0 and np.sign(signed_distance) == -r_side
+    return err, f, c, ok and (c or other_side)
+
+
+@_inline
+def _above(xi, beta, threshold, rounds_to_float32):
+    """The documented rule's ``b*x > t`` (``Params.product_format`` float32, or exact)."""
+    y1 = beta * xi if np.isfinite(xi) else xi  # exact: b and x have <= 24 bits
+    product = np.float64(np.float32(y1)) if rounds_to_float32 else y1  # one rounding, to nearest even
+    return product > threshold
+
+
+@_jit
+def above_threshold(x, beta, threshold, rounds_to_float32):
+    """:func:`_above` of every element (``fastref._above_threshold`` for ``W = float64``)."""
+    out = np.empty(x.shape[0], dtype=np.bool_)
+    for i in range(x.shape[0]):
+        out[i] = _above(x[i], beta, threshold, rounds_to_float32)
+    return out
+
+
+@_inline
+def _forward(xf, y1, e, second, live, constants):
+    beta, rel, absolute = constants[0], constants[1], constants[2]
+    return _core_forward(xf, y1, e, second if live else 0.0, beta, rel, absolute)  # log1p(0) = 0
+
+
+@_inline
+def _grad(xf, y1, e, second, live, constants):
+    return _core_grad(y1, e, second, constants[1], constants[3])
+
+
+@_inline
+def _grad2(xf, y1, e, second, live, constants):
+    return _core_grad2(y1, e, second, constants[0], constants[1], constants[4])
+
+
+def _measured_loop(core, quantity):
+    """The reference and measure loop of :func:`sweep_chunk` for one quantity (``core``: :func:`_forward`, :func:`_grad`
+    or :func:`_grad2`): one loop per quantity, because with the choice inside, it ran slower."""
+
+    @_block_level
+    def loop(x, y, exp_minus_abs_y, second, above, start, stop, constants, p, emin, emax, out):
+        rounded_out, error_out, failure_out, correct_out, faithful_out, decided_out = out[:6]
+        beta, limit_pos, limit_neg, exp_cut = constants[0], constants[5], constants[6], constants[7]
+        max_finite = (2.0 - _pow2(1 - p)) * _pow2(emax)
+        overflow_value = _pow2(emax + 1)
+        for i in range(start, stop):
+            j = i - start
+            xi, yi = x[i], np.float64(y[i])
+            xf = xi if np.isfinite(xi) else 0.0
+            y1 = beta * xf
+            live = abs(y1) <= exp_cut
+            e = exp_minus_abs_y[i] if live else 0.0
+            hi, lo, err, lo_sign = core(xf, y1, e, second[i], live, constants)
+            hi, lo, err, lo_sign, lower, upper = _finish(
+                quantity, xi, hi, lo, err, lo_sign, above[j], limit_pos, limit_neg
+            )
+            rounded, exponent, decided = _decide(hi, lo, err, lo_sign, lower, upper, p, emin, max_finite)
+            m = _measure_one(
+                yi,
+                hi,
+                lo,
+                rounded,
+                exponent,
+                _ordinal(yi, p, emin, emax),
+                _ordinal(rounded, p, emin, emax),
+                p,
+                emin,
+                emax,
+                overflow_value,
+            )
+            rounded_out[j], decided_out[j] = rounded, decided
+            error_out[j], failure_out[j], correct_out[j], faithful_out[j] = m
+
+    return loop
+
+
+_measured_forward = _measured_loop(_forward, FORWARD)
+_measured_grad = _measured_loop(_grad, GRAD)
+_measured_grad2 = _measured_loop(_grad2, GRAD2)
+
+
+@_inline
+def _wrong_step(quantity, x, y, i):
+    """Does output ``i`` step the wrong way from output ``i - 1`` (consecutive patterns, so
+    within one sign ``|x|`` grows with ``i``)? Softplus and its gradient rise with ``x``; the
+    second derivative falls as ``|x|`` grows."""
+    xi, yi, xp, yp = x[i], np.float64(y[i]), x[i - 1], np.float64(y[i - 1])
+    usable = (np.signbit(xi) == np.signbit(xp)) & np.isfinite(xi) & np.isfinite(xp) & (yi == yi) & (yp == yp)
+    falls_with_size = quantity == GRAD2 or np.signbit(xi)
+    wrong = yi > yp if falls_with_size else yi < yp
+    return (i > 0) & usable & wrong
+
+
+@_inline
+def _differs(y, y_other, i):
+    yi, other = np.float64(y[i]), np.float64(y_other[i])
+    return not ((yi == other) | ((yi != yi) & (other != other)))
+
+
+@_block_level
+def _events_block(quantity, x, y, y_other, rounded, start, stop, events):
+    """Count the property violations of ``[start, stop)`` into ``events`` (``EVENT_*``): outputs
+    of 0 where the correct rounding ``rounded`` (the block's) is > 0, wrong-way steps, and, if
+    ``y_other`` is given, path disagreements; with the first index of each."""
+    compare_paths = y_other.shape[0] == y.shape[0]
+    zero, wrong, differ = np.int64(0), np.int64(0), np.int64(0)
+    for i in range(start, stop):
+        zero += np.int64((y[i] == 0) & (rounded[i - start] > 0))
+        wrong += np.int64(_wrong_step(quantity, x, y, i))
+        differ += np.int64(compare_paths and _differs(y, y_other, i))
+    # the first of each: a second look, only in the block where it is
+    if zero and events[EVENT_ZERO + 1] < 0:
+        for i in range(start, stop):
+            if (y[i] == 0) & (rounded[i - start] > 0):
+                events[EVENT_ZERO + 1] = i
+                break
+    if wrong and events[EVENT_WRONG_STEP + 1] < 0:
+        for i in range(start, stop):
+            if _wrong_step(quantity, x, y, i):
+                events[EVENT_WRONG_STEP + 1] = i
+                break
+    if differ and events[EVENT_DISAGREE + 1] < 0:
+        for i in range(start, stop):
+            if _differs(y, y_other, i):
+                events[EVENT_DISAGREE + 1] = i
+                break
+    events[EVENT_ZERO] += zero
+    events[EVENT_WRONG_STEP] += wrong
+    events[EVENT_DISAGREE] += differ
+
+
+@_block_level
+def _tally_block(x, start, stop, measured, row, emin, emax, histogram, binade_max, sums, counts, scratch):
+    """Fold a block's measurements into row ``row`` of the summaries (see :func:`sweep_chunk`).
+
+    Histogram buckets of :data:`suite.stats.BUCKET_LABELS`: 0 for an error of 0; for ``0 < e``,
+    ``clamp(ceil(log2 e) + 2, 1, n - 2)`` (``<=0.5`` is 1, ``<=1`` is 2, ``<=2**k`` is ``k + 2``,
+    above ``2**20`` is ``n - 2``); failures ``n - 1``. ``binade_max`` [row, sign * columns +
+    column]. ``scratch``: two int64 arrays of ``BLOCK``."""
+    rounded, error, failure, correct, faithful = measured[:5]
+    bucket, column = scratch
+    size = stop - start
+    n_buckets = histogram.shape[1]
+    columns = emax - emin + 3
+    n_correct, n_faithful, counted = np.int64(0), np.int64(0), np.int64(0)
+    block_sum, block_max = 0.0, -1.0
+    # one vectorized pass: bucket and binade of each input, and the block's reductions
+    for j in range(size):
+        err, xi = error[j], x[start + j]
+        ok = failure[j] == 0
+        e, power_of_two = _log2_and_power_of_two(err)
+        b = min(max(e + (0 if power_of_two else 1) + 2, 1), n_buckets - 2)
+        b = 0 if err == 0 else b
+        bucket[j] = b if ok else n_buckets - 1
+        ex = _log2_and_power_of_two(xi)[0]
+        c = 0 if xi == 0 else (1 if ex < emin else 2 + ex - emin)
+        c = c + columns if np.signbit(xi) else c
+        column[j] = c if (ok & np.isfinite(xi)) else -1
+        n_correct += np.int64(correct[j])
+        n_faithful += np.int64(faithful[j])
+        counted += np.int64(ok)
+        block_sum += err if ok else 0.0
+        block_max = max(block_max, err if ok else -1.0)
+    # the histogram in four interleaved copies: consecutive inputs mostly share a bucket, and
+    # one copy would make each increment wait for the last
+    local = np.zeros((4, n_buckets), dtype=np.int64)
+    quarter = size - size % 4
+    for j in range(0, quarter, 4):
+        local[0, bucket[j]] += 1
+        local[1, bucket[j + 1]] += 1
+        local[2, bucket[j + 2]] += 1
+        local[3, bucket[j + 3]] += 1
+    for j in range(quarter, size):
+        local[0, bucket[j]] += 1
+    for k in range(n_buckets):
+        histogram[row, k] += local[0, k] + local[1, k] + local[2, k] + local[3, k]
+    for j in range(size):
+        c = column[j]
+        if c >= 0 and error[j] > binade_max[row, c]:
+            binade_max[row, c] = error[j]
+    if counted < size:
+        for j in range(size):
+            if failure[j] != 0:
+                counts[row, TALLY_FAILURES + failure[j]] += 1
+    if counted and (counts[row, TALLY_BEST] < 0 or block_max > sums[row, 2]):
+        for j in range(size):  # the first input with the block's largest error
+            if failure[j] == 0 and error[j] == block_max:
+                sums[row, 2], sums[row, 3], counts[row, TALLY_BEST] = block_max, rounded[j], start + j
+                break
+    # Neumaier's compensated sum of the blocks' sums: the mean does not depend on the chunking
+    total = sums[row, 0]
+    new_total = total + block_sum
+    if abs(total) >= block_sum:
+        sums[row, 1] += (total - new_total) + block_sum
+    else:
+        sums[row, 1] += (block_sum - new_total) + total
+    sums[row, 0] = new_total
+    counts[row, TALLY_COUNTED] += counted
+    counts[row, TALLY_CORRECT] += n_correct
+    counts[row, TALLY_FAITHFUL] += n_faithful
+
+
+@_block_level
+def _block_arrays():
+    """The arrays a measured loop (:func:`_measured_loop`) fills for one block."""
+    flags = [np.empty(BLOCK, dtype=np.bool_) for _ in range(3)]
+    return np.empty(BLOCK), np.empty(BLOCK), np.empty(BLOCK, dtype=np.int8), flags[0], flags[1], flags[2]
+
+
+@_block_level
+def _count_events(events, k, start, size, flags):
+    """Add a block's ``flags`` to ``events[k]``, and the first flagged index to ``events[k+1]``."""
+    n = np.int64(0)
+    for j in range(size):
+        n += np.int64(flags[j])
+    if n and events[k + 1] < 0:
+        for j in range(size):
+            if flags[j]:
+                events[k + 1] = start + j
+                break
+    events[k] += n
+
+
+@_block_level
+def _override(y, start, stop, k, override_index, values, exponents, o, p, emin, emax, out):
+    """Replace the reference (and measure again) at the inputs of ``[start, stop)`` listed in
+    ``override_index[k:]`` (sorted) with oracle ``o``'s values from mpmath: ``values[o]`` =
+    (correct rounding, hi, lo), ``exponents[o]``."""
+    rounded_out, error_out, failure_out, correct_out, faithful_out, decided_out = out[:6]
+    overflow_value = _pow2(emax + 1)
+    while k < override_index.shape[0] and override_index[k] < stop:
+        i = override_index[k]
+        j = i - start
+        yi, r = np.float64(y[i]), values[o, 0, k]
+        m = _measure_one(
+            yi,
+            values[o, 1, k],
+            values[o, 2, k],
+            r,
+            exponents[o, k],
+            _ordinal(yi, p, emin, emax),
+            _ordinal(r, p, emin, emax),
+            p,
+            emin,
+            emax,
+            overflow_value,
+        )
+        rounded_out[j], decided_out[j] = r, True
+        error_out[j], failure_out[j], correct_out[j], faithful_out[j] = m
+        k += 1
+
+
+def _sweep_chunk(measured_loop):
+    """:func:`sweep_chunk`'s body for one measured loop (:func:`_measured_loop`)."""
+
+    @_block_level
+    def sweep(
+        quantity,
+        x,
+        y,
+        y_other,
+        exp_minus_abs_y,
+        second,
+        constants,
+        threshold,
+        rounds_to_float32,
+        p,
+        emin,
+        emax,
+        override_index,
+        override_values,
+        override_exponent,
+        histogram,
+        binade_max,
+        sums,
+        counts,
+        events,
+        undecided_index,
+    ):
+        """:func:`sweep_chunk` with the measured loop of its quantity."""
+        n = x.shape[0]
+        mathematical, documented = _block_arrays(), _block_arrays()
+        above, never = np.empty(BLOCK, dtype=np.bool_), np.zeros(BLOCK, dtype=np.bool_)
+        scratch = (np.empty(BLOCK, dtype=np.int64), np.empty(BLOCK, dtype=np.int64))
+        beta = constants[0]
+        next_override = 0
+        for start in range(0, n, BLOCK):
+            stop = min(n, start + BLOCK)
+            size = stop - start
+            while next_override < override_index.shape[0] and override_index[next_override] < start:
+                next_override += 1
+            branch = np.int64(0)
+            for i in range(start, stop):
+                above[i - start] = _above(x[i], beta, threshold, rounds_to_float32)
+                branch += np.int64(above[i - start])
+            # pass 0: the mathematical oracle; pass 1, where some input takes the documented
+            # branch: the documented one (elsewhere the two are one function). One call site
+            # per function: each is inlined where it is called, and the first compilation took
+            # minutes with several copies.
+            passes = 2 if branch else 1
+            undecided = np.int64(0)
+            for k in range(passes):
+                arrays = documented if k == 1 else mathematical
+                measured_loop(
+                    x,
+                    y,
+                    exp_minus_abs_y,
+                    second,
+                    above if k == 1 else never,
+                    start,
+                    stop,
+                    constants,
+                    p,
+                    emin,
+                    emax,
+                    arrays,
+                )
+                _override(
+                    y,
+                    start,
+                    stop,
+                    next_override,
+                    override_index,
+                    override_values,
+                    override_exponent,
+                    1 - k,
+                    p,
+                    emin,
+                    emax,
+                    arrays,
+                )
+                for j in range(size):
+                    undecided += np.int64(not arrays[5][j])
+            if undecided:
+                for j in range(size):
+                    if not (mathematical[5][j] and (documented[5][j] or not branch)):
+                        k = events[EVENT_UNDECIDED]
+                        if k < undecided_index.shape[0]:
+                            undecided_index[k] = start + j
+                        events[EVENT_UNDECIDED] += 1
+            if events[EVENT_UNDECIDED]:
+                continue  # incomplete: only the undecided inputs matter now
+            for k in range(passes):
+                row = TALLY_SHARED if passes == 1 else (TALLY_DOCUMENTED if k == 1 else TALLY_MATH)
+                arrays = documented if k == 1 else mathematical
+                _tally_block(x, start, stop, arrays, row, emin, emax, histogram, binade_max, sums, counts, scratch)
+            rounded = documented[0] if branch else mathematical[0]
+            _events_block(quantity, x, y, y_other, rounded, start, stop, events)
+
+    return sweep
+
+
+_sweep_forward = _sweep_chunk(_measured_forward)
+_sweep_grad = _sweep_chunk(_measured_grad)
+_sweep_grad2 = _sweep_chunk(_measured_grad2)
+
+
+@_jit
+def sweep_chunk(quantity, *arguments):
+    """One chunk of a sweep: the reference under both oracles, the ULP measure of the outputs
+    ``y`` and their summaries, and the property violations, for consecutive bit patterns ``x``
+    (float64 values of a format of ``p <= 24`` bits, ``W = float64``). ``arguments``: those of
+    :func:`_sweep_chunk` after ``quantity``.
+
+    ``exp_minus_abs_y``, ``second`` and ``constants`` as for :func:`decide_float64`; the
+    documented rule is ``b*x > threshold`` with ``b*x`` rounded to float32 or exact
+    (``rounds_to_float32``); ``y_other``: the other kernel path's outputs (empty: not compared).
+    Adds into the arrays (rows ``TALLY_*``): ``histogram`` [row, bucket] (see
+    :func:`_tally_block`), ``binade_max`` [row, sign * columns + column] (-1: none; sign 1 for
+    negative ``x``; column 0: zero, 1: subnormal, ``2 + e - emin``: binade ``e``), ``sums``
+    [row] = (sum, compensation, largest error, its correct rounding), ``counts`` [row,
+    ``TALLY_*``] (start ``TALLY_BEST`` at -1), ``events`` (``EVENT_*``; first indices start at
+    -1).
+
+    Roundings the bound cannot decide: the inputs listed in ``override_index`` (sorted) take
+    their reference values from ``override_values`` [oracle (0: documented, 1: mathematical),
+    (rounding, hi, lo), k] and ``override_exponent`` [oracle, k] (the caller's mpmath results);
+    any other is counted in ``events[EVENT_UNDECIDED]`` and its index written to
+    ``undecided_index`` (as far as it holds), and the summaries are then incomplete: the
+    caller escalates those inputs and calls again with them as overrides.
+    """
+    numba.literally(quantity)  # one compilation per quantity, of its own loop only
+    if quantity == FORWARD:
+        _sweep_forward(quantity, *arguments)
+    elif quantity == GRAD:
+        _sweep_grad(quantity, *arguments)
+    else:
+        _sweep_grad2(quantity, *arguments)

@@ -469,42 +469,60 @@ _LIMITS = {Quantity.FORWARD: (np.inf, 0.0), Quantity.GRAD: (1.0, 0.0), Quantity.
 _QUANTITY_CODES = {Quantity.FORWARD: 0, Quantity.GRAD: 1, Quantity.GRAD2: 2}
 
 
+@dataclass(frozen=True)
+class Float64Arguments:
+    """What the compiled ``W = float64`` loops read: NumPy's transcendental values at the
+    arguments :func:`_core` uses, and the constants of the bounds (see :mod:`suite._kernels`)."""
+
+    code: int  # the quantity's code in the loops
+    exp_minus_abs_y: np.ndarray  # exp(-|b*x|) where |b*x| <= EXP_CUT (exp(0) elsewhere: not read)
+    second: np.ndarray  # forward: log1p of that; derivatives: tanh(b*x/2)
+    constants: tuple  # beta, rel, absolute, absolute*beta, absolute*beta**2, the limits at ±inf, EXP_CUT
+
+
+def float64_arguments(kernels, quantity: Quantity, x: np.ndarray, params: Params) -> Float64Arguments:
+    """The inputs of :func:`suite._kernels.decide_float64` and of the sweep's one-pass loop for the
+    float64 inputs ``x`` (``W = float64``)."""
+    beta = np.float64(params.beta)
+    code = _QUANTITY_CODES[quantity]
+    cut = EXP_CUT[_F64]
+    exp_argument, half_y, live, small = kernels.prepare_float64(x, beta, code, cut)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        # where no input reads them (|b*x| beyond the cuts: half of all float32 patterns lie in
+        # chunks of such inputs), the arrays are passed unevaluated: no value of them is read
+        e = np.exp(exp_argument, out=exp_argument) if live else exp_argument
+        if quantity is Quantity.FORWARD:
+            second = np.log1p(e) if live else e
+        else:
+            second = np.tanh(half_y, out=half_y) if small else half_y
+        rel = np.float64(REL_BOUND[_F64])
+        absolute = np.float64(ABS_BOUND[_F64]) / beta
+        limits = _LIMITS[quantity]
+        constants = (beta, rel, absolute, absolute * beta, absolute * beta * beta, *map(np.float64, limits), cut)
+    return Float64Arguments(code, e, second, constants)
+
+
 def _decide_float64_compiled(kernels, quantity: Quantity, x: np.ndarray, params: Params, fmt: Format, oracle: Oracle):
     """:func:`_decide_numpy` for ``W = float64`` in one compiled loop, bit for bit (see :mod:`suite._kernels`).
 
     The transcendental functions are NumPy's, on the same arguments as in :func:`_core`.
     """
     x = np.ascontiguousarray(x)
-    beta = np.float64(params.beta)
-    code = _QUANTITY_CODES[quantity]
-    cut = EXP_CUT[_F64]
-    exp_argument, half_y = kernels.prepare_float64(x, beta, code, cut)
-    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        e = np.exp(exp_argument, out=exp_argument)
-        second = np.log1p(e) if quantity is Quantity.FORWARD else np.tanh(half_y, out=half_y)
-        documented = oracle is Oracle.DOCUMENTED
+    args = float64_arguments(kernels, quantity, x, params)
+    documented = oracle is Oracle.DOCUMENTED
+    with np.errstate(over="ignore", invalid="ignore"):
         above = _above_threshold_float64(x, params) if documented else np.zeros(len(x), dtype=bool)
-        rel = np.float64(REL_BOUND[_F64])
-        absolute = np.float64(ABS_BOUND[_F64]) / beta
-        limits = _LIMITS[quantity]
-        return kernels.decide_float64(
-            code,
-            x,
-            e,
-            second,
-            above,
-            beta,
-            rel,
-            absolute,
-            absolute * beta,
-            absolute * beta * beta,
-            limits[0],
-            limits[1],
-            cut,
-            fmt.precision,
-            fmt.emin,
-            fmt.max_finite,
-        )
+    return kernels.decide_float64(
+        args.code,
+        x,
+        args.exp_minus_abs_y,
+        args.second,
+        above,
+        *args.constants,
+        fmt.precision,
+        fmt.emin,
+        fmt.max_finite,
+    )
 
 
 def _x87_layout() -> bool:

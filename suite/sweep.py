@@ -20,7 +20,6 @@ Property violations counted (every input, not a sample):
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import math
@@ -31,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.fastref import documented_branch, fast_reference
-from suite.formats import Format, format_named
+from suite.fastref import compiled_kernels, fast_reference, float64_arguments, working_type
+from suite.formats import FLOAT32, Format, format_named
 from suite.params import Oracle, Params, Quantity
 from suite.stats import BUCKET_LABELS, binade_maxima, histogram
 from suite.ulp import Failure, measure
@@ -40,6 +39,8 @@ from suite.ulp import Failure, measure
 FORMAT = 1
 CHUNK = 1 << 20
 ORACLES = ("documented", "math")
+MAX_ESCALATED = 4096
+"""Per chunk, the most inputs the compiled pass sends to mpmath; beyond, the NumPy path measures the chunk."""
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,22 @@ class SweepSpec:
     quantity: str = "forward"
     beta: float = 1.0
     threshold: float = 20.0
+    compare_paths: bool = True  # on CPU, also run the other kernel path on every input
 
     @property
     def key(self) -> str:
         target = self.target.replace(":", ".")
-        return f"{target}-{self.device}-{self.dtype}-{self.path}-{self.quantity}-b{self.beta:g}-t{self.threshold:g}"
+        key = f"{target}-{self.device}-{self.dtype}-{self.path}-{self.quantity}-b{self.beta:g}-t{self.threshold:g}"
+        return key if self.compare_paths else key + "-one-path"
+
+    @property
+    def other_path(self) -> str | None:
+        """The kernel path whose outputs are compared with this one's (None: none)."""
+        from suite.targets import CPU_PATHS
+
+        if not (self.compare_paths and self.device == "cpu" and self.path in CPU_PATHS):
+            return None
+        return CPU_PATHS[1 - CPU_PATHS.index(self.path)]
 
 
 def shard_range(fmt: Format, k: int, n: int) -> tuple[int, int]:
@@ -83,64 +95,61 @@ class OracleTotals:
     histogram: list[int] = field(default_factory=lambda: [0] * len(BUCKET_LABELS))
     binade_max: dict[str, float] = field(default_factory=dict)  # "+e"/"-e"/"+sub"... -> max
 
-    def add(self, fmt: Format, bits: np.ndarray, x: np.ndarray, y: np.ndarray, rounded: np.ndarray, m) -> None:
-        """Fold in one chunk measured by :func:`suite.ulp.measure` (the summaries of :mod:`suite.stats`)."""
+    @classmethod
+    def of_chunk(
+        cls, fmt: Format, bits: np.ndarray, x: np.ndarray, y: np.ndarray, rounded: np.ndarray, m
+    ) -> OracleTotals:
+        """The statistics of one chunk measured by :func:`suite.ulp.measure` (the summaries of
+        :mod:`suite.stats`), ready to :meth:`merge`."""
         failed = m.failure != Failure.NONE
         errors = m.ulp_error
-        best = int(np.nanargmax(np.where(failed, -1.0, errors))) if (~failed).any() else -1
-        binades = {e["sign"] + str(e["binade"]): e["max_ulp"] for e in binade_maxima(x, errors, fmt)}
-        self._fold(
-            bits,
-            y,
-            rounded,
-            errors,
-            m.failure,
-            m.correctly_rounded,
-            m.faithful,
-            best,
-            histogram(errors, failed),
-            binades,
-        )
-
-    def add_compiled(self, fmt: Format, bits: np.ndarray, x: np.ndarray, y: np.ndarray, ref) -> None:
-        """:meth:`add` with :func:`suite.ulp.measure` for float64 reference values, in compiled
-        loops (``suite._sweepkernels``): the same numbers, several times faster."""
-        from suite import _sweepkernels as k
-
-        y_ord = fmt.ordinal(fmt.encode(y, check=False))
-        r_ord = fmt.ordinal(fmt.encode(ref.rounded, check=False))
-        errors, failure, correct, faithful = k.measure_f64(
-            y, ref.hi, ref.lo, ref.rounded, ref.exponent, y_ord, r_ord, fmt.precision, fmt.emin, fmt.emax
-        )
-        counts = np.zeros(len(BUCKET_LABELS), dtype=np.int64)
-        table = np.full((2, fmt.emax - fmt.emin + 3), -1.0)
-        best = k.accumulate(x, errors, failure, fmt.emin, k.EDGES, counts, table)
-        binades = {}
-        for row, sign in ((0, "+"), (1, "-")):
-            for col in np.flatnonzero(table[row] >= 0).tolist():
-                name = "zero" if col == 0 else "subnormal" if col == 1 else str(col - 2 + fmt.emin)
-                binades[sign + name] = float(table[row, col])
-        self._fold(bits, y, ref.rounded, errors, failure, correct, faithful, best, counts.tolist(), binades)
-
-    def _fold(self, bits, y, rounded, errors, failure, correct, faithful, best: int, counts, binades: dict) -> None:
-        """Add one chunk's summaries: ``best`` is the index of its first largest error without a
-        failure (-1: none), ``counts`` its histogram, ``binades`` its per-binade maxima."""
-        ok = failure == Failure.NONE
-        if best >= 0:
-            if errors[best] > self.max_ulp or self.argmax_bits < 0:
-                self.max_ulp, self.argmax_bits = float(errors[best]), int(bits[best])
-                self.argmax_output, self.argmax_rounded = float(y[best]), float(rounded[best])
-            self.sum_ulp += float(errors[ok].sum())
-            self.counted += int(ok.sum())
-        self.correctly_rounded += int(np.count_nonzero(correct))
-        self.faithful += int(np.count_nonzero(faithful))
+        totals = cls()
+        if (~failed).any():
+            best = int(np.nanargmax(np.where(failed, -1.0, errors)))  # the first largest
+            totals.max_ulp, totals.argmax_bits = float(errors[best]), int(bits[best])
+            totals.argmax_output, totals.argmax_rounded = float(y[best]), float(rounded[best])
+            totals.sum_ulp = float(errors[~failed].sum())
+            totals.counted = int(np.count_nonzero(~failed))
+        totals.correctly_rounded = int(np.count_nonzero(m.correctly_rounded))
+        totals.faithful = int(np.count_nonzero(m.faithful))
         for f in Failure:
-            n = int(np.count_nonzero(failure == f)) if f is not Failure.NONE else 0
+            n = int(np.count_nonzero(m.failure == f)) if f is not Failure.NONE else 0
             if n:
-                self.failures[f.name.lower()] = self.failures.get(f.name.lower(), 0) + n
-        self.histogram = [a + int(b) for a, b in zip(self.histogram, counts, strict=True)]
-        for key, value in binades.items():
-            self.binade_max[key] = max(self.binade_max.get(key, 0.0), value)
+                totals.failures[f.name.lower()] = n
+        totals.histogram = histogram(errors, failed)
+        totals.binade_max = {e["sign"] + str(e["binade"]): e["max_ulp"] for e in binade_maxima(x, errors, fmt)}
+        return totals
+
+    @classmethod
+    def of_tallies(cls, fmt: Format, bits: np.ndarray, y: np.ndarray, rows: tuple[int, ...], tallies) -> OracleTotals:
+        """The statistics of one chunk from rows ``rows`` of :func:`suite._kernels.sweep_chunk`'s
+        summaries ``tallies`` = (histogram, binade_max, sums, counts)."""
+        from suite import _kernels as k
+
+        by_bucket, table, sums, counts = (a[list(rows)].sum(axis=0) if a.ndim == 2 else a for a in tallies)
+        table = tallies[1][list(rows)].max(axis=0).reshape(2, -1)
+        totals = cls()
+        # the first largest error: the larger, and on a tie the earlier input
+        found = [(-float(tallies[2][r, 2]), int(tallies[3][r, k.TALLY_BEST]), r) for r in rows]
+        found = sorted(f for f in found if f[1] >= 0)
+        if found:
+            _, best, r = found[0]
+            totals.max_ulp, totals.argmax_bits = float(tallies[2][r, 2]), int(bits[best])
+            totals.argmax_output, totals.argmax_rounded = float(y[best]), float(tallies[2][r, 3])
+            totals.sum_ulp = float(sums[0] + sums[1])
+            totals.counted = int(counts[k.TALLY_COUNTED])
+        totals.correctly_rounded = int(counts[k.TALLY_CORRECT])
+        totals.faithful = int(counts[k.TALLY_FAITHFUL])
+        for f in Failure:
+            n = int(counts[k.TALLY_FAILURES + f.value]) if f is not Failure.NONE else 0
+            if n:
+                totals.failures[f.name.lower()] = n
+        totals.histogram = by_bucket.tolist()
+        for sign_row, sign in ((0, "+"), (1, "-")):
+            for col in np.flatnonzero(table[sign_row] >= 0).tolist():
+                name = "zero" if col == 0 else "subnormal" if col == 1 else str(col - 2 + fmt.emin)
+                totals.binade_max[sign + name] = float(table[sign_row, col])
+        return totals
 
     def merge(self, other: OracleTotals) -> None:
         if other.argmax_bits >= 0 and (other.max_ulp > self.max_ulp or self.argmax_bits < 0):
@@ -212,14 +221,6 @@ class Accumulator:
         return self
 
 
-def _have_numba() -> bool:
-    try:
-        import suite._sweepkernels  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _wrong_steps(quantity: str, bits: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """For consecutive patterns ``bits`` (values ``x``), does output i+1 step the wrong way from
     output i? (length n-1)"""
@@ -235,59 +236,46 @@ def _wrong_steps(quantity: str, bits: np.ndarray, x: np.ndarray, y: np.ndarray) 
 
 
 def sweep_range(
-    spec: SweepSpec,
-    start: int,
-    stop: int,
-    target,
-    progress=None,
-    compiled: bool | None = None,
-    share_oracles: bool = True,
+    spec: SweepSpec, start: int, stop: int, target, progress=None, compiled: bool | None = None
 ) -> Accumulator:
     """Measure patterns ``[start, stop)`` of ``spec.dtype`` (all of them) and return the statistics.
 
-    ``compiled`` (default: when numba is importable) measures through ``suite._sweepkernels``;
-    the NumPy path gives the same numbers. ``share_oracles`` reuses the documented oracle's
-    measurement for the mathematical one on chunks where no input is above the threshold (the
-    same reference values there); off, both are computed everywhere, with the same result.
+    ``compiled`` (default: when :mod:`suite._kernels` loads) measures each chunk in one compiled
+    pass (:func:`suite._kernels.sweep_chunk`); a chunk with a rounding the fast bound cannot
+    decide, and every chunk with ``compiled=False``, goes through :func:`fast_reference` (which
+    escalates to mpmath) and :func:`suite.ulp.measure`. Both give the same statistics.
     """
-    if compiled is None:
-        compiled = _have_numba()
-    from suite.targets import CPU_PATHS, evaluate
+    from suite.targets import NATIVE_DTYPES, evaluate
 
     fmt = format_named(spec.dtype)
     quantity = Quantity.named(spec.quantity)
     params = Params.as_kernel_sees(spec.beta, spec.threshold, fmt)
-    other_path = None
-    if spec.device == "cpu" and spec.path in CPU_PATHS:
-        other_path = CPU_PATHS[1 - CPU_PATHS.index(spec.path)]
+    kernels = compiled_kernels() if compiled is not False else None
+    if kernels is None and compiled:
+        raise RuntimeError("compiled sweep requested, but suite._kernels does not load (is numba installed?)")
+    if working_type(fmt, params) != np.float64:
+        kernels = None  # the one-pass loop is written for W = float64
+    other_path = spec.other_path
     acc = Accumulator(start, start, path_disagreement=Violation() if other_path else None)
     begun = time.perf_counter()
     for lo in range(start, stop, CHUNK):
         hi = min(stop, lo + CHUNK)
         bits = fmt.bit_range(lo, hi)
         x = fmt.decode(bits)
-        y = evaluate(target, x, fmt, quantity, spec.beta, spec.threshold, spec.device, spec.path)
-        chunk = Accumulator(lo, hi, inputs=hi - lo)
-        refs = {}
-        # where no input takes the documented x branch, the two oracles are one function
-        above = documented_branch(x, params, fmt) if share_oracles else None
-        for name in ORACLES:
-            if name == "math" and above is not None and not above.any():
-                refs[name] = refs["documented"]
-                chunk.oracles[name] = copy.deepcopy(chunk.oracles["documented"])
-                continue
-            refs[name] = fast_reference(quantity, x, params, fmt, Oracle.named(name))
-            if compiled and refs[name].hi.dtype == np.float64:
-                chunk.oracles[name].add_compiled(fmt, bits, x, y, refs[name])
-            else:
-                m = measure(y, refs[name], check_outputs=False)  # y holds the format's own values
-                chunk.oracles[name].add(fmt, bits, x, y, refs[name].rounded, m)
-        chunk.zero_where_positive.add((y == 0) & (refs["documented"].rounded > 0), bits, y)
-        chunk.not_monotone.add(_wrong_steps(spec.quantity, bits, x, y), bits[1:], y[1:])
+        # float32 outputs stay float32 (the compiled pass reads them as they are)
+        own = bits.view(fmt.numpy_name) if (kernels and fmt.name in NATIVE_DTYPES) else x
+        y = evaluate(target, own, fmt, quantity, spec.beta, spec.threshold, spec.device, spec.path, native=True)
+        y_other = None
         if other_path:
-            y_other = evaluate(target, x, fmt, quantity, spec.beta, spec.threshold, spec.device, other_path)
-            chunk.path_disagreement = Violation()
-            chunk.path_disagreement.add(~((y == y_other) | (np.isnan(y) & np.isnan(y_other))), bits, y)
+            y_other = evaluate(
+                target, own, fmt, quantity, spec.beta, spec.threshold, spec.device, other_path, native=True
+            )
+        chunk = _chunk_compiled(kernels, fmt, quantity, params, bits, x, y, y_other) if kernels else None
+        if chunk is None:
+            y = y.astype(np.float64)
+            y_other = y_other.astype(np.float64) if y_other is not None else None
+            chunk = _chunk_numpy(fmt, quantity, params, bits, x, y, y_other)
+        chunk.start, chunk.stop, chunk.inputs = lo, hi, hi - lo
         chunk.first, chunk.last = (int(bits[0]), float(y[0])), (int(bits[-1]), float(y[-1]))
         if acc.inputs == 0 and acc.first is None:
             acc.first = chunk.first
@@ -296,6 +284,87 @@ def sweep_range(
             progress(hi - lo)
     acc.seconds = time.perf_counter() - begun
     return acc
+
+
+def _chunk_numpy(fmt: Format, quantity: Quantity, params: Params, bits, x, y, y_other) -> Accumulator:
+    """One chunk's statistics through :func:`fast_reference` and :func:`suite.ulp.measure`."""
+    chunk = Accumulator(0, 0, path_disagreement=Violation() if y_other is not None else None)
+    refs = {}
+    for name in ORACLES:
+        refs[name] = fast_reference(quantity, x, params, fmt, Oracle.named(name))
+        m = measure(y, refs[name], check_outputs=False)  # y holds the format's own values
+        chunk.oracles[name] = OracleTotals.of_chunk(fmt, bits, x, y, refs[name].rounded, m)
+    chunk.zero_where_positive.add((y == 0) & (refs["documented"].rounded > 0), bits, y)
+    chunk.not_monotone.add(_wrong_steps(quantity.value, bits, x, y), bits[1:], y[1:])
+    if y_other is not None:
+        chunk.path_disagreement.add(~((y == y_other) | (np.isnan(y) & np.isnan(y_other))), bits, y)
+    return chunk
+
+
+def _chunk_compiled(kernels, fmt: Format, quantity: Quantity, params: Params, bits, x, y, y_other):
+    """One chunk's statistics in one compiled pass (two where a rounding needs mpmath: the
+    first finds those inputs, :func:`fast_reference` escalates them, the second uses its
+    values); None where the loop does not apply or too many inputs need mpmath."""
+    if params.product_format not in (None, FLOAT32):
+        return None  # the loop rounds b*x to float32 or not at all
+    args = float64_arguments(kernels, quantity, x, params)
+    overrides = (np.empty(0, dtype=np.int64), np.empty((2, 3, 0)), np.empty((2, 0), dtype=np.int64))
+    for _ in range(2):
+        rows = 3  # kernels.TALLY_SHARED, TALLY_DOCUMENTED, TALLY_MATH
+        tallies = (
+            np.zeros((rows, len(BUCKET_LABELS)), dtype=np.int64),
+            np.full((rows, 2 * (fmt.emax - fmt.emin + 3)), -1.0),  # [row, sign * columns + column]
+            np.zeros((rows, 4)),
+            np.zeros((rows, kernels.TALLY_FAILURES + len(Failure)), dtype=np.int64),
+        )
+        tallies[3][:, kernels.TALLY_BEST] = -1
+        events = np.array([0, 0, -1, 0, -1, 0, -1], dtype=np.int64)
+        undecided = np.empty(MAX_ESCALATED, dtype=np.int64)
+        kernels.sweep_chunk(
+            args.code,
+            x,
+            y,
+            y_other if y_other is not None else np.empty(0, dtype=y.dtype),
+            args.exp_minus_abs_y,
+            args.second,
+            args.constants,
+            np.float64(params.threshold),
+            params.product_format is FLOAT32,
+            fmt.precision,
+            fmt.emin,
+            fmt.emax,
+            *overrides,
+            *tallies,
+            events,
+            undecided,
+        )
+        count = int(events[kernels.EVENT_UNDECIDED])
+        if count == 0:
+            break
+        if count > MAX_ESCALATED or len(overrides[0]):
+            return None
+        index = np.unique(undecided[:count])
+        values, exponents = np.empty((2, 3, len(index))), np.empty((2, len(index)), dtype=np.int64)
+        for row, oracle in enumerate((Oracle.DOCUMENTED, Oracle.MATH)):
+            ref = fast_reference(quantity, x[index], params, fmt, oracle)  # escalates to mpmath
+            values[row] = ref.rounded, ref.hi, ref.lo
+            exponents[row] = ref.exponent
+        overrides = (index, values, exponents)
+    chunk = Accumulator(0, 0, path_disagreement=Violation() if y_other is not None else None)
+    chunk.oracles["documented"] = OracleTotals.of_tallies(
+        fmt, bits, y, (kernels.TALLY_SHARED, kernels.TALLY_DOCUMENTED), tallies
+    )
+    chunk.oracles["math"] = OracleTotals.of_tallies(fmt, bits, y, (kernels.TALLY_SHARED, kernels.TALLY_MATH), tallies)
+
+    def violation(k: int) -> Violation:
+        count, first = int(events[k]), int(events[k + 1])
+        return Violation(count, int(bits[first]), float(y[first])) if count else Violation()
+
+    chunk.zero_where_positive = violation(kernels.EVENT_ZERO)
+    chunk.not_monotone = violation(kernels.EVENT_WRONG_STEP)
+    if y_other is not None:
+        chunk.path_disagreement = violation(kernels.EVENT_DISAGREE)
+    return chunk
 
 
 def sample_float64(spec: SweepSpec, per_binade: int, target, progress=None) -> tuple[Accumulator, np.ndarray]:
@@ -308,7 +377,7 @@ def sample_float64(spec: SweepSpec, per_binade: int, target, progress=None) -> t
     """
     from suite.formats import FLOAT64
     from suite.inputs import stratified
-    from suite.targets import CPU_PATHS, evaluate
+    from suite.targets import evaluate
 
     if spec.dtype != "float64":
         raise ValueError(f"sampled sweeps are for float64; {spec.dtype} can be swept whole")
@@ -318,9 +387,7 @@ def sample_float64(spec: SweepSpec, per_binade: int, target, progress=None) -> t
     x_all = stratified(fmt, spec.beta, spec.threshold, per_binade=per_binade)
     if hasattr(progress, "set_total"):
         progress.set_total(len(x_all))
-    other_path = None
-    if spec.device == "cpu" and spec.path in CPU_PATHS:
-        other_path = CPU_PATHS[1 - CPU_PATHS.index(spec.path)]
+    other_path = spec.other_path
     acc = Accumulator(0, 0, path_disagreement=Violation() if other_path else None)
     begun = time.perf_counter()
     for lo in range(0, len(x_all), CHUNK):
@@ -330,7 +397,8 @@ def sample_float64(spec: SweepSpec, per_binade: int, target, progress=None) -> t
         refs = {}
         for name in ORACLES:
             refs[name] = fast_reference(quantity, x, params, fmt, Oracle.named(name))
-            acc.oracles[name].add(fmt, bits, x, y, refs[name].rounded, measure(y, refs[name], check_outputs=False))
+            m = measure(y, refs[name], check_outputs=False)
+            acc.oracles[name].merge(OracleTotals.of_chunk(fmt, bits, x, y, refs[name].rounded, m))
         acc.zero_where_positive.add((y == 0) & (refs["documented"].rounded > 0), bits, y)
         # pairs of adjacent floats in value order (the sample is sorted): softplus and its
         # gradient rise with x; the second derivative rises up to 0 and falls after it
@@ -507,6 +575,12 @@ def run_sweep(spec: SweepSpec, out: Path, shards: int, only: int | None = None, 
         if workers > 1 and len(todo) > 1:
             import multiprocessing as mp
 
+            from suite.targets import load_target
+
+            # compile (or load) the numba loops here once, so that the workers load them from
+            # numba's cache instead of each compiling them at the same time
+            start = shard_range(fmt, todo[0], shards)[0]
+            sweep_range(spec, start, start + min(4096, total), load_target(spec.target))
             with mp.get_context("spawn").Pool(workers) as pool:
                 for k, _ in pool.imap_unordered(_run_shard, [(spec, k, shards, str(out)) for k in todo]):
                     beat(shard_range(fmt, k, shards)[1] - shard_range(fmt, k, shards)[0])
@@ -560,8 +634,12 @@ def merge_shards(paths: list[Path]) -> tuple[SweepSpec, Accumulator, int]:
     return spec, total, n
 
 
-def report(spec: SweepSpec, acc: Accumulator, shards: int, environment: dict | None = None) -> dict:
-    """The sweep's report JSON (the format the report commands read for sweeps)."""
+def report(
+    spec: SweepSpec, acc: Accumulator, shards: int, environment: dict | None = None, wall_seconds: float | None = None
+) -> dict:
+    """The sweep's report JSON (the format the report commands read for sweeps). ``wall_seconds``:
+    the elapsed time of a sweep measured whole in one invocation (None: resumed or merged, so
+    unknown)."""
     fmt = format_named(spec.dtype)
     kernel = Params.as_kernel_sees(spec.beta, spec.threshold, fmt)
     oracles = {}
@@ -607,6 +685,7 @@ def report(spec: SweepSpec, acc: Accumulator, shards: int, environment: dict | N
         "inputs": acc.inputs,
         "shards": shards,
         "cpu_seconds": acc.seconds,
+        "wall_seconds": wall_seconds,
         "environment": environment or {},
         "oracles": oracles,
         "violations": {

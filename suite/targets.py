@@ -147,9 +147,15 @@ def _layout(values, path: str, device: str):
         base[::2] = values
         return base, lambda b: b[::2], lambda g: g[::2]
     padded = -(-n // SIMD_ALIGNMENT) * SIMD_ALIGNMENT if path == "simd" else n
+    if padded == n and n and values.is_contiguous():
+        return values, lambda b: b, lambda g: g  # already a whole number of vectors
     base = torch.zeros(max(padded, 1), dtype=values.dtype, device=device)
     base[:n] = values
     return base, lambda b: b, lambda g: g[:n]
+
+
+NATIVE_DTYPES = ("float32", "float64")
+"""Formats whose outputs :func:`evaluate` can return unconverted (``native=True``)."""
 
 
 def evaluate(
@@ -161,8 +167,11 @@ def evaluate(
     threshold: float,
     device: str = "cpu",
     path: str = "simd",
+    native: bool = False,
 ) -> np.ndarray:
-    """The target's ``quantity`` at the inputs ``x`` (values of ``fmt``), as exact float64 values.
+    """The target's ``quantity`` at the inputs ``x`` (values of ``fmt``, as float64 or in the
+    format's own NumPy dtype), as exact float64 values, or with ``native`` for a format of
+    :data:`NATIVE_DTYPES`, in its own dtype (no conversion: the sweep's hot path).
 
     ``beta`` and ``threshold`` are passed as given (the kernel casts them itself).
     Derivatives come from autograd: ``d/dx`` of ``sum(f(x))`` and of ``sum(f'(x))``.
@@ -172,16 +181,27 @@ def evaluate(
     if path not in paths_for(device):
         raise ValueError(f"path {path!r} does not exist on {device}; accepted: {', '.join(paths_for(device))}")
     dtype = fmt.torch_dtype()
-    out = np.empty(len(x), dtype=np.float64)
+    own = np.dtype(fmt.numpy_name) if fmt.name in NATIVE_DTYPES else None
+    out_dtype = own if (native and own is not None) else np.dtype(np.float64)
+    out = np.empty(len(x), dtype=out_dtype)
     context = _one_thread() if path == "simd" else contextlib.nullcontext()
     with context:
         for start in range(0, len(x), CHUNK):
-            chunk = torch.from_numpy(np.ascontiguousarray(x[start : start + CHUNK], dtype=np.float64)).to(dtype)
-            out[start : start + len(chunk)] = _evaluate_chunk(target, chunk, quantity, beta, threshold, device, path)
+            part = x[start : start + CHUNK]
+            if own is not None and part.dtype == own:
+                # the format's own values: one copy, which the target may even modify in place
+                chunk = torch.from_numpy(np.ascontiguousarray(part)).clone()
+            else:
+                chunk = torch.from_numpy(np.ascontiguousarray(part, dtype=np.float64)).to(dtype)
+            result = _evaluate_chunk(target, chunk, quantity, beta, threshold, device, path)
+            out[start : start + len(chunk)] = result.to(
+                "cpu", torch.float64 if out_dtype == np.float64 else dtype
+            ).numpy()
     return out
 
 
-def _evaluate_chunk(target, chunk, quantity, beta, threshold, device, path) -> np.ndarray:
+def _evaluate_chunk(target, chunk, quantity, beta, threshold, device, path):
+    """The outputs at one chunk, as a tensor of the chunk's dtype on ``device``."""
     import torch
 
     base, view, unview = _layout(chunk.to(device), path, device)
@@ -189,10 +209,10 @@ def _evaluate_chunk(target, chunk, quantity, beta, threshold, device, path) -> n
         with torch.no_grad():
             y = target(view(base), beta, threshold)
         # the output is a fresh tensor shaped like the view: the first n elements are ours
-        return y.reshape(-1)[: chunk.numel()].detach().to("cpu", torch.float64).numpy()
+        return y.reshape(-1)[: chunk.numel()].detach()
     base.requires_grad_(True)
     y = target(view(base), beta, threshold)
     (grad,) = torch.autograd.grad(y, base, torch.ones_like(y), create_graph=quantity is Quantity.GRAD2)
     if quantity is Quantity.GRAD2:
         (grad,) = torch.autograd.grad(grad, base, torch.ones_like(grad))
-    return unview(grad).detach().to("cpu", torch.float64).numpy()
+    return unview(grad).detach()
