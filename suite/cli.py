@@ -177,8 +177,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from suite.report import RunFileError, load_run, write_reports
+    from suite.report.sweepreport import is_sweep, load_sweep, write_sweep_markdown
 
     run_path = Path(args.run_file)
+    if is_sweep(run_path):  # a sweep's report: its Markdown summary
+        try:
+            md = Path(args.md) if args.md else run_path.with_suffix(".md")
+            print(f"softplus-audit: wrote {write_sweep_markdown(load_sweep(run_path), md)} (sweeps have no HTML page)")
+        except RunFileError as error:
+            raise UsageError(str(error)) from None
+        except OSError as error:
+            raise UsageError(f"cannot write the report: {error.filename or ''}: {error.strerror or error}") from None
+        return EXIT_OK
     try:
         run = load_run(run_path)
     except RunFileError as error:
@@ -219,6 +229,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     from suite.formats import format_named
     from suite.params import Quantity
+    from suite.report.sweepreport import write_sweep_markdown
     from suite.runreport import environment, write_json_atomically
     from suite.sweep import SweepSpec, merge_shards, report, run_sweep
     from suite.targets import CPU_PATHS, DEVICE_PATH, load_target, resolve_device
@@ -245,7 +256,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     out = Path(args.out)
     if fmt.width > 32:  # not enumerable: the stratified sample, per binade
-        return _sample_sweep(spec, out, args.per_binade)
+        return _sample_sweep(spec, out, args.per_binade, args.search)
     begun = time.perf_counter()
     measured = run_sweep(spec, out, shards, only=only, workers=args.workers)
     wall = time.perf_counter() - begun if len(measured) == shards else None  # whole, not resumed
@@ -257,33 +268,45 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     data = report(spec, total, n, environment(), wall_seconds=wall)
     target = out / f"sweep-{spec.key}.json"
     write_json_atomically(data, target)
-    print(f"softplus-audit: sweep of {total.inputs:,} inputs written to {target}")
+    summary = write_sweep_markdown(data, target.with_suffix(".md"))
+    print(f"softplus-audit: sweep of {total.inputs:,} inputs written to {target} and {summary}")
     return EXIT_OK
 
 
-def _sample_sweep(spec, out, per_binade: int) -> int:
+def _sample_sweep(spec, out, per_binade: int, search: int) -> int:
+    import time
+
+    from suite.report.sweepreport import write_sweep_markdown
     from suite.runreport import environment, write_json_atomically
-    from suite.sweep import Heartbeat, report, sample_float64
+    from suite.sweep import Heartbeat, report, sample_float64, targeted_search
     from suite.targets import load_target
 
     if per_binade < 2:
         raise UsageError(f"--per-binade {per_binade}: give at least 2 (each binade's first and last values)")
+    if search < 0:
+        raise UsageError(f"--search {search}: give a number of examples >= 0")
+    begun = time.perf_counter()
     beat = Heartbeat(1, f"sample {spec.key}")  # the total is set once the sample is drawn
     try:
         acc, x = sample_float64(spec, per_binade, load_target(spec.target), progress=beat)
     finally:
         beat.close()
-    data = report(spec, acc, 1, environment())
+    found = targeted_search(spec, load_target(spec.target), search) if search else None
+    data = report(spec, acc, 1, environment(), wall_seconds=time.perf_counter() - begun)
     data["sample"] = {"per_binade": per_binade, "inputs": len(x), "note": "suite.inputs.stratified"}
+    if found:
+        data["search"] = found
     target = out / f"sample-{spec.key}-{per_binade}-per-binade.json"
     write_json_atomically(data, target)
-    print(f"softplus-audit: float64 sample of {acc.inputs:,} inputs written to {target}")
+    summary = write_sweep_markdown(data, target.with_suffix(".md"))
+    print(f"softplus-audit: float64 sample of {acc.inputs:,} inputs written to {target} and {summary}")
     return EXIT_OK
 
 
 def _cmd_merge(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from suite.report.sweepreport import write_sweep_markdown
     from suite.runreport import environment, write_json_atomically
     from suite.sweep import merge_shards, report
 
@@ -295,8 +318,10 @@ def _cmd_merge(args: argparse.Namespace) -> int:
         spec, total, n = merge_shards(paths)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    write_json_atomically(report(spec, total, n, environment()), args.out)
-    print(f"softplus-audit: {n} shards, {total.inputs:,} inputs merged into {args.out}")
+    data = report(spec, total, n, environment())
+    write_json_atomically(data, args.out)
+    summary = write_sweep_markdown(data, Path(args.out).with_suffix(".md"))
+    print(f"softplus-audit: {n} shards, {total.inputs:,} inputs merged into {args.out} and {summary}")
     return EXIT_OK
 
 
@@ -358,9 +383,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate a run's JSON (written by 'softplus-audit run') and render its reports from it alone: "
         "one self-contained HTML file (no network request) and a Markdown summary for CI logs. "
         "Exit 0: written; 2: the run file is missing, not JSON, truncated, of an unsupported format or "
-        "does not match the schema (one line says which).",
+        "does not match the schema (one line says which). Given a sweep's JSON (softplus-audit sweep or merge), "
+        "writes its Markdown summary.",
     )
-    rep.add_argument("run_file", metavar="RUN.json", help="the run's JSON")
+    rep.add_argument("run_file", metavar="RUN.json", help="the run's JSON (or a sweep's)")
     rep.add_argument("--html", metavar="PATH", help="where to write the HTML (default: RUN.html next to the JSON)")
     rep.add_argument("--md", metavar="PATH", help="where to write the Markdown (default: RUN.md next to the JSON)")
     rep.set_defaults(run=_cmd_report)
@@ -403,6 +429,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1000,
         help="float64 only: inputs per binade of each sign in the stratified sample (default 1000: ~8 M inputs)",
+    )
+    sw.add_argument(
+        "--search",
+        type=int,
+        default=2000,
+        help="float64 only: then a hypothesis search for larger errors, steered by the ULP error, with this "
+        "many examples (default 2000; 0: none)",
     )
     sw.add_argument("--target", default="torch.nn.functional:softplus", help="package.module:callable")
     sw.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")

@@ -2,7 +2,9 @@
 
 A sweep enumerates the patterns of float16, bfloat16 or float32 in contiguous *shards*
 (``K/N``), each in chunks of ``CHUNK`` inputs: the target's outputs on one kernel path, the
-fast reference under both oracles, the ULP measure. Each shard's statistics are an
+fast reference under both oracles, the ULP measure (one compiled pass per chunk,
+:func:`suite._kernels.sweep_chunk`; the NumPy path computes the same statistics and is the
+tests' check of it). Each shard's statistics are an
 :class:`Accumulator` — counts, sums, the maximum with its input, the histogram, per-binade
 maxima, property violations with a first example — that merges associatively with its
 neighbours, so shards can run in separate processes, machines or CI jobs and be joined by
@@ -15,7 +17,9 @@ Property violations counted (every input, not a sample):
   underflow of softplus; a gradient that dies where sigmoid is representable);
 * ``not_monotone``: adjacent inputs (consecutive patterns of one sign) whose outputs step the
   wrong way (softplus and its gradient increase with x; the second derivative falls with |x|);
-* ``path_disagreement``: on CPU, inputs where the other kernel path gives other bits.
+* ``path_disagreement``: on CPU, inputs where the other kernel path gives other bits (not
+  measured with ``compare_paths=False``, ``--one-path``: the second path is about a fifth of a
+  float32 sweep's time).
 """
 
 from __future__ import annotations
@@ -416,6 +420,70 @@ def sample_float64(spec: SweepSpec, per_binade: int, target, progress=None) -> t
             progress(len(x))
     acc.seconds = time.perf_counter() - begun
     return acc, x_all
+
+
+def targeted_search(spec: SweepSpec, target, examples: int) -> dict:
+    """Hypothesis search, beyond a sample, for the largest ULP error (documented oracle) at float64
+    inputs: drawn from :func:`suite.strategies.focused` (any value, the threshold band, exp's
+    edges, huge magnitudes), steered by ``hypothesis.target`` towards larger errors,
+    derandomized (the same inputs every run). Returns the number of inputs tried, the largest
+    error with its input, and the special-value failures seen (JSON-ready)."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import target as steer
+    from hypothesis.control import currently_in_test_context
+
+    from suite.formats import FLOAT64
+    from suite.strategies import focused, known_hard_points
+    from suite.targets import evaluate
+
+    fmt = FLOAT64
+    quantity = Quantity.named(spec.quantity)
+    params = Params.as_kernel_sees(spec.beta, spec.threshold, fmt)
+    found = {"tried": 0, "max_ulp": -1.0, "x": math.nan, "output": math.nan, "rounded": math.nan, "failures": 0}
+
+    def probe(x: float) -> None:
+        xs = np.array([x])
+        y = evaluate(target, xs, fmt, quantity, spec.beta, spec.threshold, spec.device, spec.path)
+        ref = fast_reference(quantity, xs, params, fmt, Oracle.DOCUMENTED)
+        m = measure(y, ref, check_outputs=False)
+        found["tried"] += 1
+        if m.failure[0] != Failure.NONE:
+            found["failures"] += 1
+            return
+        error = float(m.ulp_error[0])
+        if currently_in_test_context():  # the known hard points are probed before the search
+            steer(error, label="ULP error (documented oracle)")
+        if error > found["max_ulp"]:
+            found.update(max_ulp=error, x=x, output=float(y[0]), rounded=float(ref.rounded[0]))
+
+    search = given(focused(fmt, params.beta, params.threshold))(probe)
+    for point in known_hard_points(fmt, params.beta, params.threshold):
+        probe(point)
+    settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate, Phase.target],
+        suppress_health_check=list(HealthCheck),
+    )(search)()
+    worst = None
+    if found["max_ulp"] >= 0:
+        bits = int(fmt.encode(np.float64(found["x"])))
+        worst = {
+            "x_bits": fmt.hex(bits),
+            "x": _finite(found["x"]),
+            "output": _finite(found["output"]),
+            "correctly_rounded": _finite(found["rounded"]),
+        }
+    return {
+        "examples": examples,
+        "tried": found["tried"],
+        "max_ulp": _finite(found["max_ulp"]) if worst else None,
+        "worst": worst,
+        "failures": found["failures"],
+        "strategy": "suite.strategies.focused, hypothesis.target on the ULP error, derandomized",
+    }
 
 
 # -- JSON -------------------------------------------------------------------------------------------

@@ -102,10 +102,27 @@ def test_sweep_and_merge_commands(tmp_path):
     assert report["exhaustive"] is True
     assert report["inputs"] == 65536
     assert report["violations"]["path_disagreement"]["example"]["x_bits"] == "0xb13f"  # SIMD and scalar differ there
+    assert report["wall_seconds"] > 0  # measured whole in this invocation
+    summary = report_path.with_suffix(".md").read_text()  # the human summary, from the JSON alone
+    worst = report["oracles"]["documented"]["worst"]["x_bits"]
+    assert "**65,536 inputs** (every bit pattern of the format)" in summary
+    assert f"`{worst}`" in summary
+    assert f"| {report['violations']['path_disagreement']['count']:,} | x = `0xb13f`" in summary
+    report_path.with_suffix(".md").unlink()
+    result = run("report", str(report_path))
+    assert result.returncode == 0, result.stderr
+    assert report_path.with_suffix(".md").read_text() == summary
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"format": 1, "kind": "sweep", "spec": {}}))
+    result = run("report", str(broken))
+    assert result.returncode == 2
+    assert "sweep report without inputs, oracles, violations, environment" in result.stderr
     shards = next(p for p in tmp_path.iterdir() if p.is_dir())
     merged = tmp_path / "merged.json"
     assert run("merge", str(shards), "--out", str(merged)).returncode == 0
     again = json.loads(merged.read_text())
+    assert again["wall_seconds"] is None  # merged: the elapsed time is not known
+    assert merged.with_suffix(".md").exists()
     assert again["oracles"] == report["oracles"]
     assert again["violations"] == report["violations"]
     (shards / "shard-0001-of-0003.json").unlink()
@@ -116,13 +133,18 @@ def test_sweep_and_merge_commands(tmp_path):
 
 
 def test_float64_sweeps_a_stratified_sample(tmp_path):
-    result = run("sweep", "--dtype", "float64", "--per-binade", "4", "--out", str(tmp_path))
+    result = run("sweep", "--dtype", "float64", "--per-binade", "4", "--search", "60", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     (path,) = tmp_path.glob("sample-*.json")
     report = json.loads(path.read_text())
     assert report["exhaustive"] is False
     assert report["sample"]["per_binade"] == 4
     assert report["inputs"] == report["sample"]["inputs"] > 2 * 2047 * 4
+    search = report["search"]  # the known hard points, then 60 steered examples
+    assert search["tried"] >= 60
+    assert search["max_ulp"] >= 0
+    assert search["worst"]["x_bits"].startswith("0x")
+    assert "inputs tried beyond the sample; largest error (documented oracle) **" in path.with_suffix(".md").read_text()
     result = run("sweep", "--dtype", "float64", "--per-binade", "1", "--out", str(tmp_path))
     assert result.returncode == 2
     assert "at least 2" in result.stderr
@@ -147,3 +169,16 @@ def test_budgets_command_reproduces_the_committed_numbers_it_measures(tmp_path):
     assert {(b.dtype, b.quantity, b.oracle, b.beta, b.threshold, b.max_ulp) for b in new.budgets} == {
         (b.dtype, b.quantity, b.oracle, b.beta, b.threshold, b.max_ulp) for b in old.budgets
     }
+
+
+def test_a_one_path_sweep_says_the_path_comparison_was_not_measured(tmp_path):
+    result = run("sweep", "--dtype", "bfloat16", "--one-path", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    (path,) = tmp_path.glob("sweep-*-one-path.json")
+    report = json.loads(path.read_text())
+    assert report["spec"]["compare_paths"] is False
+    assert report["violations"]["path_disagreement"] is None
+    assert (
+        "| the other kernel path gives other bits | not measured | `--one-path` |"
+        in path.with_suffix(".md").read_text()
+    )

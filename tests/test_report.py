@@ -135,6 +135,8 @@ def test_load_run_round_trips_the_json(run_json, run, tmp_path):
         (lambda text, run: "not json at all", "not JSON: Expecting value at line 1 column 1"),
         (lambda text, run: text[: len(text) // 2], "truncated JSON"),
         (lambda text, run: text.rstrip()[:-1], "truncated JSON"),
+        (lambda text, run: text[: text.index('"command"') + 4], "truncated JSON"),  # inside a string
+        (lambda text, run: text[: text.index('"command"') + 9], "truncated JSON"),  # between key and value
         (lambda text, run: '{"format": 1, "x": NaN}', "not strict JSON"),
         (lambda text, run: "[1, 2]", "the top level is a list"),
         (
@@ -167,6 +169,8 @@ def test_load_run_round_trips_the_json(run_json, run, tmp_path):
         "not-json",
         "truncated-half",
         "truncated-last-brace",
+        "truncated-in-a-string",
+        "truncated-after-a-key",
         "nan-literal",
         "not-an-object",
         "no-format",

@@ -132,7 +132,11 @@ def parse_run(text: str, source: str = "run") -> dict:
     try:
         run = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
-        if error.pos >= len(stripped) and error.msg.startswith(("Expecting", "Unterminated")):
+        # the text ends before the document does: either the parser ran out of text, or a string
+        # is still open at the end (json reports that at the string's opening quote)
+        if (error.pos >= len(stripped) and error.msg.startswith("Expecting")) or error.msg.startswith(
+            "Unterminated string"
+        ):
             raise RunFileError(
                 f"{source}: truncated JSON (the text ends at line {error.lineno} column {error.colno} "
                 f"before the document is complete)"

@@ -1,0 +1,100 @@
+"""The human report of a sweep (``softplus-audit sweep`` / ``merge``): Markdown rendered from the
+sweep's JSON alone (``suite/templates/sweep.md.j2``), like a run's summary. ULP figures are ULPs
+of the output format, relative to the exact value (documented oracle: torch's documented
+function; exact function: the mathematical one).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from suite.report import model
+from suite.report.load import RunFileError, as_float
+from suite.report.render import _environment
+from suite.runreport import write_text_atomically
+
+SWEEP_FORMATS = (1,)
+TOP_BINADES = 10
+
+
+def load_sweep(path: str | Path) -> dict:
+    """A sweep report JSON; :class:`RunFileError` (one line) for anything else."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as error:
+        raise RunFileError(f"{path}: cannot read ({error.strerror or error})") from None
+    except json.JSONDecodeError as error:
+        raise RunFileError(f"{path}: not JSON ({error.msg} at line {error.lineno})") from None
+    if not isinstance(data, dict) or data.get("kind") != "sweep":
+        raise RunFileError(f'{path}: not a sweep report (no "kind": "sweep")')
+    if data.get("format") not in SWEEP_FORMATS:
+        raise RunFileError(f"{path}: sweep report format {data.get('format')!r}; supported: {SWEEP_FORMATS}")
+    missing = [k for k in ("spec", "inputs", "oracles", "violations", "environment") if k not in data]
+    if missing:
+        raise RunFileError(f"{path}: sweep report without {', '.join(missing)}")
+    return data
+
+
+def is_sweep(path: str | Path) -> bool:
+    """Does the file look like a sweep report (rather than a run)? Unreadable files: False."""
+    try:
+        return json.loads(Path(path).read_text()).get("kind") == "sweep"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _duration(seconds) -> str:
+    if seconds is None:
+        return "unknown (resumed or merged)"
+    minutes, rest = divmod(float(seconds), 60)
+    return f"{int(minutes)} min {rest:.0f} s" if minutes else f"{rest:.1f} s"
+
+
+def binade_label(key: str) -> str:
+    """``"-6"`` (the JSON's key: sign, then binade) -> ``"x < 0, 2^6 <= |x| < 2^7"``."""
+    sign, binade = key[0], key[1:]
+    side = "x < 0" if sign == "-" else "x > 0"
+    if binade in ("zero", "subnormal"):
+        return f"{side}, {binade}" if binade == "subnormal" else ("-0" if sign == "-" else "+0")
+    e = int(binade)
+    return f"{side}, 2^{e} <= |x| < 2^{e + 1}"
+
+
+def _binade_rows(data: dict) -> list[dict]:
+    """The binades of x with the largest errors (documented oracle), largest first."""
+    documented, exact = (data["oracles"][o]["binade_max"] for o in ("documented", "math"))
+    keys = sorted(documented, key=lambda k: (-as_float(documented[k]), k))[:TOP_BINADES]
+    return [{"binade": binade_label(k), "documented": documented[k], "math": exact.get(k, float("nan"))} for k in keys]
+
+
+def precise_ulp(value) -> str:
+    """A largest error with 9 significant digits: 1.49999775 must not read as 1.5."""
+    v = as_float(value)
+    return f"{v:.9g}" if v == v and abs(v) != float("inf") else repr(v)
+
+
+def render_sweep_markdown(data: dict) -> str:
+    """The sweep in Markdown: what was swept and how long it took, both oracles' statistics, the
+    histogram, the property violations with their first example, and the worst binades."""
+    env = data["environment"]
+    env_line = model.environment_line({"environment": env}) if "torch" in env else ""
+    return (
+        _environment("md")
+        .get_template("sweep.md.j2")
+        .render(
+            s=data,
+            env_line=env_line,
+            cpu=_duration(data.get("cpu_seconds")),
+            wall=_duration(data.get("wall_seconds")),
+            binades=_binade_rows(data),
+            top_binades=TOP_BINADES,
+            buckets=list(data["oracles"]["documented"]["histogram"]),
+            precise=precise_ulp,
+        )
+    )
+
+
+def write_sweep_markdown(data: dict, path: str | Path) -> Path:
+    write_text_atomically(render_sweep_markdown(data), path)
+    return Path(path)
