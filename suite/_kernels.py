@@ -595,9 +595,10 @@ def _ordinal(v, p, emin, emax):
 
 
 @_inline
-def _measure_one(yi, h, lw, r, exponent, y_ord, r_ord, p, emin, emax, overflow_value):
+def _measure_one(yi, h, lw, r, exponent, p, emin, emax, overflow_value):
     """``suite.ulp.measure`` of one output ``yi`` against ``h + lw`` (correct rounding ``r``):
     ULP error (NaN on a failure), failure code, correctly rounded, faithful."""
+    y_ord, r_ord = _ordinal(yi, p, emin, emax), _ordinal(r, p, emin, emax)
     v_nan, v_inf = np.isnan(h), np.isinf(h)
     y_nan, y_inf = np.isnan(yi), np.isinf(yi)
     f = np.int8(0)
@@ -679,19 +680,7 @@ def _measured_loop(core, quantity):
                 quantity, xi, hi, lo, err, lo_sign, above[j], limit_pos, limit_neg
             )
             rounded, exponent, decided = _decide(hi, lo, err, lo_sign, lower, upper, p, emin, max_finite)
-            m = _measure_one(
-                yi,
-                hi,
-                lo,
-                rounded,
-                exponent,
-                _ordinal(yi, p, emin, emax),
-                _ordinal(rounded, p, emin, emax),
-                p,
-                emin,
-                emax,
-                overflow_value,
-            )
+            m = _measure_one(yi, hi, lo, rounded, exponent, p, emin, emax, overflow_value)
             rounded_out[j], decided_out[j] = rounded, decided
             error_out[j], failure_out[j], correct_out[j], faithful_out[j] = m
             hi_out[j], lo_out[j], exponent_out[j] = hi, lo, exponent
@@ -876,19 +865,7 @@ def _override(y, start, stop, k, override_index, values, exponents, o, p, emin, 
         i = override_index[k]
         j = i - start
         yi, r = np.float64(y[i]), values[o, 0, k]
-        m = _measure_one(
-            yi,
-            values[o, 1, k],
-            values[o, 2, k],
-            r,
-            exponents[o, k],
-            _ordinal(yi, p, emin, emax),
-            _ordinal(r, p, emin, emax),
-            p,
-            emin,
-            emax,
-            overflow_value,
-        )
+        m = _measure_one(yi, values[o, 1, k], values[o, 2, k], r, exponents[o, k], p, emin, emax, overflow_value)
         rounded_out[j], decided_out[j] = r, True
         hi_out[j], lo_out[j], exponent_out[j] = values[o, 1, k], values[o, 2, k], exponents[o, k]
         error_out[j], failure_out[j], correct_out[j], faithful_out[j] = m
