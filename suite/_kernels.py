@@ -633,15 +633,6 @@ def _above(xi, beta, threshold, rounds_to_float32):
     return product > threshold
 
 
-@_jit
-def above_threshold(x, beta, threshold, rounds_to_float32):
-    """:func:`_above` of every element (``fastref._above_threshold`` for ``W = float64``)."""
-    out = np.empty(x.shape[0], dtype=np.bool_)
-    for i in range(x.shape[0]):
-        out[i] = _above(x[i], beta, threshold, rounds_to_float32)
-    return out
-
-
 @_inline
 def _forward(xf, y1, e, second, live, constants):
     beta, rel, absolute = constants[0], constants[1], constants[2]

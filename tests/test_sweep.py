@@ -150,6 +150,31 @@ def test_compiled_measure_gives_the_numpy_numbers(dtype, start, count, quantity,
         assert a.sum_ulp == pytest.approx(b.sum_ulp, rel=1e-12)
 
 
+@pytest.mark.parametrize("quantity", ["forward", "grad"])
+def test_compiled_pass_takes_the_documented_branch_where_the_numpy_path_does(quantity, torch_target):
+    """b = 0.1 (0.100000001490116 in float32), t = 2: b*x is rounded to float32 before the
+    comparison, so inputs around x = 20 fall on both sides by the rounding, not by the exact
+    product; the compiled pass's rule must be the NumPy path's, input for input."""
+    pytest.importorskip("numba", reason="the compiled loops need numba")
+    spec = SweepSpec("float32", quantity=quantity, beta=0.1, threshold=2.0)
+    centre = int(np.float32(20.0).view(np.uint32))
+    start, stop = centre - (1 << 19), centre + (1 << 19)
+    compiled = sweep_range(spec, start, stop, torch_target, compiled=True)
+    plain = sweep_range(spec, start, stop, torch_target, compiled=False)
+    for name in ("documented", "math"):
+        a, b = compiled.oracles[name], plain.oracles[name]
+        assert (a.max_ulp, a.argmax_bits, a.correctly_rounded, a.faithful, a.histogram, a.binade_max) == (
+            b.max_ulp,
+            b.argmax_bits,
+            b.correctly_rounded,
+            b.faithful,
+            b.histogram,
+            b.binade_max,
+        )
+    # the two oracles differ here: the range does cross the documented branch
+    assert compiled.oracles["documented"].histogram != compiled.oracles["math"].histogram
+
+
 @pytest.mark.parametrize("quantity", ["forward", "grad2"])
 def test_float64_sample_matches_the_audit_engine_on_the_same_inputs(quantity, torch_target):
     from suite.sweep import sample_float64
