@@ -311,6 +311,10 @@ def _chunk_compiled(kernels, fmt: Format, quantity: Quantity, params: Params, bi
     values); None where the loop does not apply or too many inputs need mpmath."""
     if params.product_format not in (None, FLOAT32):
         return None  # the loop rounds b*x to float32 or not at all
+    # outputs as float32 (exact: the formats here are float32 at most): one compiled loop serves
+    # float16, bfloat16 and float32 alike, instead of one compilation per output dtype
+    y = y.astype(np.float32, copy=False)
+    y_other = y_other.astype(np.float32, copy=False) if y_other is not None else None
     args = float64_arguments(kernels, quantity, x, params)
     overrides = (np.empty(0, dtype=np.int64), np.empty((2, 3, 0)), np.empty((2, 0), dtype=np.int64))
     for _ in range(2):
