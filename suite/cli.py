@@ -447,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--one-path",
         action="store_true",
         help="on cpu, run only --path (by default the other path runs on every input too, for the path "
-        "disagreement count: about a quarter of a float32 sweep's time)",
+        "disagreement count: 14-27 %% of a float32 sweep's time)",
     )
     sw.add_argument("--shards", type=int, help="number of shards (default 1 for 16-bit formats, 64 for float32)")
     sw.add_argument("--shard", help="K/N: measure only shard K of N (0-based), for separate processes or machines")

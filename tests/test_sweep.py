@@ -15,6 +15,28 @@ from suite.sweep import SweepSpec, merge_shards, read_shard, report, run_sweep, 
 from suite.targets import load_target
 
 
+def _assert_same_statistics(compiled, plain) -> None:
+    """The compiled pass's statistics are the NumPy path's: every field of both oracles (the
+    mean's sum to 1e-12: the two add the errors in different orders)."""
+    for name in ("documented", "math"):
+        a, b = compiled.oracles[name], plain.oracles[name]
+        assert (a.max_ulp, a.argmax_bits, a.argmax_output, a.argmax_rounded) == (
+            b.max_ulp,
+            b.argmax_bits,
+            b.argmax_output,
+            b.argmax_rounded,
+        )
+        assert (a.counted, a.correctly_rounded, a.faithful, a.failures) == (
+            b.counted,
+            b.correctly_rounded,
+            b.faithful,
+            b.failures,
+        )
+        assert a.histogram == b.histogram
+        assert a.binade_max == b.binade_max
+        assert a.sum_ulp == pytest.approx(b.sum_ulp, rel=1e-12)
+
+
 @pytest.fixture(scope="module")
 def torch_target():
     return load_target("torch.nn.functional:softplus")
@@ -131,23 +153,7 @@ def test_compiled_measure_gives_the_numpy_numbers(dtype, start, count, quantity,
     spec = SweepSpec(dtype, quantity=quantity)
     compiled = sweep_range(spec, start, start + count, torch_target, compiled=True)
     plain = sweep_range(spec, start, start + count, torch_target, compiled=False)
-    for name in ("documented", "math"):
-        a, b = compiled.oracles[name], plain.oracles[name]
-        assert (a.max_ulp, a.argmax_bits, a.argmax_output, a.argmax_rounded) == (
-            b.max_ulp,
-            b.argmax_bits,
-            b.argmax_output,
-            b.argmax_rounded,
-        )
-        assert (a.counted, a.correctly_rounded, a.faithful, a.failures) == (
-            b.counted,
-            b.correctly_rounded,
-            b.faithful,
-            b.failures,
-        )
-        assert a.histogram == b.histogram
-        assert a.binade_max == b.binade_max
-        assert a.sum_ulp == pytest.approx(b.sum_ulp, rel=1e-12)
+    _assert_same_statistics(compiled, plain)
 
 
 @pytest.mark.parametrize("quantity", ["forward", "grad"])
@@ -161,16 +167,7 @@ def test_compiled_pass_takes_the_documented_branch_where_the_numpy_path_does(qua
     start, stop = centre - (1 << 19), centre + (1 << 19)
     compiled = sweep_range(spec, start, stop, torch_target, compiled=True)
     plain = sweep_range(spec, start, stop, torch_target, compiled=False)
-    for name in ("documented", "math"):
-        a, b = compiled.oracles[name], plain.oracles[name]
-        assert (a.max_ulp, a.argmax_bits, a.correctly_rounded, a.faithful, a.histogram, a.binade_max) == (
-            b.max_ulp,
-            b.argmax_bits,
-            b.correctly_rounded,
-            b.faithful,
-            b.histogram,
-            b.binade_max,
-        )
+    _assert_same_statistics(compiled, plain)
     # the two oracles differ here: the range does cross the documented branch
     assert compiled.oracles["documented"].histogram != compiled.oracles["math"].histogram
 
@@ -213,16 +210,7 @@ def test_roundings_the_compiled_pass_cannot_decide_are_escalated(monkeypatch, ma
     params = Params.as_kernel_sees(1.0, 20.0, FLOAT16)
     undecided = fastref.fast_reference(Quantity.GRAD, x, params, FLOAT16).escalated.sum()
     assert undecided > 8, "the widened bound no longer leaves roundings undecided: the test shows nothing"
-    for name in ("documented", "math"):
-        a, b = compiled.oracles[name], plain.oracles[name]
-        assert (a.max_ulp, a.argmax_bits, a.correctly_rounded, a.faithful, a.histogram, a.binade_max) == (
-            b.max_ulp,
-            b.argmax_bits,
-            b.correctly_rounded,
-            b.faithful,
-            b.histogram,
-            b.binade_max,
-        )
+    _assert_same_statistics(compiled, plain)
 
 
 def test_the_compiled_histogram_buckets_are_those_of_the_report():
