@@ -9,14 +9,33 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class UsageError(Exception):
     """A problem with what the user asked for (exit 2, one line)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors as one line (and exit 2) like every other bad input."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _digits(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of digits from 1 to 10000")
+    return value
 
 
 def _float(text: str) -> float:
@@ -30,10 +49,10 @@ def _float(text: str) -> float:
 def _cmd_reference(args: argparse.Namespace) -> int:
     import mpmath
 
-    from suite.formats import format_named
-    from suite.params import Oracle, Params, Quantity
-    from suite.reference import correctly_rounded, exact_value
-    from suite.ulp import ulp_error
+    from suite.numerics.formats import format_named
+    from suite.numerics.params import Oracle, Params, Quantity
+    from suite.numerics.reference import correctly_rounded, exact_value
+    from suite.numerics.ulp import ulp_error
 
     try:
         fmt = format_named(args.dtype)
@@ -61,83 +80,77 @@ def _cmd_reference(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-AUDIT_TESTS = "audit_tests"
+PROPERTY_TESTS = "property_tests"
 
 
 def _audit_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--target",
-        action="append",
-        help="package.module:callable with F.softplus's signature "
-        "(repeatable; default: torch.nn.functional:softplus and torch.nn:Softplus)",
-    )
-    parser.add_argument(
-        "--device",
-        action="append",
-        help="cpu, cuda or cuda:N (repeatable; default: cpu, and cuda is reported as not audited when absent)",
-    )
-    parser.add_argument(
-        "--dtype", action="append", help="float16, bfloat16, float32, float64 (repeatable; default: all)"
-    )
-    parser.add_argument("--quantity", action="append", help="forward, grad, grad2 (repeatable; default: all)")
-    parser.add_argument("--grid", help="'beta,threshold;beta,threshold' (default: 1,20;0.1,20;10,20;1,1;1,100)")
-    parser.add_argument("--budgets", help="budget and known-deviation TOML (default: the packaged one)")
+    from suite.audit.options import OPTIONS
 
-
-def _settings(args: argparse.Namespace):
-    """Validate everything before any work: one clear line and exit 2 for bad input."""
-    from suite.audit import DEFAULT_GRID, DEFAULT_TARGETS, Auditor, AuditSettings, parse_grid
-    from suite.targets import DeviceUnavailableError, resolve_device
-
-    try:
-        devices = tuple(resolve_device(d) for d in (args.device or ["cpu"]))
-        settings = AuditSettings(
-            targets=tuple(args.target or DEFAULT_TARGETS),
-            devices=devices,
-            dtypes=tuple(args.dtype or ("float16", "bfloat16", "float32", "float64")),
-            grid=parse_grid(args.grid) if args.grid else DEFAULT_GRID,
-            quantities=tuple(args.quantity or ("forward", "grad", "grad2")),
-            budgets_file=args.budgets,
+    for option in OPTIONS:
+        parser.add_argument(
+            option.cli_flag,
+            dest=option.dest,
+            action="append" if option.repeatable else "store",
+            metavar=option.metavar,
+            help=option.help,
         )
-        auditor = Auditor(settings)
-    except (ValueError, DeviceUnavailableError) as error:
+
+
+def _session(args: argparse.Namespace, json_path: str | None = None):
+    """The audit session of ``args``, every option validated before any work: one clear line and
+    exit 2 for bad input."""
+    from suite.audit.options import OPTIONS
+    from suite.audit.plugin import new_session
+
+    values = {o.dest: getattr(args, o.dest) for o in OPTIONS}
+    try:
+        return new_session(values, json_path, "softplus-audit " + " ".join(sys.argv[1:]))
+    except ValueError as error:
         raise UsageError(str(error)) from None
-    return settings, auditor
+
+
+def _output_directory(text: str) -> Path:
+    """``--out``: a directory that exists or can be created, and can be written; checked before
+    any work."""
+    from suite.files import writable_directory_problem
+
+    problem = writable_directory_problem(text)
+    if problem:
+        raise UsageError(f"--out {text}: cannot write reports there: {problem}; give a writable directory")
+    return Path(text)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    import os
-    from pathlib import Path
-
     import pytest
 
-    _settings(args)  # bad arguments stop here, before pytest and before any file is written
-    out = Path(args.out)
+    from suite.audit import plugin
+    from suite.audit.plugin import PreparedSession
+
+    out = _output_directory(args.out)
     name = args.name or "audit"
+    if not name or "/" in name or name.startswith("."):
+        raise UsageError(f"--name {name!r}: give a file name without directory or extension, e.g. audit")
     json_path = out / f"{name}.json"
+    session = _session(args, str(json_path))  # bad arguments stop here, before pytest and before any file
+    tests = Path(__file__).resolve().parent / "audit" / PROPERTY_TESTS
     pytest_args = [
-        str(Path(__file__).resolve().parent / AUDIT_TESTS),
+        str(tests),
+        "-c",
+        str(tests / "pytest.ini"),
+        f"--rootdir={tests}",
         "-p",
         "no:cacheprovider",
+        "-p",
+        "no:benchmark",
         "-q",
-        f"--audit-json={json_path}",
         f"--junitxml={out / (name + '.junit.xml')}",
         f"--hypothesis-profile={args.profile}",
-        "-o",
-        "console_output_style=classic",
     ]
-    for option in ("target", "device", "dtype", "quantity"):
-        for value in getattr(args, option) or []:
-            pytest_args.append(f"--{option}={value}")
-    if args.grid:
-        pytest_args.append(f"--grid={args.grid}")
-    if args.budgets:
-        pytest_args.append(f"--budgets={args.budgets}")
     if args.verbose:
         pytest_args.remove("-q")
-    os.environ["SOFTPLUS_AUDIT_COMMAND"] = "softplus-audit " + " ".join(sys.argv[1:])
     out.mkdir(parents=True, exist_ok=True)
-    code = pytest.main(pytest_args)
+    # the plugin module under its own name: an installed entry point of that name is then skipped
+    code = pytest.main(pytest_args, plugins=[plugin, PreparedSession(session)])
     if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         print(f"softplus-audit: report written to {json_path}")
         return EXIT_OK if code == pytest.ExitCode.OK else EXIT_FAILED
@@ -148,25 +161,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_budgets(args: argparse.Namespace) -> int:
     import torch
 
-    from suite import budgets
-    from suite.audit import DEFAULT_GRID, DEFAULT_TARGETS
+    from suite.audit import budgets
+    from suite.audit.defaults import DEFAULT_GRID
+    from suite.implementations import DEFAULT_TARGETS
+    from suite.numerics.params import Quantity
 
-    settings, auditor = _settings(args)
+    path = Path(args.budgets) if args.budgets else budgets.DEFAULT_FILE
+    if args.write and path.exists() and not os.access(path, os.W_OK):
+        raise UsageError(f"--write: the budget file {path} is not writable")
+    auditor = _session(args).auditor
+    settings = auditor.settings
     provenance = f"torch {torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}"
-    samples = ((c, auditor.full_sample(c)[0]) for c in auditor.configurations())
+    observed = ((c, auditor.observe_all(c)[0]) for c in auditor.configurations())
     partial = (
         not set(DEFAULT_GRID) <= set(settings.grid)
-        or set(settings.quantities) != {"forward", "grad", "grad2"}
+        or set(settings.quantities) != set(Quantity)
         or not set(DEFAULT_TARGETS) <= set(settings.targets)
     )
-    text = budgets.regenerate(samples, auditor.budgets, provenance, partial=partial)
+    text = budgets.regenerate(observed, auditor.budgets, provenance, partial=partial)
     if args.write:
-        from pathlib import Path
+        from suite.files import write_text_atomically
 
-        path = Path(args.budgets) if args.budgets else budgets.DEFAULT_FILE
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+        write_text_atomically(text, path)
         print(f"softplus-audit: wrote {path}; review the diff before committing it")
     else:
         print(text)
@@ -225,36 +241,34 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     import time
-    from pathlib import Path
 
-    from suite.formats import format_named
-    from suite.params import Quantity
+    from suite import implementations
+    from suite.environment import environment
+    from suite.files import write_json_atomically
+    from suite.numerics.formats import format_named
+    from suite.numerics.params import Params, Quantity
     from suite.report.sweepreport import write_sweep_markdown
-    from suite.runreport import environment, write_json_atomically
     from suite.sweep import SweepSpec, merge_shards, report, run_sweep
-    from suite.targets import CPU_PATHS, DEVICE_PATH, load_target, resolve_device
 
     try:
         fmt = format_named(args.dtype)
-        device = resolve_device(args.device)
-        path = args.path or (CPU_PATHS[0] if device == "cpu" else DEVICE_PATH)
-        if device == "cpu" and path not in CPU_PATHS:
-            raise ValueError(f"path {path!r} does not exist on cpu; accepted: {', '.join(CPU_PATHS)}")
-        load_target(args.target)
+        quantity = Quantity.named(args.quantity)
+        implementation = implementations.load(args.target)
+        device = implementation.resolve_device(args.device)
+        paths = implementation.paths(device)
+        path = args.path or paths[0]
+        if path not in paths:
+            raise ValueError(f"--path {path!r} does not exist on {device}; accepted: {', '.join(paths)}")
+        Params.as_kernel_sees(args.beta, args.threshold, fmt)  # a beta the reference is defined for
         spec = SweepSpec(
-            fmt.name, args.target, device, path, args.quantity, args.beta, args.threshold, not args.one_path
+            fmt.name, args.target, device, path, quantity.value, args.beta, args.threshold, not args.one_path
         )
-        Quantity.named(args.quantity)
-        shards = args.shards or (1 if fmt.width <= 16 else 64)
-        only = None
-        if args.shard:
-            k, _, n = args.shard.partition("/")
-            only, shards = int(k), int(n)
-            if not 0 <= only < shards:
-                raise ValueError(f"--shard {args.shard}: need K/N with 0 <= K < N")
+        shards, only = _shards(args, fmt)
+        if args.workers < 1:
+            raise ValueError(f"--workers {args.workers}: give a number of processes >= 1")
     except ValueError as error:
         raise UsageError(str(error)) from None
-    out = Path(args.out)
+    out = _output_directory(args.out)
     if fmt.width > 32:  # not enumerable: the stratified sample, per binade
         return _sample_sweep(spec, out, args.per_binade, args.search)
     begun = time.perf_counter()
@@ -273,13 +287,32 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _shards(args: argparse.Namespace, fmt) -> tuple[int, int | None]:
+    """``--shards N`` / ``--shard K/N``: the number of shards and the one to measure (None: all)."""
+    shards = args.shards if args.shards is not None else (1 if fmt.width <= 16 else 64)
+    if shards < 1:
+        raise ValueError(f"--shards {shards}: give a number of shards >= 1")
+    if shards > fmt.count:
+        raise ValueError(f"--shards {shards}: {fmt.name} has only {fmt.count} inputs")
+    if not args.shard:
+        return shards, None
+    k, sep, n = args.shard.partition("/")
+    if not (sep and k.strip().isdigit() and n.strip().isdigit()):
+        raise ValueError(f"--shard {args.shard!r}: give K/N with 0 <= K < N, e.g. --shard 7/64")
+    only, shards = int(k), int(n)
+    if not 0 <= only < shards:
+        raise ValueError(f"--shard {args.shard}: need K/N with 0 <= K < N (shards are numbered from 0)")
+    return shards, only
+
+
 def _sample_sweep(spec, out, per_binade: int, search: int) -> int:
     import time
 
+    from suite import implementations
+    from suite.environment import environment
+    from suite.files import write_json_atomically
     from suite.report.sweepreport import write_sweep_markdown
-    from suite.runreport import environment, write_json_atomically
     from suite.sweep import Heartbeat, report, sample_float64, targeted_search
-    from suite.targets import load_target
 
     if per_binade < 2:
         raise UsageError(f"--per-binade {per_binade}: give at least 2 (each binade's first and last values)")
@@ -288,12 +321,12 @@ def _sample_sweep(spec, out, per_binade: int, search: int) -> int:
     begun = time.perf_counter()
     beat = Heartbeat(1, f"sample {spec.key}")  # the total is set once the sample is drawn
     try:
-        acc, x = sample_float64(spec, per_binade, load_target(spec.target), progress=beat)
+        acc, x = sample_float64(spec, per_binade, implementations.load(spec.target), progress=beat)
     finally:
         beat.close()
-    found = targeted_search(spec, load_target(spec.target), search) if search else None
+    found = targeted_search(spec, implementations.load(spec.target), search) if search else None
     data = report(spec, acc, 1, environment(), wall_seconds=time.perf_counter() - begun)
-    data["sample"] = {"per_binade": per_binade, "inputs": len(x), "note": "suite.inputs.stratified"}
+    data["sample"] = {"per_binade": per_binade, "inputs": len(x), "note": "suite.inputs.sets.stratified"}
     if found:
         data["search"] = found
     target = out / f"sample-{spec.key}-{per_binade}-per-binade.json"
@@ -306,18 +339,22 @@ def _sample_sweep(spec, out, per_binade: int, search: int) -> int:
 def _cmd_merge(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from suite.environment import environment
+    from suite.files import write_json_atomically
     from suite.report.sweepreport import write_sweep_markdown
-    from suite.runreport import environment, write_json_atomically
     from suite.sweep import merge_shards, report
 
     paths = []
     for item in args.shards:
         p = Path(item)
+        if not p.exists():
+            raise UsageError(f"{p}: no such file or directory; give shard files or directories holding shard-*.json")
         paths += sorted(p.glob("shard-*.json")) if p.is_dir() else [p]
     try:
         spec, total, n = merge_shards(paths)
     except ValueError as error:
         raise UsageError(str(error)) from None
+    _output_directory(str(Path(args.out).parent))
     data = report(spec, total, n, environment())
     write_json_atomically(data, args.out)
     summary = write_sweep_markdown(data, Path(args.out).with_suffix(".md"))
@@ -326,7 +363,9 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from suite.audit import profiles
+
+    parser = Parser(
         prog="softplus-audit",
         description="Exact accuracy audit of softplus implementations, in ULPs against an mpmath reference.",
     )
@@ -344,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     ref.add_argument("--threshold", type=_float, default=20.0)
     ref.add_argument("--oracle", default="math", help="math (exact) or documented (torch's threshold rule)")
     ref.add_argument("--output", type=_float, help="an output to measure in ULPs")
-    ref.add_argument("--digits", type=int, default=30, help="digits of the exact value to print")
+    ref.add_argument("--digits", type=_digits, default=30, help="digits of the exact value to print")
     ref.add_argument(
         "--as-given",
         action="store_true",
@@ -360,7 +399,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _audit_options(run)
     run.add_argument(
-        "--profile", default="ci", choices=["ci", "dev", "thorough"], help="hypothesis profile (default ci)"
+        "--profile",
+        default=profiles.DEFAULT_PROFILE,
+        choices=profiles.PROFILES,
+        help=f"hypothesis profile (default {profiles.DEFAULT_PROFILE})",
     )
     run.add_argument("--out", default="reports", help="directory for the report (default: reports)")
     run.add_argument("--name", help="report file name without extension (default: audit)")
@@ -467,6 +509,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # hypothesis keeps its files in the user's cache, not in whatever directory the audit runs from
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "softplus-audit" / "hypothesis"
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache))
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

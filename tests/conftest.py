@@ -1,29 +1,50 @@
-"""Project test configuration: hypothesis profiles, and what the reference runs on."""
+"""Project test configuration: the hypothesis profiles (the audit's own, one table:
+:mod:`suite.audit.profiles`), and what the reference runs on."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import mpmath
 import numpy as np
-from hypothesis import HealthCheck, settings
+import pytest
+from hypothesis import settings
 
-settings.register_profile(
-    "ci",
-    derandomize=True,
-    max_examples=100,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile("dev", max_examples=100, deadline=None)
-settings.register_profile("thorough", max_examples=5000, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+from suite.audit import profiles
+
+profiles.register()
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", profiles.DEFAULT_PROFILE))
 
 
 def pytest_report_header(config):
     return [
         f"mpmath {mpmath.__version__} backend={mpmath.libmp.BACKEND}; numpy {np.__version__}; "
         f"longdouble significand bits={np.finfo(np.longdouble).nmant + 1}",
-        f"hypothesis profile: {settings._current_profile}",
+        f"hypothesis profile: {settings.get_current_profile_name()}",
     ]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL_AUDIT = ["--dtype", "float16", "--quantity", "forward", "--grid", "1,20"]
+SMALL_AUDIT += ["--target", "torch.nn.functional:softplus"]
+
+
+@pytest.fixture(scope="session")
+def small_audit(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """One small real audit (float16, forward, one grid point, one target), run once per session
+    with the command line in a fresh interpreter, as a user would: the finished process and the
+    directory holding its reports. Tests read it or edit copies of it."""
+    out = tmp_path_factory.mktemp("small-audit")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-m", "suite.cli", "run", "--out", str(out), *SMALL_AUDIT],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600,
+    )
+    return result, out

@@ -2,7 +2,7 @@
 
 The tests show that the cross-checks used to validate the real references catch every one of
 them, so a passing cross-check means something. Each defect has the signature of
-:func:`suite.fastref.fast_reference` restricted to what the checks read: it returns the
+:func:`suite.numerics.fastref.fast_reference` restricted to what the checks read: it returns the
 values it believes are the correct rounding of ``quantity`` at ``x`` into ``fmt``.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 
-from suite.formats import FLOAT32, Format
-from suite.params import Oracle, Params, Quantity
+from suite.numerics.formats import FLOAT32, Format
+from suite.numerics.params import Oracle, Params, Quantity
 
 
 def _mp_quantity(quantity: Quantity, x: float, params: Params, prec: int) -> mpmath.mpf:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -20,50 +22,30 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--dtype", "float8"], "unknown dtype 'float8'; accepted: float16, bfloat16, float32, float64"),
-        (["--device", "tpu"], "unknown device 'tpu'; accepted: cpu, cuda, cuda:N"),
-        (["--target", "no_such_module:softplus"], "cannot import module 'no_such_module'"),
-        (["--target", "math:exp"], "does not accept (input, beta=..., threshold=...)"),
-        (["--grid", "1"], "is not 'beta,threshold'"),
-        (["--quantity", "hessian"], "unknown quantity 'hessian'; accepted: forward, grad, grad2"),
-    ],
-)
-def test_bad_arguments_get_one_line_and_exit_2(tmp_path, args, message):
-    result = run("run", "--out", str(tmp_path / "out"), *args)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert message in lines[0]
-    assert "Traceback" not in result.stderr
-    assert not (tmp_path / "out").exists(), "no partial report on a usage error"
-
-
 def test_an_absent_cuda_device_is_a_usage_error(tmp_path):
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA: the device is not absent")
-    result = run("run", "--out", str(tmp_path), "--device", "cuda")
-    assert result.returncode == 2
-    assert "torch.cuda.is_available() is False" in result.stderr
+    code, stderr = cli("run", "--out", str(tmp_path / "out"), "--device", "cuda")
+    assert code == 2
+    assert "torch.cuda.is_available() is False" in stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_budget_file_that_does_not_parse(tmp_path):
     bad = tmp_path / "budgets.toml"
     bad.write_text("[[budget]\n")
-    result = run("run", "--out", str(tmp_path / "out"), "--budgets", str(bad))
-    assert result.returncode == 2
-    assert "is not valid TOML" in result.stderr
+    code, stderr = cli("run", "--out", str(tmp_path / "out"), "--budgets", str(bad))
+    assert code == 2
+    assert "is not valid TOML" in stderr
 
 
 SMALL = ["--dtype", "float16", "--quantity", "forward", "--grid", "1,20"]
 
 
-def test_a_passing_audit_exits_0_and_writes_its_report(tmp_path):
-    result = run("run", "--out", str(tmp_path), "--target", "torch.nn.functional:softplus", *SMALL)
+def test_a_passing_audit_exits_0_and_writes_its_report(small_audit):
+    result, tmp_path = small_audit
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads((tmp_path / "audit.json").read_text())
     assert report["format"] == 1
@@ -87,14 +69,14 @@ def test_a_failing_audit_exits_1_with_a_reproducer(tmp_path):
 
 
 def test_reference_command(tmp_path):
-    result = run("reference", "forward", "-2", "--dtype", "float16", "--output", "0.126953125")
+    result = here("reference", "forward", "-2", "--dtype", "float16", "--output", "0.126953125")
     assert result.returncode == 0
     assert "0.126928011042972496443726806358" in result.stdout
     assert "0.205734 ULP of float16" in result.stdout
 
 
 def test_sweep_and_merge_commands(tmp_path):
-    result = run("sweep", "--dtype", "float16", "--quantity", "grad", "--shards", "3", "--out", str(tmp_path))
+    result = here("sweep", "--dtype", "float16", "--quantity", "grad", "--shards", "3", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     (report_path,) = tmp_path.glob("sweep-*.json")
     report = json.loads(report_path.read_text())
@@ -109,31 +91,31 @@ def test_sweep_and_merge_commands(tmp_path):
     assert f"`{worst}`" in summary
     assert f"| {report['violations']['path_disagreement']['count']:,} | x = `0xb13f`" in summary
     report_path.with_suffix(".md").unlink()
-    result = run("report", str(report_path))
+    result = here("report", str(report_path))
     assert result.returncode == 0, result.stderr
     assert report_path.with_suffix(".md").read_text() == summary
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps({"format": 1, "kind": "sweep", "spec": {}}))
-    result = run("report", str(broken))
+    result = here("report", str(broken))
     assert result.returncode == 2
     assert "sweep report without inputs, oracles, violations, environment" in result.stderr
     shards = next(p for p in tmp_path.iterdir() if p.is_dir())
     merged = tmp_path / "merged.json"
-    assert run("merge", str(shards), "--out", str(merged)).returncode == 0
+    assert here("merge", str(shards), "--out", str(merged)).returncode == 0
     again = json.loads(merged.read_text())
     assert again["wall_seconds"] is None  # merged: the elapsed time is not known
     assert merged.with_suffix(".md").exists()
     assert again["oracles"] == report["oracles"]
     assert again["violations"] == report["violations"]
     (shards / "shard-0001-of-0003.json").unlink()
-    result = run("merge", str(shards), "--out", str(tmp_path / "partial.json"))
+    result = here("merge", str(shards), "--out", str(tmp_path / "partial.json"))
     assert result.returncode == 2
     assert "1 of 3 shards missing (1)" in result.stderr
     assert not (tmp_path / "partial.json").exists()
 
 
 def test_float64_sweeps_a_stratified_sample(tmp_path):
-    result = run("sweep", "--dtype", "float64", "--per-binade", "4", "--search", "60", "--out", str(tmp_path))
+    result = here("sweep", "--dtype", "float64", "--per-binade", "4", "--search", "60", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     (path,) = tmp_path.glob("sample-*.json")
     report = json.loads(path.read_text())
@@ -145,7 +127,7 @@ def test_float64_sweeps_a_stratified_sample(tmp_path):
     assert search["max_ulp"] >= 0
     assert search["worst"]["x_bits"].startswith("0x")
     assert "inputs tried beyond the sample; largest error (documented oracle) **" in path.with_suffix(".md").read_text()
-    result = run("sweep", "--dtype", "float64", "--per-binade", "1", "--out", str(tmp_path))
+    result = here("sweep", "--dtype", "float64", "--per-binade", "1", "--out", str(tmp_path))
     assert result.returncode == 2
     assert "at least 2" in result.stderr
 
@@ -153,9 +135,9 @@ def test_float64_sweeps_a_stratified_sample(tmp_path):
 def test_budgets_command_reproduces_the_committed_numbers_it_measures(tmp_path):
     """A partial re-measure keeps every reason and region, gives the same budgets for what it
     measured (same torch, same inputs), keeps the rest, and lowers no deviation bound."""
-    from suite import budgets
+    from suite.audit import budgets
 
-    result = run("budgets", "--dtype", "float16", "--quantity", "forward", "--grid", "1,20")
+    result = here("budgets", "--dtype", "float16", "--quantity", "forward", "--grid", "1,20")
     assert result.returncode == 0, result.stderr[-2000:]
     regenerated = tmp_path / "budgets.toml"
     regenerated.write_text(result.stdout)
@@ -166,13 +148,13 @@ def test_budgets_command_reproduces_the_committed_numbers_it_measures(tmp_path):
     for d_new, d_old in zip(new.deviations, old.deviations, strict=True):
         for dtype, bound in (d_old.max_ulp or {}).items():
             assert d_new.max_ulp[dtype] >= bound
-    assert {(b.dtype, b.quantity, b.oracle, b.beta, b.threshold, b.max_ulp) for b in new.budgets} == {
-        (b.dtype, b.quantity, b.oracle, b.beta, b.threshold, b.max_ulp) for b in old.budgets
+    assert {(b.fmt, b.quantity, b.oracle, b.beta, b.threshold, b.max_ulp) for b in new.budgets} == {
+        (b.fmt, b.quantity, b.oracle, b.beta, b.threshold, b.max_ulp) for b in old.budgets
     }
 
 
 def test_a_one_path_sweep_says_the_path_comparison_was_not_measured(tmp_path):
-    result = run("sweep", "--dtype", "bfloat16", "--one-path", "--out", str(tmp_path))
+    result = here("sweep", "--dtype", "bfloat16", "--one-path", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     (path,) = tmp_path.glob("sweep-*-one-path.json")
     report = json.loads(path.read_text())
@@ -182,3 +164,86 @@ def test_a_one_path_sweep_says_the_path_comparison_was_not_measured(tmp_path):
         "| the other kernel path gives other bits | not measured | `--one-path` |"
         in path.with_suffix(".md").read_text()
     )
+
+
+def here(*args: str) -> subprocess.CompletedProcess:
+    """``softplus-audit ARGS`` in this process (no interpreter start, caches shared), as a
+    CompletedProcess: exit status, stdout, stderr."""
+    from suite.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        try:
+            code = main(list(args))
+        except SystemExit as stop:  # argparse's own usage errors
+            code = stop.code
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def cli(*args: str) -> tuple[int, str]:
+    """``softplus-audit ARGS`` in this process: the exit status and what it printed on stderr."""
+    result = here(*args)
+    return result.returncode, result.stderr
+
+
+BAD_INPUTS = [
+    (
+        ["run", "--out", "OUT", "--dtype", "float8"],
+        "unknown dtype 'float8'; accepted: float16, bfloat16, float32, float64",
+    ),
+    (["run", "--out", "OUT", "--device", "tpu"], "unknown device 'tpu'; accepted: cpu, cuda, cuda:N"),
+    (["run", "--out", "OUT", "--target", "no_such_module:softplus"], "cannot import module 'no_such_module'"),
+    (["run", "--out", "OUT", "--target", "math:exp"], "does not accept (input, beta=..., threshold=...)"),
+    (["run", "--out", "OUT", "--grid", "1"], "is not 'beta,threshold'"),
+    (["run", "--out", "OUT", "--quantity", "hessian"], "unknown quantity 'hessian'; accepted: forward, grad, grad2"),
+    # (command line, what the one line must say); OUT is replaced by a directory that must stay absent
+    (["run", "--out", "OUT", "--grid", "0,20"], "beta must be a finite number > 0"),
+    (["run", "--out", "OUT", "--grid=-1,20"], "beta must be a finite number > 0"),
+    (["run", "--out", "OUT", "--grid", "nan,20"], "beta must be a finite number > 0"),
+    (["run", "--out", "OUT", "--grid", "inf,20"], "beta must be a finite number > 0"),
+    (["run", "--out", "OUT", "--grid", "1e39,20"], "once cast to the compute format"),
+    (["run", "--out", "OUT", "--grid", "1,20,3"], "is not 'beta,threshold'"),
+    (["run", "--out", "OUT", "--grid", ";"], "--grid is empty"),
+    (["run", "--out", "README.md/reports"], "'README.md' is a file, not a directory"),
+    (["run", "--out", "OUT", "--name", "a/b"], "give a file name without directory"),
+    (["run", "--out", "OUT", "--target", "torch.nn.functional"], "is not of the form package.module:callable"),
+    (["run", "--out", "OUT", "--target", "math:pi"], "is not callable"),
+    (["run", "--out", "OUT", "--target", "torch:no_such_softplus"], "has no attribute"),
+    (["run", "--out", "OUT", "--device", "tpu:0"], "unknown device 'tpu:0'; accepted: cpu, cuda, cuda:N"),
+    (["run", "--out", "OUT", "--budgets", "no/such/budgets.toml"], "does not exist"),
+    (["run", "--out", "OUT", "--profile", "fast"], "invalid choice: 'fast'"),
+    (["sweep", "--dtype", "float8", "--out", "OUT"], "unknown dtype 'float8'"),
+    (["sweep", "--dtype", "float16", "--path", "vector", "--out", "OUT"], "--path 'vector' does not exist on cpu"),
+    (["sweep", "--dtype", "float16", "--beta", "0", "--out", "OUT"], "has no reference"),
+    (["sweep", "--dtype", "float16", "--quantity", "hessian", "--out", "OUT"], "unknown quantity 'hessian'"),
+    (["sweep", "--dtype", "float16", "--shard", "7", "--out", "OUT"], "give K/N"),
+    (["sweep", "--dtype", "float16", "--shard", "64/64", "--out", "OUT"], "need K/N with 0 <= K < N"),
+    (["sweep", "--dtype", "float16", "--shards", "0", "--out", "OUT"], "--shards 0"),
+    (["sweep", "--dtype", "float16", "--workers", "0", "--out", "OUT"], "--workers 0"),
+    (["sweep", "--dtype", "float16", "--out", "README.md/sweeps"], "is a file, not a directory"),
+    (["reference", "forward", "abc"], "'abc' is not a number"),
+    (["reference", "forward", "0.1", "--dtype", "float16"], "is not a float16 value"),
+    (["reference", "forward", "1", "--beta", "0"], "has no reference"),
+    (["reference", "forward", "1", "--digits", "0"], "not a number of digits"),
+    (["reference", "hessian", "1"], "unknown quantity 'hessian'"),
+    (["reference", "forward", "1", "--oracle", "guess"], "unknown oracle 'guess'"),
+    (["compare", "OUT/a.json", "OUT/b.json"], "no such file"),
+    (["compare", "README.md", "README.md", "--tolerance-ulp", "-1"], "is not a finite number >= 0"),
+    (["report", "OUT/run.json"], "no such file"),
+    (["merge", "OUT", "--out", "OUT/merged.json"], "no such file or directory"),
+    (["merge", "README.md", "--out", "OUT/merged.json"], "not a sweep shard"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_INPUTS, ids=[" ".join(a) for a, _ in BAD_INPUTS])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "out"
+    args = [a.replace("OUT", str(out)) for a in args]
+    code, stderr = cli(*args)
+    assert code == 2, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert message in lines[0]
+    assert "Traceback" not in stderr
+    assert not out.exists(), "nothing is written on a usage error"

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-import suite.reference
-import suite.ulp
+import suite.numerics.reference
+import suite.numerics.ulp
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-@pytest.mark.parametrize("module", [suite.reference, suite.ulp], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [suite.numerics.reference, suite.numerics.ulp], ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
@@ -36,3 +36,49 @@ def test_readme_python_example_prints_what_its_comments_say():
     for line, claim in zip(printed, claims, strict=True):
         expected = claim.split()[0].rstrip(",.:")
         assert line.startswith(expected.rstrip(".")), (line, claim)
+
+
+ADDING = Path(__file__).resolve().parent.parent / "docs" / "adding-an-implementation.md"
+
+
+def test_the_documented_toy_implementation_is_one_module_that_the_audit_runs(tmp_path, monkeypatch):
+    """docs/adding-an-implementation.md: its module, saved as it says, is audited with the command it
+    gives (the command's options are parsed as shown; the audit runs in this process)."""
+    import shlex
+
+    from suite.audit.engine import Auditor
+    from suite.audit.options import OPTIONS, settings_from
+    from suite.cli import build_parser
+    from suite.implementations import Implementation, load
+
+    text = ADDING.read_text()
+    (module,) = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    (command,) = [line for line in re.findall(r"```sh\n(.*?)```", text, flags=re.S)[0].splitlines() if line]
+    (tmp_path / "numpy_softplus.py").write_text(module)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    argv = shlex.split(command)
+    assert argv[:2] == ["PYTHONPATH=.", "softplus-audit"]
+    args = build_parser().parse_args(argv[2:])
+    impl = load(args.target[0])
+    assert isinstance(impl, Implementation)
+    values = {o.dest: getattr(args, o.dest) for o in OPTIONS}
+    values["dtype"] = ["float16", "bfloat16", "float32"]  # float64's sample is left to the command itself
+    auditor = Auditor(settings_from(values))
+    configs = auditor.configurations()
+    assert {(c.fmt.name, c.quantity.value, c.path) for c in configs} == {
+        (d, q, "numpy") for d in ("float16", "float32") for q in ("forward", "grad")
+    }
+    assert set(auditor.not_audited) == {
+        "numpy_softplus:IMPLEMENTATION bfloat16 forward",
+        "numpy_softplus:IMPLEMENTATION bfloat16 grad",
+        "numpy_softplus:IMPLEMENTATION bfloat16 grad2",
+        "numpy_softplus:IMPLEMENTATION float16 grad2",
+        "numpy_softplus:IMPLEMENTATION float32 grad2",
+    }
+    for config in configs:
+        result = auditor.result(config)
+        assert result.stats, config.id
+        assert result.property("threshold_rule").passed, config.id
+        assert result.property("special_values").passed, config.id
+    worst = auditor.result(configs[0]).stats
+    assert all(s.count == 65536 for s in worst.values())

@@ -15,13 +15,12 @@ import numpy as np
 import pytest
 
 from suite import BFLOAT16, FLOAT16, FLOAT32, FLOAT64, Oracle, Params, Quantity
-from suite.fastref import REL_BOUND, fast_reference
-from suite.reference import decide, evaluate
+from suite.numerics.fastref import REL_BOUND, fast_reference
+from suite.numerics.reference import evaluate
 from tests.planted_references import DEFECTS
+from tests.truth import every_input_truth, mpmath_rounded
 
-
-def mpmath_rounded(quantity, x, params, fmt, oracle=Oracle.MATH) -> np.ndarray:
-    return np.array([decide(quantity, xi, params, fmt, oracle).rounded for xi in np.asarray(x).tolist()])
+SLOW = pytest.mark.slow  # also run by tox -e slow
 
 
 def mismatches(candidate: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -39,14 +38,15 @@ def describe(x, candidate, truth, idx) -> str:
 # -- every 16-bit input -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("beta", [1.0, 0.5, 3.0, 10.0])
+@pytest.mark.parametrize("beta", [1.0, pytest.param(0.5, marks=SLOW), pytest.param(3.0, marks=SLOW), 10.0])
 @pytest.mark.parametrize("quantity", list(Quantity))
 @pytest.mark.parametrize("fmt", [FLOAT16, BFLOAT16], ids=str)
 def test_every_16_bit_input_matches_mpmath(fmt, quantity, beta):
+    """Every input, the exact function: beta 1 and 10 by default (a power of two and not), more in -m slow."""
     x = fmt.decode(fmt.all_bits())
     params = Params.as_kernel_sees(beta, 20.0, fmt)
     fast = fast_reference(quantity, x, params, fmt).rounded
-    truth = mpmath_rounded(quantity, x, params, fmt)
+    truth = every_input_truth(fmt, quantity, params)
     bad = mismatches(fast, truth)
     assert len(bad) == 0, describe(x, fast, truth, bad)
 
@@ -71,7 +71,7 @@ def test_every_16_bit_input_documented_oracle(fmt, quantity):
     x = fmt.decode(fmt.all_bits())
     params = Params.as_kernel_sees(3.0, 5.0, fmt)
     fast = fast_reference(quantity, x, params, fmt, Oracle.DOCUMENTED).rounded
-    truth = mpmath_rounded(quantity, x, params, fmt, Oracle.DOCUMENTED)
+    truth = every_input_truth(fmt, quantity, params, Oracle.DOCUMENTED)
     bad = mismatches(fast, truth)
     assert len(bad) == 0, describe(x, fast, truth, bad)
 
@@ -133,7 +133,11 @@ def rng():
 
 
 @pytest.mark.parametrize("quantity", list(Quantity))
-@pytest.mark.parametrize(("fmt", "beta"), [(FLOAT32, 1.0), (FLOAT32, 0.1), (FLOAT64, 1.0), (FLOAT64, 3.0)], ids=str)
+@pytest.mark.parametrize(
+    ("fmt", "beta"),
+    [(FLOAT32, 1.0), pytest.param(FLOAT32, 0.1, marks=SLOW), (FLOAT64, 1.0), pytest.param(FLOAT64, 3.0, marks=SLOW)],
+    ids=str,
+)
 def test_random_and_adversarial_inputs_match_mpmath(fmt, beta, quantity, rng):
     params = Params.as_kernel_sees(beta, 20.0, fmt)
     x = adversarial_inputs(fmt, quantity, params, rng)
@@ -189,9 +193,10 @@ def test_rel_bounds_are_the_documented_ones():
 @pytest.mark.parametrize("quantity", list(Quantity))
 def test_double_rounding_is_caught_on_every_float16_input(quantity):
     x = FLOAT16.decode(FLOAT16.all_bits())
-    x = x[np.isfinite(x)]
+    finite = np.isfinite(x)
+    x = x[finite]
     params = Params.as_kernel_sees(1.0, 20.0, FLOAT16)
-    truth = mpmath_rounded(quantity, x, params, FLOAT16)
+    truth = every_input_truth(FLOAT16, quantity, params)[finite]
     planted = DEFECTS["double_rounding_through_float"](quantity, x, params, FLOAT16)
     assert len(mismatches(planted, truth)) > 0
     assert len(mismatches(fast_reference(quantity, x, params, FLOAT16).rounded, truth)) == 0

@@ -1,4 +1,4 @@
-"""Tests of suite.formats: the table, bits <-> values, one-step rounding, neighbours, distances.
+"""Tests of suite.numerics.formats: the table, bits <-> values, one-step rounding, neighbours, distances.
 
 Expectations are computed independently of the module under test: the table from IEEE 754 and
 ``np.finfo``, decoding with :mod:`struct`, and rounding with exact integer arithmetic
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from suite.formats import BFLOAT16, FLOAT16, FLOAT32, FLOAT64, FORMATS, FloatClass, Format, format_named
+from suite.numerics.formats import BFLOAT16, FLOAT16, FLOAT32, FLOAT64, FORMATS, FloatClass, Format, format_named
 
 SMALL = (FLOAT16, BFLOAT16, FLOAT32)
 ALL = (FLOAT16, BFLOAT16, FLOAT32, FLOAT64)
@@ -749,9 +749,9 @@ def test_is_midpoint_is_exact_just_above_minus_one_half():
 def test_documented_threshold_product_is_rounded_exactly_near_zero():
     # a product just above -1/2 of float64's smallest quantum was taken for a midpoint and rounded
     # away from its true side; the fast and mpmath references must agree there
-    from suite.fastref import fast_reference
-    from suite.params import Oracle, Params, Quantity
-    from suite.reference import correctly_rounded
+    from suite.numerics.fastref import fast_reference
+    from suite.numerics.params import Oracle, Params, Quantity
+    from suite.numerics.reference import correctly_rounded
 
     params = Params(beta=float.fromhex("0x1.40fe7f5c1516dp-54"), threshold=0.0, product_format=FLOAT64)
     x = float.fromhex("-0x1.9854da2214abep-1022")

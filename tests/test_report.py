@@ -1,7 +1,8 @@
 """The run's reports: schema, loader errors, Markdown, self-contained HTML, compare, a real browser.
 
 One small real run (float16, forward, one grid point, one target: about 5 s) is made once per
-module with the command line, as a user would; every other test reads or edits a copy of it.
+session with the command line, as a user would (``small_audit`` in conftest.py); every other test
+reads or edits a copy of it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from suite.files import write_json_atomically, write_text_atomically
 from suite.report import (
     RunFileError,
     Tolerance,
@@ -26,10 +30,8 @@ from suite.report import (
     render_html,
     render_markdown,
     schema,
-    write_text_atomically,
 )
 from suite.report.load import binade_entry_error
-from suite.runreport import write_json_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,21 +46,8 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("run")
-    result = cli(
-        "run",
-        "--dtype",
-        "float16",
-        "--quantity",
-        "forward",
-        "--grid",
-        "1,20",
-        "--target",
-        "torch.nn.functional:softplus",
-        "--out",
-        str(out),
-    )
+def run_dir(small_audit) -> Path:
+    result, out = small_audit
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return out
 
@@ -193,14 +182,67 @@ def test_an_unusable_run_file_is_one_line_and_exit_2(run_json, run, tmp_path, ed
     assert message in str(error.value)
     assert "\n" not in str(error.value)
     for args in (["report", str(path)], ["compare", str(run_json), str(path)], ["compare", str(path), str(run_json)]):
-        result = cli(*args)
-        assert result.returncode == 2, (args, result.stdout, result.stderr)
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1, result.stderr
-        assert message in lines[0], result.stderr
-        assert "Traceback" not in result.stderr
+        code, stderr = cli_here(*args)
+        assert code == 2, (args, stderr)
+        lines = stderr.strip().splitlines()
+        assert len(lines) == 1, stderr
+        assert message in lines[0], stderr
+        assert "Traceback" not in stderr
     assert not list(tmp_path.glob("*.html")), "nothing written for a bad run"
     assert not list(tmp_path.glob("*.md")), "nothing written for a bad run"
+
+
+def small_run_text(run: dict) -> str:
+    """A run file cut down to one configuration, two properties and three binade entries (a few kB)."""
+    small = copy.deepcopy(run)
+    small["configurations"] = small["configurations"][:1]
+    for stats in small["configurations"][0]["stats"].values():
+        stats["binade_max"] = stats["binade_max"][:3]
+    small["configurations"][0]["properties"] = small["configurations"][0]["properties"][:2]
+    small["test_outcomes"] = dict(list(small["test_outcomes"].items())[:2])
+    small["parameter_cases"] = small["parameter_cases"][:1]
+    return json.dumps(small, indent=1) + "\n"
+
+
+def test_every_cut_of_a_run_file_is_truncated_json_never_not_json(run):
+    """Wherever the text ends (inside a number's exponent, a string, a literal, between tokens), the
+    loader says truncated, decided exactly (suite.report.jsonprefix), not by where json stopped."""
+    from suite.report import parse_run
+
+    text = small_run_text(run)
+    assert parse_run(text)["format"] == 1  # the whole is a valid run
+    stripped = text.rstrip()
+    for cut in range(1, len(stripped)):
+        with pytest.raises(RunFileError, match="truncated JSON") as error:
+            parse_run(text[:cut])
+        assert "\n" not in str(error.value)
+
+
+@settings(max_examples=200, derandomize=True, database=None, deadline=None)
+@given(data=st.data())
+def test_a_real_run_file_cut_anywhere_is_truncated_json(run_json, data):
+    from suite.report import parse_run
+
+    text = run_json.read_text().rstrip()
+    cut = data.draw(st.integers(min_value=1, max_value=len(text) - 1), label="cut")
+    with pytest.raises(RunFileError, match="truncated JSON"):
+        parse_run(text[:cut])
+
+
+def cli_here(*args: str) -> tuple[int, str]:
+    """``softplus-audit ARGS`` in this process: the exit status and its stderr."""
+    import contextlib
+    import io
+
+    from suite.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = main(list(args))
+        except SystemExit as stop:
+            code = stop.code
+    return code, err.getvalue()
 
 
 def _edit(run: dict, change) -> dict:

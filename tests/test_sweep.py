@@ -8,11 +8,11 @@ import itertools
 import numpy as np
 import pytest
 
-from suite.audit import Auditor, AuditSettings
-from suite.formats import FLOAT16, FLOAT32
-from suite.params import Params, Quantity
+from suite import implementations
+from suite.audit.engine import Auditor, AuditSettings
+from suite.numerics.formats import FLOAT16, FLOAT32, FLOAT64
+from suite.numerics.params import Oracle, Params, Quantity
 from suite.sweep import SweepSpec, merge_shards, read_shard, report, run_sweep, shard_file, shard_range, sweep_range
-from suite.targets import load_target
 
 
 def _assert_same_statistics(compiled, plain) -> None:
@@ -39,7 +39,7 @@ def _assert_same_statistics(compiled, plain) -> None:
 
 @pytest.fixture(scope="module")
 def torch_target():
-    return load_target("torch.nn.functional:softplus")
+    return implementations.load("torch.nn.functional:softplus")
 
 
 @pytest.mark.parametrize("quantity", ["forward", "grad", "grad2"])
@@ -47,12 +47,12 @@ def test_float16_sweep_matches_the_audit_engine(quantity, torch_target):
     spec = SweepSpec("float16", quantity=quantity)
     acc = sweep_range(spec, 0, FLOAT16.count, torch_target)
     auditor = Auditor(
-        AuditSettings(targets=(spec.target,), dtypes=("float16",), grid=((1.0, 20.0),), quantities=(quantity,))
+        AuditSettings(targets=(spec.target,), formats=(FLOAT16,), grid=((1.0, 20.0),), quantities=(Quantity(quantity),))
     )
     (config,) = [c for c in auditor.configurations() if c.path == "simd"]
     result = auditor.result(config)
     for oracle in ("documented", "math"):
-        stats, totals = result.stats[oracle], acc.oracles[oracle]
+        stats, totals = result.stats[Oracle(oracle)], acc.oracles[oracle]
         assert totals.max_ulp == stats.max_ulp
         assert totals.correctly_rounded == stats.correctly_rounded
         assert totals.faithful == stats.faithful
@@ -106,22 +106,22 @@ def test_a_sweep_finds_a_narrow_defect_that_sampling_misses():
     neighbourhood (CI-sized: 2**20 inputs) finds every one."""
     target = "tests.planted_targets:narrow_band"
     auditor = Auditor(
-        AuditSettings(targets=(target,), dtypes=("float32",), grid=((1.0, 20.0),), quantities=("forward",))
+        AuditSettings(targets=(target,), formats=(FLOAT32,), grid=((1.0, 20.0),), quantities=(Quantity.FORWARD,))
     )
     sampled = [auditor.result(c).property("accuracy (documented)").passed for c in auditor.configurations()]
     assert all(sampled), "the stratified sample happens to contain the band: the test no longer shows anything"
     start = int(np.float32(3.1).view(np.uint32)) & ~0xFFFFF
     spec = SweepSpec("float32", target=target)
-    acc = sweep_range(spec, start, start + (1 << 20), load_target(target))
+    acc = sweep_range(spec, start, start + (1 << 20), implementations.load(target))
     assert acc.oracles["documented"].max_ulp > 15
     over = sum(acc.oracles["documented"].histogram[i] for i in range(6, 25))  # buckets beyond 8 ULP
     assert over == 64
 
 
 def test_a_sweeps_worst_case_and_a_random_sample_agree_with_mpmath(torch_target):
-    from suite.fastref import fast_reference
-    from suite.params import Oracle, Params, Quantity
-    from suite.reference import decide
+    from suite.numerics.fastref import fast_reference
+    from suite.numerics.params import Oracle, Params, Quantity
+    from suite.numerics.reference import decide
 
     start = int(np.float32(-20.0).view(np.uint32))
     spec = SweepSpec("float32", quantity="grad")
@@ -178,15 +178,17 @@ def test_float64_sample_matches_the_audit_engine_on_the_same_inputs(quantity, to
 
     spec = SweepSpec("float64", quantity=quantity)
     acc, x = sample_float64(spec, 12, torch_target)  # the audit's own float64 input set
-    settings = AuditSettings(targets=(spec.target,), dtypes=("float64",), grid=((1.0, 20.0),), quantities=(quantity,))
+    settings = AuditSettings(
+        targets=(spec.target,), formats=(FLOAT64,), grid=((1.0, 20.0),), quantities=(Quantity(quantity),)
+    )
     auditor = Auditor(settings)
     (config,) = [c for c in auditor.configurations() if c.path == "simd"]
     result = auditor.result(config)
-    assert acc.inputs == len(x) == result.stats["documented"].count
+    assert acc.inputs == len(x) == result.stats[Oracle.DOCUMENTED].count
     for oracle in ("documented", "math"):
-        assert acc.oracles[oracle].max_ulp == result.stats[oracle].max_ulp
-        assert acc.oracles[oracle].correctly_rounded == result.stats[oracle].correctly_rounded
-        assert tuple(acc.oracles[oracle].histogram) == result.stats[oracle].histogram
+        assert acc.oracles[oracle].max_ulp == result.stats[Oracle(oracle)].max_ulp
+        assert acc.oracles[oracle].correctly_rounded == result.stats[Oracle(oracle)].correctly_rounded
+        assert tuple(acc.oracles[oracle].histogram) == result.stats[Oracle(oracle)].histogram
 
 
 @pytest.mark.parametrize("max_escalated", [4096, 8])
@@ -195,7 +197,8 @@ def test_roundings_the_compiled_pass_cannot_decide_are_escalated(monkeypatch, ma
     the compiled pass sends them to mpmath (or, past ``MAX_ESCALATED``, the whole chunk to the
     NumPy path), and the statistics are those of the NumPy path, which escalates them too."""
     pytest.importorskip("numba", reason="the compiled loops need numba")
-    from suite import fastref, sweep
+    from suite.numerics import fastref
+    from suite.sweep import measure as sweep
 
     monkeypatch.setitem(fastref.REL_BOUND, np.dtype(np.float64), 2.0**-20)
     monkeypatch.setattr(sweep, "MAX_ESCALATED", max_escalated)
@@ -215,10 +218,10 @@ def test_roundings_the_compiled_pass_cannot_decide_are_escalated(monkeypatch, ma
 
 def test_the_compiled_histogram_buckets_are_those_of_the_report():
     """The compiled tally computes buckets from the exponent of the error (edges 2**-1 .. 2**20):
-    the same buckets as ``suite.stats.histogram`` at and around every edge."""
+    the same buckets as ``suite.numerics.stats.histogram`` at and around every edge."""
     pytest.importorskip("numba", reason="the compiled loops need numba")
-    from suite import _kernels
-    from suite.stats import BUCKET_EDGES, BUCKET_LABELS, histogram
+    from suite.numerics import kernels as _kernels
+    from suite.numerics.stats import BUCKET_EDGES, BUCKET_LABELS, histogram
 
     assert tuple(2.0**k for k in range(-1, 21)) == BUCKET_EDGES
     edges = np.array(BUCKET_EDGES)

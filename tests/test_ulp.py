@@ -1,4 +1,4 @@
-"""Tests of suite.ulp: the vectorized measure and the scalar ulp_error.
+"""Tests of suite.numerics.ulp: the vectorized measure and the scalar ulp_error.
 
 Expected errors are computed independently with mpmath at 2000 bits from the textbook
 formulas (:func:`mp_value`) and the BRIEF's ULP definition (:func:`mp_error`); expected bit
@@ -15,11 +15,11 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from suite.fastref import fast_reference
-from suite.formats import BFLOAT16, FLOAT16, FLOAT32, FLOAT64, Format
-from suite.params import Oracle, Params, Quantity
-from suite.reference import exact_value
-from suite.ulp import Failure, measure, ulp_error
+from suite.numerics.fastref import fast_reference
+from suite.numerics.formats import BFLOAT16, FLOAT16, FLOAT32, FLOAT64, Format
+from suite.numerics.params import Oracle, Params, Quantity
+from suite.numerics.reference import exact_value
+from suite.numerics.ulp import Failure, measure, ulp_error
 
 ALL = (FLOAT16, BFLOAT16, FLOAT32, FLOAT64)
 MAX_DISTANCE = 2**64 - 1

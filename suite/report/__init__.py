@@ -9,7 +9,7 @@ All ULP figures are ULPs of the output format, relative to the exact value.
 
 from suite.report.compare import Comparison, Tolerance, compare_runs, format_comparison
 from suite.report.load import SCHEMA_PATH, SUPPORTED_FORMATS, RunFileError, load_run, parse_run, schema, validate
-from suite.report.render import render_html, render_markdown, write_reports, write_text_atomically
+from suite.report.render import render_html, render_markdown, write_reports
 
 __all__ = [
     "SCHEMA_PATH",
@@ -26,5 +26,4 @@ __all__ = [
     "schema",
     "validate",
     "write_reports",
-    "write_text_atomically",
 ]

@@ -8,6 +8,8 @@ output torch returned). ULP errors are ULPs of the output format, relative to th
 from __future__ import annotations
 
 import math
+from decimal import Decimal
+from fractions import Fraction
 
 from suite.report.load import as_float
 from suite.report.model import DTYPE_ORDER, fmt_ulp
@@ -18,7 +20,7 @@ PREFERRED_TARGET = "torch.nn.functional:softplus"
 def _underflow_x(dtype: str) -> float | None:
     """The x below which e^x (≈ softplus(x) ≈ sigmoid(x), beta = 1) rounds to 0 in ``dtype``:
     e^x < 2^(emin - p), half the smallest subnormal."""
-    from suite.formats import format_named
+    from suite.numerics.formats import format_named
 
     try:
         fmt = format_named(dtype)
@@ -98,19 +100,17 @@ def _reference_config(run: dict, dtype: str) -> dict | None:
 
 def _measured_at(run: dict, x: float) -> tuple[float, str] | None:
     """torch's float32 output at ``x`` (beta = 1) if the run recorded one: the parameter cases
-    threshold=nan / threshold=inf evaluate softplus at suite.parameters.INPUTS on float32 tensors,
-    where no threshold shortcut applies (for |x| < 20 the same path as the default threshold)."""
-    from suite.parameters import INPUTS
-
-    inputs = [float(v) for v in INPUTS]
-    if x not in inputs or abs(x) >= 20:
+    threshold=nan / threshold=inf evaluate softplus at their recorded ``inputs`` on float32 tensors,
+    where no threshold shortcut applies (for |x| < 20 the same function as the default threshold)."""
+    if abs(x) >= 20:
         return None
     cases = sorted(
         (c for c in run["parameter_cases"] if c["case"] in ("threshold=nan", "threshold=inf")),
         key=lambda c: c["target"] != PREFERRED_TARGET,
     )
     for case in cases:
-        if not case["outcome"].startswith("returned "):
+        inputs = [as_float(v) for v in case.get("inputs", [])]
+        if x not in inputs or not case["outcome"].startswith("returned "):
             continue
         try:
             values = [float(v) for v in case["outcome"][len("returned ") :].split(", ")]
@@ -122,25 +122,37 @@ def _measured_at(run: dict, x: float) -> tuple[float, str] | None:
     return None
 
 
+def _ulp_error_float32(y: float, exact: str) -> float:
+    """|y − v| in ULPs of float32 at the exact ``v`` (given to 25 digits: far beyond float32's 24 bits)."""
+    v = Fraction(exact)
+    if v == 0:
+        return math.inf if y else 0.0
+    e = math.floor(math.log2(abs(v)))
+    ulp = Fraction(2) ** (max(e, -126) - 23)
+    return float(abs(Fraction(y) - v) / ulp)
+
+
 def _value_claim(run: dict, x: float, claimed: str, digits: int) -> dict:
-    import mpmath
-
-    from suite.formats import format_named
-    from suite.params import Params
-    from suite.reference import correctly_rounded, exact_value
-    from suite.ulp import ulp_error
-
-    exact = exact_value("forward", x, Params(), digits=25)
-    exact_text = mpmath.nstr(exact, 20)
-    dtypes = [d for d in DTYPE_ORDER if d in {c["dtype"] for c in run["configurations"]}] or ["float32"]
-    rounded = [f"{d} {correctly_rounded('forward', x, Params.as_kernel_sees(1.0, 20.0, d), d)!r}" for d in dtypes]
-    computed = f"exact softplus({x:g}) = {exact_text}… (mpmath); correctly rounded: " + ", ".join(rounded) + "."
+    point = next((p for p in run.get("reference_points", []) if as_float(p["x"]) == x), None)
+    if point is None:
+        return {
+            "claim": f"softplus({x:g}) ≈ {claimed}",
+            "computed": "not recorded in this run file (written by an older softplus-audit)",
+            "measured": "not recorded in this run file.",
+            "status": "not audited",
+        }
+    exact = point["exact"]
+    rounded = [f"{d} {as_float(v)!r}" for d, v in point["correctly_rounded"].items()]
+    computed = (
+        f"exact softplus({x:g}) = {Decimal(exact):.20g}… (mpmath); correctly rounded: " + ", ".join(rounded) + "."
+    )
     holds = round(float(exact), digits) == float(claimed)
+    dtypes = [d for d in DTYPE_ORDER if d in {c["dtype"] for c in run["configurations"]}] or ["float32"]
     measured_parts = []
     got = _measured_at(run, x)
     if got is not None:
         y, source = got
-        err = ulp_error(y, exact, format_named("float32"))
+        err = _ulp_error_float32(y, exact)
         measured_parts.append(f"torch returned {y!r} ({source}): {fmt_ulp(err)} ULP of float32 from the exact value")
     for dtype in dtypes:
         config = _reference_config(run, dtype)

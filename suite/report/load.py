@@ -1,4 +1,4 @@
-"""Reading a run's JSON (``softplus-audit run``, :mod:`suite.runreport`) back, validated.
+"""Reading a run's JSON (``softplus-audit run``, :mod:`suite.audit.runfile`) back, validated.
 
 :func:`load_run` returns the run as plain JSON data (dicts and lists) once it is known to be a
 run of a supported ``format`` that matches ``suite/data/run.schema.json``; anything else raises
@@ -18,6 +18,8 @@ import json
 import math
 from collections.abc import Iterable
 from pathlib import Path
+
+from suite.report import jsonprefix
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "run.schema.json"
 SUPPORTED_FORMATS = (1,)
@@ -132,13 +134,13 @@ def parse_run(text: str, source: str = "run") -> dict:
     try:
         run = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
-        # the text ends before the document does: either the parser ran out of text, or a string
-        # is still open at the end (json reports that at the string's opening quote)
-        if (error.pos >= len(stripped) and error.msg.startswith("Expecting")) or error.msg.startswith(
-            "Unterminated string"
-        ):
+        # truncated or not JSON is decided exactly, wherever the cut falls (inside a number, a
+        # string, a literal): the text is truncated when some continuation makes it a document
+        scan = jsonprefix.scan(stripped)
+        if scan.proper_prefix:
+            line, column = jsonprefix.line_column(stripped, len(stripped))
             raise RunFileError(
-                f"{source}: truncated JSON (the text ends at line {error.lineno} column {error.colno} "
+                f"{source}: truncated JSON (the text ends at line {line} column {column} "
                 f"before the document is complete)"
             ) from None
         raise RunFileError(f"{source}: not JSON: {error.msg} at line {error.lineno} column {error.colno}") from None

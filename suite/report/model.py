@@ -21,7 +21,7 @@ ULP_CLASSES = ((0.5, "u0", "≤ 0.5"), (1.0, "u1", "≤ 1"), (4.0, "u2", "≤ 4"
 ULP_CLASS_TOP = ("u4", "> 1024, or not finite")
 
 
-def _order(values, preferred) -> list:
+def ordered(values, preferred) -> list:
     return sorted(set(values), key=lambda v: (preferred.index(v) if v in preferred else len(preferred), str(v)))
 
 
@@ -77,8 +77,8 @@ def dtype_quantity_table(run: dict) -> list[dict]:
     for index, config in enumerate(run["configurations"]):
         groups[(config["dtype"], config["quantity"])].append({**config, "_index": index})
     rows = []
-    dtypes = _order((d for d, _ in groups), DTYPE_ORDER)
-    quantities = _order((q for _, q in groups), QUANTITY_ORDER)
+    dtypes = ordered((d for d, _ in groups), DTYPE_ORDER)
+    quantities = ordered((q for _, q in groups), QUANTITY_ORDER)
     for dtype in dtypes:
         for quantity in quantities:
             configs = groups.get((dtype, quantity))
@@ -144,7 +144,7 @@ def deviations_in_force(run: dict) -> list[dict]:
                     g[key] = value if g[key] is None else max(g[key], value)
     out = []
     for g in groups.values():
-        g["dtypes"] = _order(g["dtypes"], DTYPE_ORDER)
+        g["dtypes"] = ordered(g["dtypes"], DTYPE_ORDER)
         g["properties"] = sorted(g["properties"])
         g["configurations"] = len(g["configurations"])
         out.append(g)
@@ -163,13 +163,13 @@ def not_audited(run: dict) -> list[tuple[str, str]]:
     for what, missing in left_out:
         if missing:
             out.append((", ".join(missing), f"not selected: this run's {what} were {', '.join(settings[what])}"))
-    from suite.audit import DEFAULT_GRID, DEFAULT_TARGETS
-
-    targets = [t for t in DEFAULT_TARGETS if t not in settings["targets"]]
+    defaults = run.get("defaults", {"targets": [], "grid": []})  # recorded by the run (format 1 files may lack it)
+    targets = [t for t in defaults["targets"] if t not in settings["targets"]]
     if targets:
         out.append((", ".join(targets), f"not selected: this run's targets were {', '.join(settings['targets'])}"))
     grid = {tuple(as_float(v) for v in pair) for pair in settings["grid"]}
-    missing_grid = [f"beta={b:g}, threshold={t:g}" for b, t in DEFAULT_GRID if (b, t) not in grid]
+    default_grid = [tuple(as_float(v) for v in pair) for pair in defaults["grid"]]
+    missing_grid = [f"beta={b:g}, threshold={t:g}" for b, t in default_grid if (b, t) not in grid]
     if missing_grid:
         out.append(("; ".join(missing_grid), "default (beta, threshold) pairs not in this run's grid"))
     return out
@@ -207,9 +207,7 @@ def environment_line(run: dict) -> str:
     return " · ".join(parts)
 
 
-def reproducer(config: dict, x: float) -> str:
-    """The two-line torch snippet that evaluates ``config`` at ``x`` (as the audit prints it)."""
-    from suite.audit import Configuration
-
-    fields = ("target", "device", "dtype", "beta", "threshold", "path", "quantity")
-    return Configuration(**{k: config[k] for k in fields}).reproducer(x)
+def reproducer(worst: dict) -> str:
+    """The snippet the run recorded for a worst case (runs written before reproducers were
+    recorded for worst cases have none: say so)."""
+    return worst.get("reproducer") or "(this run file records no reproducer for this input)"

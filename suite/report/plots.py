@@ -2,8 +2,8 @@
 
 One figure per configuration, two panels, both oracles ("documented" and "math"):
 
-* the histogram of ULP errors over the fixed buckets of :data:`suite.stats.BUCKET_LABELS`;
-* the largest ULP error per binade of the input (:func:`suite.stats.binade_maxima`), against the
+* the histogram of ULP errors over the fixed buckets of :data:`suite.numerics.stats.BUCKET_LABELS`;
+* the largest ULP error per binade of the input (:func:`suite.numerics.stats.binade_maxima`), against the
   signed binade of x: the run keeps no per-input errors, so this map of per-binade maxima is the
   finest "error against the input" picture a run's JSON allows. The x axis is log2|x| mirrored
   at 0 (negative inputs on the left, ±0 and subnormals in the middle), the threshold's binade
@@ -44,8 +44,8 @@ def power_label(e: int, negative: bool = False) -> str:
 
 
 def bucket_labels() -> list[str]:
-    """Short labels of the histogram buckets (same buckets as suite.stats.BUCKET_LABELS)."""
-    from suite.stats import BUCKET_EDGES
+    """Short labels of the histogram buckets (same buckets as suite.numerics.stats.BUCKET_LABELS)."""
+    from suite.numerics.stats import BUCKET_EDGES
 
     labels = ["0"]
     for edge in BUCKET_EDGES:
@@ -55,7 +55,7 @@ def bucket_labels() -> list[str]:
 
 
 def _emax(config: dict) -> int:
-    from suite.formats import format_named
+    from suite.numerics.formats import format_named
 
     try:
         return format_named(config["dtype"]).emax
@@ -65,7 +65,7 @@ def _emax(config: dict) -> int:
 
 
 def _emin(config: dict) -> int:
-    from suite.formats import format_named
+    from suite.numerics.formats import format_named
 
     try:
         return format_named(config["dtype"]).emin

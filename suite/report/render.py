@@ -14,10 +14,10 @@ import math
 import re
 from pathlib import Path
 
+from suite.files import write_text_atomically
 from suite.report import model
 from suite.report.claims import seed_claims
 from suite.report.load import as_float
-from suite.runreport import write_text_atomically
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")  # no links, emphasis, code, HTML or table cells
@@ -49,7 +49,7 @@ def sort_key(value) -> str:
 
 
 @functools.cache
-def _environment(kind: str):
+def template_environment(kind: str):
     import jinja2
 
     env = jinja2.Environment(
@@ -77,8 +77,7 @@ def _worst_view(config: dict, oracle: str) -> dict | None:
     worst = config["stats"][oracle]["worst"]
     if worst is None:
         return None
-    x = as_float(worst["x"])
-    return {**worst, "oracle": oracle, "reproducer": model.reproducer(config, x)}
+    return {**worst, "oracle": oracle, "reproducer": model.reproducer(worst)}
 
 
 def _worst_views(config: dict) -> list[dict]:
@@ -115,12 +114,12 @@ def _config_view(index: int, config: dict, figures=None) -> dict:
 
 def _with_reproducer(worst: dict | None) -> dict | None:
     if worst and worst["worst"]:
-        worst["reproducer"] = model.reproducer(worst["config"], as_float(worst["worst"]["x"]))
+        worst["reproducer"] = model.reproducer(worst["worst"])
     return worst
 
 
 def _matrix(run: dict) -> dict:
-    dtypes = model._order((c["dtype"] for c in run["configurations"]), model.DTYPE_ORDER)
+    dtypes = model.ordered((c["dtype"] for c in run["configurations"]), model.DTYPE_ORDER)
     rows: dict[str, dict] = {}
     for index, config in enumerate(run["configurations"]):
         row = rows.setdefault(model.config_label(config), {"label": model.config_label(config), "cells": {}})
@@ -151,14 +150,14 @@ def render_markdown(run: dict) -> str:
     """A short summary for CI logs: verdict, environment, dtype × quantity table (worst max ULP
     over configurations, correctly rounded rate), failing properties, deviations in force, what
     was not audited."""
-    return _environment("md").get_template("report.md.j2").render(context(run))
+    return template_environment("md").get_template("report.md.j2").render(context(run))
 
 
 def render_html(run: dict) -> str:
     """One self-contained HTML page (no network request of any kind) with everything in the run."""
     from suite.report.plots import FigureCache
 
-    return _environment("html").get_template("report.html.j2").render(context(run, FigureCache()))
+    return template_environment("html").get_template("report.html.j2").render(context(run, FigureCache()))
 
 
 def write_reports(run: dict, html: str | Path | None = None, md: str | Path | None = None) -> list[Path]:

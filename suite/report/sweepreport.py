@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from suite.files import write_text_atomically
 from suite.report import model
 from suite.report.load import RunFileError, as_float
-from suite.report.render import _environment
-from suite.runreport import write_text_atomically
+from suite.report.render import template_environment
 
 SWEEP_FORMATS = (1,)
 TOP_BINADES = 10
@@ -80,7 +80,7 @@ def render_sweep_markdown(data: dict) -> str:
     env = data["environment"]
     env_line = model.environment_line({"environment": env}) if "torch" in env else ""
     return (
-        _environment("md")
+        template_environment("md")
         .get_template("sweep.md.j2")
         .render(
             s=data,

@@ -30,9 +30,9 @@ import mpmath
 import numpy as np
 import pytest
 
-from suite.fastref import fast_reference
-from suite.formats import BFLOAT16, FLOAT16, FLOAT32, FLOAT64, Format
-from suite.params import Params, Quantity
+from suite.numerics.fastref import fast_reference
+from suite.numerics.formats import BFLOAT16, FLOAT16, FLOAT32, FLOAT64, Format
+from suite.numerics.params import Params, Quantity
 
 INPUTS = 10_000
 NAIVE_ROUNDS = 3

@@ -1,4 +1,4 @@
-"""The fast reference: the same correctly rounded values as :mod:`suite.reference`, vectorized.
+"""The fast reference: the same correctly rounded values as :mod:`suite.numerics.reference`, vectorized.
 
 Each quantity is evaluated with NumPy in a working type ``W`` wider than the target
 format ``F``, together with a *rigorous absolute error bound*; an element whose rounding
@@ -31,7 +31,7 @@ within ``err``; keeping ``lo`` separately preserves, e.g., ``sigmoid(40) = 1 - 4
 *below* 1 (its ULP is then that of the binade below 1).
 
 Speed. Where numba is installed, the arithmetic after the library calls runs in compiled
-loops (:mod:`suite._kernels`): for ``W = float64`` all of it, for x87 long doubles the
+loops (:mod:`suite.numerics.kernels`): for ``W = float64`` all of it, for x87 long doubles the
 decision (roundings, midpoints, binades, from the bit patterns). They transcribe the NumPy
 code operation for operation, and the library calls stay NumPy's ``exp``/``log1p``/``tanh`` on
 the same arguments, so ``LIB_ULPS`` still speaks of NumPy's functions and every output is
@@ -52,9 +52,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from suite.formats import FLOAT32, FLOAT64, Format
-from suite.params import Oracle, Params, Quantity
-from suite.reference import ERROR_BITS, decide, round_mpf
+from suite.numerics.formats import FLOAT32, FLOAT64, Format
+from suite.numerics.params import Oracle, Params, Quantity
+from suite.numerics.reference import ERROR_BITS, decide, round_mpf
 
 _LONGDOUBLE_BITS = np.finfo(np.longdouble).nmant + 1
 LONGDOUBLE_IS_WIDE = _LONGDOUBLE_BITS >= 64
@@ -268,7 +268,7 @@ def _core(quantity: Quantity, y1: np.ndarray, y2: np.ndarray, x: np.ndarray, bet
 
 
 def _above_threshold(y1: np.ndarray, y2: np.ndarray, params: Params, w: np.dtype) -> np.ndarray:
-    """``b*x > t`` as the documented rule evaluates it (see :class:`suite.params.Params`)."""
+    """``b*x > t`` as the documented rule evaluates it (see :class:`suite.numerics.params.Params`)."""
     t = w.type(params.threshold)
     if np.isnan(params.threshold):
         return np.zeros(y1.shape, dtype=bool)
@@ -472,7 +472,7 @@ _QUANTITY_CODES = {Quantity.FORWARD: 0, Quantity.GRAD: 1, Quantity.GRAD2: 2}
 @dataclass(frozen=True)
 class Float64Arguments:
     """What the compiled ``W = float64`` loops read: NumPy's transcendental values at the
-    arguments :func:`_core` uses, and the constants of the bounds (see :mod:`suite._kernels`)."""
+    arguments :func:`_core` uses, and the constants of the bounds (see :mod:`suite.numerics.kernels`)."""
 
     code: int  # the quantity's code in the loops
     exp_minus_abs_y: np.ndarray  # exp(-|b*x|) where |b*x| <= EXP_CUT (exp(0) elsewhere: not read)
@@ -481,7 +481,7 @@ class Float64Arguments:
 
 
 def float64_arguments(kernels, quantity: Quantity, x: np.ndarray, params: Params) -> Float64Arguments:
-    """The inputs of :func:`suite._kernels.decide_float64` and of the sweep's one-pass loop for the
+    """The inputs of :func:`suite.numerics.kernels.decide_float64` and of the sweep's one-pass loop for the
     float64 inputs ``x`` (``W = float64``)."""
     beta = np.float64(params.beta)
     code = _QUANTITY_CODES[quantity]
@@ -503,7 +503,7 @@ def float64_arguments(kernels, quantity: Quantity, x: np.ndarray, params: Params
 
 
 def _decide_float64_compiled(kernels, quantity: Quantity, x: np.ndarray, params: Params, fmt: Format, oracle: Oracle):
-    """:func:`_decide_numpy` for ``W = float64`` in one compiled loop, bit for bit (see :mod:`suite._kernels`).
+    """:func:`_decide_numpy` for ``W = float64`` in one compiled loop, bit for bit (see :mod:`suite.numerics.kernels`).
 
     The transcendental functions are NumPy's, on the same arguments as in :func:`_core`.
     """
@@ -545,14 +545,14 @@ def _words(v: np.ndarray) -> np.ndarray:
 _F64 = np.dtype(np.float64)
 
 USE_COMPILED_KERNELS = True
-"""Use the numba loops of :mod:`suite._kernels` where numba is installed (False: NumPy only;
+"""Use the numba loops of :mod:`suite.numerics.kernels` where numba is installed (False: NumPy only;
 the results are the same bit for bit, ``tests/test_fastref_kernels.py`` checks it)."""
 
 
 @functools.cache
 def _import_kernels():
     try:
-        from suite import _kernels
+        from suite.numerics import kernels as _kernels
     except ImportError:  # numba is not installed: the NumPy path does everything
         return None
     try:  # compile (or load from numba's cache) every loop now, with the argument types used
@@ -562,7 +562,7 @@ def _import_kernels():
             if X87_LAYOUT and LONGDOUBLE_IS_WIDE:
                 _decide_numpy(quantity, x, Params(), FLOAT64, Oracle.MATH, np.dtype(np.longdouble), _kernels)
     except Exception as error:  # e.g. a numba too old for these loops
-        warnings.warn(f"suite.fastref: compiled loops unavailable, using NumPy only ({error!r})", stacklevel=2)
+        warnings.warn(f"suite.numerics.fastref: compiled loops unavailable, using NumPy only ({error!r})", stacklevel=2)
         return None
     return _kernels
 

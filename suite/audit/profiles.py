@@ -4,6 +4,9 @@
   bounded, for ``tox -e audit`` and CI;
 * ``dev``: random, with the example database, for working on the suite;
 * ``thorough``: many examples per configuration, for a release audit.
+
+The project's own tests load the same profiles (``tests/conftest.py``); a test that needs more
+examples than a profile gives says so with its own ``@settings``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Summaries of per-element measurements: the numbers a report shows for one configuration.
 
 All ULP figures are ULPs of the output format, relative to the exact value (see
-:mod:`suite.ulp`). Elements with a special-value failure have no ULP error; they are counted
+:mod:`suite.numerics.ulp`). Elements with a special-value failure have no ULP error; they are counted
 apart (``failures``) and in the histogram's last bucket.
 """
 
@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from suite.fastref import ReferenceValues
-from suite.formats import Format
-from suite.ulp import Failure, Measurements
+from suite.numerics.fastref import ReferenceValues
+from suite.numerics.formats import Format
+from suite.numerics.ulp import Failure, Measurements
 
 # Histogram buckets: error == 0, then (previous, edge] for each edge, then > 2**20, then failures.
 BUCKET_EDGES = (0.5, 1.0, *[float(2**k) for k in range(1, 21)])

@@ -16,8 +16,8 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
-from suite.formats import Format
-from suite.inputs import region_edges
+from suite.inputs.sets import region_edges
+from suite.numerics.formats import Format
 
 
 def values_of(fmt: Format) -> st.SearchStrategy[float]:

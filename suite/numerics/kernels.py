@@ -1,7 +1,7 @@
-"""Compiled (numba) loops of :mod:`suite.fastref`: the same arithmetic in a few passes instead of dozens.
+"""Compiled (numba) loops of :mod:`suite.numerics.fastref`: the same arithmetic in a few passes instead of dozens.
 
 Nothing here changes what is computed. Each loop is the element-wise transcription of the
-NumPy code of :mod:`suite.fastref` (same operations, same order, same roundings: numba compiles
+NumPy code of :mod:`suite.numerics.fastref` (same operations, same order, same roundings: numba compiles
 without ``fastmath``, so nothing is contracted into an FMA or reassociated; ``error_model=
 "numpy"`` only drops Python's ZeroDivisionError check, and no divisor here is ever 0), and
 the transcendental functions are *not* evaluated here: NumPy's ``exp``, ``log1p`` and
@@ -18,7 +18,7 @@ Three loops:
   of ``_core`` (``y2 = 0``: the product ``b*x`` is exact), the special inputs, the documented
   branch, and the rounding decision, in two branch-free loops that LLVM vectorizes.
 * :func:`sweep_chunk`: a sweep's chunk (``W = float64``): the reference of :func:`decide_float64`
-  under both oracles, the ULP measure of ``suite.ulp.measure`` and the sweep's statistics,
+  under both oracles, the ULP measure of ``suite.numerics.ulp.measure`` and the sweep's statistics,
   block by block.
 * :func:`decide_x87`: ``W = np.longdouble`` in the x87 80-bit format: the rounding decision
   only (the roundings into the format, the midpoint tests, the binades), in exact integer
@@ -549,7 +549,7 @@ def round_x87(words, p, emin, emax):
 # -- the sweep: reference, ULP measure and statistics of a chunk ----------------------------------
 #
 # ``sweep_chunk`` composes, block by block, the reference of ``decide_float64`` (both oracles),
-# ``suite.ulp.measure`` and the sweep's summaries (``suite.sweep.OracleTotals``), with the same
+# ``suite.numerics.ulp.measure`` and the sweep's summaries (``suite.sweep.OracleTotals``), with the same
 # per-element arithmetic (same operations, same order) and without chunk-sized arrays in
 # between. Blocks, not one fused loop: the reference and the measure are branch-free loops that
 # LLVM vectorizes, and fused into one loop with the statistics they ran several times slower.
@@ -596,7 +596,7 @@ def _ordinal(v, p, emin, emax):
 
 @_inline
 def _measure_one(yi, h, lw, r, exponent, p, emin, emax, overflow_value):
-    """``suite.ulp.measure`` of one output ``yi`` against ``h + lw`` (correct rounding ``r``):
+    """``suite.numerics.ulp.measure`` of one output ``yi`` against ``h + lw`` (correct rounding ``r``):
     ULP error (NaN on a failure), failure code, correctly rounded, faithful."""
     y_ord, r_ord = _ordinal(yi, p, emin, emax), _ordinal(r, p, emin, emax)
     v_nan, v_inf = np.isnan(h), np.isinf(h)
@@ -738,7 +738,7 @@ def _events_block(quantity, x, y, y_other, rounded, start, stop, events):
 def _tally_block(x, start, stop, measured, row, emin, emax, histogram, binade_max, sums, counts, scratch):
     """Fold a block's measurements into row ``row`` of the summaries (see :func:`sweep_chunk`).
 
-    Histogram buckets of :data:`suite.stats.BUCKET_LABELS`: 0 for an error of 0; for ``0 < e``,
+    Histogram buckets of :data:`suite.numerics.stats.BUCKET_LABELS`: 0 for an error of 0; for ``0 < e``,
     ``clamp(ceil(log2 e) + 2, 1, n - 2)`` (``<=0.5`` is 1, ``<=1`` is 2, ``<=2**k`` is ``k + 2``,
     above ``2**20`` is ``n - 2``); failures ``n - 1``. ``binade_max`` [row, sign * columns +
     column]. ``scratch``: two int64 arrays of ``BLOCK``."""

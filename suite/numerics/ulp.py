@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from suite.fastref import EXPONENT_OF_ZERO, ReferenceValues
-from suite.formats import Format
+from suite.numerics.fastref import EXPONENT_OF_ZERO, ReferenceValues
+from suite.numerics.formats import Format
 
 
 class Failure(enum.IntEnum):

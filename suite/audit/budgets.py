@@ -25,29 +25,29 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.properties import MAX_COUNTEREXAMPLES, PropertyResult, Sample, _result
+from suite.audit.properties import (
+    MAX_COUNTEREXAMPLES,
+    ORACLE_ORDER,
+    RESULT_NAMES,
+    Observations,
+    PropertyResult,
+    accuracy_name,
+    property_result,
+)
+from suite.numerics.formats import FORMATS, Format, format_named
+from suite.numerics.params import Oracle, Quantity
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-DEFAULT_FILE = Path(__file__).resolve().parent / "data" / "budgets.toml"
+DEFAULT_FILE = Path(__file__).resolve().parent.parent / "data" / "budgets.toml"
 REGIONS = ("all", "above_threshold", "at_threshold")
-DTYPES = ("float16", "bfloat16", "float32", "float64")
-QUANTITIES = ("forward", "grad", "grad2")
-ORACLES = ("math", "documented")
-PROPERTIES = (
-    "accuracy (math)",
-    "accuracy (documented)",
-    "positivity",
-    "bounds",
-    "monotonicity",
-    "monotonicity (unimodal)",
-    "asymptotes",
-    "threshold_rule",
-    "special_values",
-)
+# the names a budget file may use: derived from the tables, never listed again
+DTYPES = tuple(FORMATS)
+QUANTITIES = tuple(q.value for q in Quantity)
+ORACLES = tuple(o.value for o in Oracle)
 
 
 class BudgetFileError(ValueError):
@@ -56,9 +56,9 @@ class BudgetFileError(ValueError):
 
 @dataclass(frozen=True)
 class Budget:
-    dtype: str
-    quantity: str
-    oracle: str
+    fmt: Format
+    quantity: Quantity
+    oracle: Oracle
     max_ulp: float
     path: str = "*"
     beta: float | None = None
@@ -72,11 +72,11 @@ class Deviation:
 
     id: str
     reason: str
-    dtypes: tuple[str, ...]
-    quantities: tuple[str, ...]
+    formats: tuple[Format, ...]
+    quantities: tuple[Quantity, ...]
     properties: tuple[str, ...]  # "accuracy (math)", "accuracy (documented)", "monotonicity", ...
     region: str
-    max_ulp: dict[str, float] | None = None  # per dtype: the bound measured in the region (accuracy)
+    max_ulp: dict[Format, float] | None = None  # per format: the bound measured in the region (accuracy)
     bx_min: float = -math.inf
     bx_max: float = math.inf
     beta: float | None = None
@@ -85,9 +85,9 @@ class Deviation:
     path: str = "*"
     target: str = "*"
 
-    def applies(self, target: str, dtype: str, quantity: str, path: str, beta: float, threshold: float) -> bool:
+    def applies(self, target: str, fmt: Format, quantity: Quantity, path: str, beta: float, threshold: float) -> bool:
         return (
-            dtype in self.dtypes
+            fmt in self.formats
             and quantity in self.quantities
             and fnmatch.fnmatchcase(target, self.target)
             and fnmatch.fnmatchcase(path, self.path)
@@ -96,20 +96,20 @@ class Deviation:
             and threshold >= self.threshold_min
         )
 
-    def bound(self, dtype: str) -> float:
-        """The accuracy bound in the region for ``dtype`` (missing: 0, so any error is *grown*)."""
-        return (self.max_ulp or {}).get(dtype, 0.0)
+    def bound(self, fmt: Format) -> float:
+        """The accuracy bound in the region for ``fmt`` (missing: 0, so any error is *grown*)."""
+        return (self.max_ulp or {}).get(fmt, 0.0)
 
-    def region_mask(self, sample: Sample) -> np.ndarray:
+    def region_mask(self, obs: Observations) -> np.ndarray:
         with np.errstate(over="ignore", invalid="ignore"):
-            bx = sample.x * sample.params.beta
-            mask = np.isfinite(sample.x) & (bx >= self.bx_min) & (bx <= self.bx_max)
+            bx = obs.x * obs.params.beta
+            mask = np.isfinite(obs.x) & (bx >= self.bx_min) & (bx <= self.bx_max)
             if self.region == "above_threshold":
-                mask &= sample.above_threshold
+                mask &= obs.above_threshold
             elif self.region == "at_threshold":
-                pf = sample.params.product_format
+                pf = obs.params.product_format
                 product = pf.round(bx) if pf is not None else bx
-                mask &= product == sample.params.threshold
+                mask &= product == obs.params.threshold
         return mask
 
 
@@ -120,12 +120,12 @@ class Budgets:
     deviations: tuple[Deviation, ...] = field(default_factory=tuple)
 
     def budget_for(
-        self, dtype: str, quantity: str, oracle: str, path: str, beta: float, threshold: float
+        self, fmt: Format, quantity: Quantity, oracle: Oracle, path: str, beta: float, threshold: float
     ) -> Budget | None:
         matches = [
             b
             for b in self.budgets
-            if (b.dtype, b.quantity, b.oracle) == (dtype, quantity, oracle)
+            if (b.fmt, b.quantity, b.oracle) == (fmt, quantity, oracle)
             and fnmatch.fnmatchcase(path, b.path)
             and b.beta in (None, beta)
             and b.threshold in (None, threshold)
@@ -150,7 +150,7 @@ def _require(entry: dict, key: str, kind: str, where: str, accepted=None):
     return value
 
 
-def _bounds(entry: dict, where: str) -> dict[str, float]:
+def _bounds(entry: dict, where: str) -> dict[Format, float]:
     value = entry["max_ulp"]
     if not isinstance(value, dict):
         raise BudgetFileError(f"{where}: 'max_ulp' must be a table of dtype = bound, e.g. {{ float32 = 2.0 }}")
@@ -158,7 +158,7 @@ def _bounds(entry: dict, where: str) -> dict[str, float]:
     for dtype in value:
         if dtype not in DTYPES:
             raise BudgetFileError(f"{where}: 'max_ulp' has dtype {dtype!r}; accepted: {', '.join(DTYPES)}")
-        out[dtype] = _require(value, dtype, "number", where)
+        out[format_named(dtype)] = _require(value, dtype, "number", where)
     return out
 
 
@@ -195,9 +195,9 @@ def load(path: str | Path | None = None) -> Budgets:
         where = f"{path}: budget #{n}"
         budgets.append(
             Budget(
-                dtype=_require(entry, "dtype", "str", where, DTYPES),
-                quantity=_require(entry, "quantity", "str", where, QUANTITIES),
-                oracle=_require(entry, "oracle", "str", where, ORACLES),
+                fmt=format_named(_require(entry, "dtype", "str", where, DTYPES)),
+                quantity=Quantity(_require(entry, "quantity", "str", where, QUANTITIES)),
+                oracle=Oracle(_require(entry, "oracle", "str", where, ORACLES)),
                 max_ulp=_require(entry, "max_ulp", "number", where),
                 path=entry.get("path", "*"),
                 beta=entry.get("beta"),
@@ -212,9 +212,9 @@ def load(path: str | Path | None = None) -> Budgets:
             Deviation(
                 id=_require(entry, "id", "str", where),
                 reason=_require(entry, "reason", "str", where),
-                dtypes=_strings(entry, "dtypes", where, DTYPES),
-                quantities=_strings(entry, "quantities", where, QUANTITIES),
-                properties=_strings(entry, "properties", where, PROPERTIES),
+                formats=tuple(format_named(d) for d in _strings(entry, "dtypes", where, DTYPES)),
+                quantities=tuple(Quantity(q) for q in _strings(entry, "quantities", where, QUANTITIES)),
+                properties=_strings(entry, "properties", where, RESULT_NAMES),
                 region=_require(entry, "region", "str", where, REGIONS),
                 max_ulp=_bounds(entry, where) if "max_ulp" in entry else None,
                 bx_min=float(entry.get("bx_min", -math.inf)),
@@ -233,8 +233,10 @@ def load(path: str | Path | None = None) -> Budgets:
 
 @dataclass(frozen=True)
 class DeviationCheck:
+    """How one known deviation fared in one configuration (recorded in the run file)."""
+
     id: str
-    dtype: str
+    fmt: Format
     property: str
     reason: str
     region_inputs: int
@@ -243,20 +245,32 @@ class DeviationCheck:
     max_ulp: float | None
     status: str  # "holds", "grown", "fixed"
 
+    def as_record(self) -> dict:
+        """The run file's record of this check (``dtype`` named as the format's name)."""
+        return {
+            "id": self.id,
+            "dtype": self.fmt.name,
+            "property": self.property,
+            "reason": self.reason,
+            "region_inputs": self.region_inputs,
+            "violations_in_region": self.violations_in_region,
+            "measured_max_ulp": self.measured_max_ulp,
+            "max_ulp": self.max_ulp,
+            "status": self.status,
+        }
+
 
 def check_accuracy(
-    sample: Sample, oracle: str, budgets: Budgets, path: str, beta: float, threshold: float
+    obs: Observations, oracle: Oracle, budgets: Budgets, path: str, beta: float, threshold: float
 ) -> PropertyResult:
     """The accuracy property for one oracle: every input within the configuration's budget."""
-    dtype, quantity = sample.fmt.name, sample.quantity.value
-    meas = sample.doc_meas if oracle == "documented" else sample.math_meas
-    ref = sample.doc_ref if oracle == "documented" else sample.math_ref
-    budget = budgets.budget_for(dtype, quantity, oracle, path, beta, threshold)
-    name = f"accuracy ({oracle})"
-    checked = np.ones(len(sample.x), dtype=bool)
+    meas, ref = obs.measurements(oracle), obs.reference(oracle)
+    budget = budgets.budget_for(obs.fmt, obs.quantity, oracle, path, beta, threshold)
+    name = accuracy_name(oracle)
+    checked = np.ones(len(obs.x), dtype=bool)
     if budget is None:
-        missing = f"no budget for {dtype}/{quantity}/{oracle} in {budgets.source}"
-        return _result(name, sample, checked, checked, missing, detail=missing)
+        missing = f"no budget for {obs.fmt.name}/{obs.quantity.value}/{oracle.value} in {budgets.source}"
+        return property_result(name, obs, checked, checked, missing, detail=missing)
     failed = meas.failure != 0
     with np.errstate(invalid="ignore"):
         bad = failed | (meas.ulp_error > budget.max_ulp)
@@ -267,14 +281,14 @@ def check_accuracy(
             return f"same class as the exact value {ref.rounded[i]!r}"
         return f"within {budget.max_ulp:g} ULP of the exact {ref.rounded[i]!r} (measured {meas.ulp_error[i]:.6g})"
 
-    return _result(
-        name, sample, checked, bad, expected, detail=f"budget {budget.max_ulp:g} ULP; max measured {worst:.6g}"
+    return property_result(
+        name, obs, checked, bad, expected, detail=f"budget {budget.max_ulp:g} ULP; max measured {worst:.6g}"
     )
 
 
 def apply_deviations(
     results: list[PropertyResult],
-    sample: Sample,
+    obs: Observations,
     budgets: Budgets,
     target: str,
     path: str,
@@ -287,7 +301,7 @@ def apply_deviations(
     accuracy error there above the deviation's ``max_ulp`` does (*grown*). Whether an entry
     is *fixed* is a question for the whole run: :func:`stale_deviations`.
     """
-    dtype, quantity = sample.fmt.name, sample.quantity.value
+    fmt = obs.fmt
     checks: list[DeviationCheck] = []
     out = []
     for result in results:
@@ -296,35 +310,36 @@ def apply_deviations(
         for deviation in budgets.deviations:
             if result.name not in deviation.properties:
                 continue
-            if not deviation.applies(target, dtype, quantity, path, beta, threshold):
+            if not deviation.applies(target, fmt, obs.quantity, path, beta, threshold):
                 continue
-            region = deviation.region_mask(sample)
+            region = deviation.region_mask(obs)
             inside = remaining[region[remaining]] if remaining.size else remaining
             measured = None
             status = "holds" if inside.size else "fixed"
-            if result.name.startswith("accuracy"):
-                meas = sample.doc_meas if "documented" in result.name else sample.math_meas
+            accuracy_of = [o for o in ORACLE_ORDER if result.name == accuracy_name(o)]
+            if accuracy_of:
+                meas = obs.measurements(accuracy_of[0])
                 errors = meas.ulp_error[region]
                 errors = errors[~np.isnan(errors)]
                 measured = float(errors.max()) if errors.size else 0.0
-                if measured > deviation.bound(dtype):
+                if measured > deviation.bound(fmt):
                     status = "grown"
             checks.append(
                 DeviationCheck(
                     deviation.id,
-                    dtype,
+                    fmt,
                     result.name,
                     deviation.reason,
                     int(region.sum()),
                     int(inside.size),
                     measured,
-                    deviation.bound(dtype) if deviation.max_ulp is not None else None,
+                    deviation.bound(fmt) if deviation.max_ulp is not None else None,
                     status,
                 )
             )
             if status == "grown":
                 extra_failures.append(
-                    f"deviation {deviation.id!r} grown: {measured:.6g} ULP > bound {deviation.bound(dtype):g}"
+                    f"deviation {deviation.id!r} grown: {measured:.6g} ULP > bound {deviation.bound(fmt):g}"
                 )
                 continue
             # "fixed" is judged over the whole run (stale_deviations): one configuration
@@ -358,14 +373,14 @@ def stale_deviations(budgets: Budgets, checks: list[DeviationCheck], judge_fixed
         if grown:
             c = max(grown, key=lambda c: c.measured_max_ulp or 0.0)
             problems.append(
-                f"deviation {deviation.id!r} grown for {c.dtype}: {c.measured_max_ulp:.6g} ULP > bound {c.max_ulp:g}"
+                f"deviation {deviation.id!r} grown for {c.fmt}: {c.measured_max_ulp:.6g} ULP > bound {c.max_ulp:g}"
             )
         if not judge_fixed:
             continue
-        for dtype in deviation.dtypes:
-            of_dtype = [c for c in mine if c.dtype == dtype]
-            if of_dtype and all(c.violations_in_region == 0 for c in of_dtype):
-                problems.append(f"deviation {deviation.id!r} fixed for {dtype}: no violation left in its region")
+        for fmt in deviation.formats:
+            of_format = [c for c in mine if c.fmt == fmt]
+            if of_format and all(c.violations_in_region == 0 for c in of_format):
+                problems.append(f"deviation {deviation.id!r} fixed for {fmt}: no violation left in its region")
     return problems
 
 
@@ -376,8 +391,19 @@ def _ceil_power_of_two(value: float) -> float:
     return max(0.5, 2.0 ** math.ceil(math.log2(value))) if value > 0 else 0.5
 
 
-def regenerate(samples, budgets: Budgets, provenance: str, partial: bool = False) -> str:
-    """A new budget file from what ``samples`` (``(config, sample)`` pairs) measure.
+HEADER = (
+    "# Accuracy budgets and known deviations of softplus implementations (ULPs of the output format).",
+    "#",
+    "# Generated by `softplus-audit budgets --write`, then reviewed: the deviations' reasons and regions",
+    "# are written by hand and kept; the numbers are measured.",
+    "# Rule: a budget is the largest error measured outside every known deviation, over targets and",
+    "# paths, rounded up to a power of two (at least 1/2) to absorb CPU-capability differences; a",
+    "# deviation's max_ulp is the largest error measured inside its region, rounded up the same way.",
+)
+
+
+def regenerate(observed, budgets: Budgets, provenance: str, partial: bool = False) -> str:
+    """A new budget file from what ``observed`` (``(config, observations)`` pairs) measure.
 
     Each budget is the largest accuracy error outside every matching known deviation's region,
     over targets and paths, per dtype, quantity, oracle, beta and threshold, rounded up by
@@ -388,77 +414,86 @@ def regenerate(samples, budgets: Budgets, provenance: str, partial: bool = False
     targets) only raises a deviation's bound for a dtype, never lowers it: what it did not see
     may be what set the bound.
     """
+    measured, deviation_max = _maxima(observed, budgets)
+    lines = [*HEADER, f"# Measured on: {provenance}", "", "[meta]", f"measured_on = {_toml(provenance)}", ""]
+    for deviation in budgets.deviations:
+        lines += _deviation_lines(deviation, deviation_max, partial)
+    lines += _budget_lines(measured, budgets)
+    return "\n".join(lines)
+
+
+def _maxima(observed, budgets: Budgets) -> tuple[dict[tuple, float], dict[tuple[str, Format], float]]:
+    """The largest accuracy errors measured: outside every matching deviation, per (dtype, quantity,
+    oracle, beta, threshold) named as in the file; inside each accuracy deviation, per (id, format)."""
     measured: dict[tuple, float] = {}
-    deviation_max: dict[tuple[str, str], float] = {}
-    for config, sample in samples:
-        for oracle in ORACLES:
-            meas = sample.doc_meas if oracle == "documented" else sample.math_meas
-            prop = f"accuracy ({oracle})"
-            outside = np.ones(len(sample.x), dtype=bool)
+    deviation_max: dict[tuple[str, Format], float] = {}
+    for config, obs in observed:
+        for oracle in ORACLE_ORDER:
+            meas = obs.measurements(oracle)
+            outside = np.ones(len(obs.x), dtype=bool)
             for deviation in budgets.deviations:
-                if prop not in deviation.properties or not deviation.applies(
-                    config.target, config.dtype, config.quantity, config.path, config.beta, config.threshold
+                if accuracy_name(oracle) not in deviation.properties or not deviation.applies(
+                    config.target, config.fmt, config.quantity, config.path, config.beta, config.threshold
                 ):
                     continue
-                region = deviation.region_mask(sample)
-                errors = meas.ulp_error[region]
-                errors = errors[~np.isnan(errors)]
-                key = (deviation.id, config.dtype)
-                deviation_max[key] = max(deviation_max.get(key, 0.0), float(errors.max()) if errors.size else 0.0)
+                region = deviation.region_mask(obs)
+                key = (deviation.id, config.fmt)
+                deviation_max[key] = max(deviation_max.get(key, 0.0), _largest(meas.ulp_error[region]))
                 outside &= ~region
-            errors = meas.ulp_error[outside]
-            errors = errors[~np.isnan(errors)]
-            key = (config.dtype, config.quantity, oracle, config.beta, config.threshold)
-            measured[key] = max(measured.get(key, 0.0), float(errors.max()) if errors.size else 0.0)
-    lines = [
-        "# Accuracy budgets and known deviations of softplus implementations (ULPs of the output format).",
-        "#",
-        "# Generated by `softplus-audit budgets --write`, then reviewed: the deviations' reasons and regions",
-        "# are written by hand and kept; the numbers are measured.",
-        "# Rule: a budget is the largest error measured outside every known deviation, over targets and",
-        "# paths, rounded up to a power of two (at least 1/2) to absorb CPU-capability differences; a",
-        "# deviation's max_ulp is the largest error measured inside its region, rounded up the same way.",
-        f"# Measured on: {provenance}",
-        "",
-        "[meta]",
-        f"measured_on = {_toml(provenance)}",
-        "",
-    ]
-    for deviation in budgets.deviations:
-        lines += ["[[deviation]]", f"id = {_toml(deviation.id)}", f"reason = {_toml(deviation.reason)}"]
-        for key in ("dtypes", "quantities", "properties"):
-            lines.append(f"{key} = {_toml(list(getattr(deviation, key)))}")
-        lines.append(f"region = {_toml(deviation.region)}")
-        for key in ("bx_min", "bx_max", "threshold_min"):
-            if math.isfinite(getattr(deviation, key)):
-                lines.append(f"{key} = {_toml(getattr(deviation, key))}")
-        for key in ("beta", "threshold"):
-            if getattr(deviation, key) is not None:
-                lines.append(f"{key} = {_toml(getattr(deviation, key))}")
-        for key in ("path", "target"):
-            if getattr(deviation, key) != "*":
-                lines.append(f"{key} = {_toml(getattr(deviation, key))}")
-        if deviation.max_ulp is not None:
-            bounds = dict(deviation.max_ulp)
-            notes = []
-            for dtype in DTYPES:
-                if (deviation.id, dtype) in deviation_max:
-                    value = deviation_max[(deviation.id, dtype)]
-                    fresh = _ceil_power_of_two(value)
-                    bounds[dtype] = max(fresh, bounds.get(dtype, 0.0)) if partial else fresh
-                    notes.append(f"{dtype} {value:.6g}")
-            table = ", ".join(f"{d} = {_toml(float(bounds[d]))}" for d in DTYPES if d in bounds)
-            lines.append(f"max_ulp = {{ {table} }}")
-            if notes:
-                lines.append("# measured: " + ", ".join(notes))
-        lines.append("")
-    kept = {
-        (b.dtype, b.quantity, b.oracle, b.beta, b.threshold): b
-        for b in budgets.budgets
-        if (b.dtype, b.quantity, b.oracle, b.beta, b.threshold) not in measured
-    }
+            key = (config.fmt.name, config.quantity.value, oracle.value, config.beta, config.threshold)
+            measured[key] = max(measured.get(key, 0.0), _largest(meas.ulp_error[outside]))
+    return measured, deviation_max
+
+
+def _largest(errors: np.ndarray) -> float:
+    """The largest ULP error (NaN, the special-value failures, left out); 0 for none."""
+    errors = errors[~np.isnan(errors)]
+    return float(errors.max()) if errors.size else 0.0
+
+
+def _deviation_lines(deviation: Deviation, deviation_max: dict[tuple[str, Format], float], partial: bool) -> list:
+    """One ``[[deviation]]`` table: as written, with fresh accuracy bounds where measured."""
+    lines = ["[[deviation]]", f"id = {_toml(deviation.id)}", f"reason = {_toml(deviation.reason)}"]
+    lines.append(f"dtypes = {_toml([f.name for f in deviation.formats])}")
+    lines.append(f"quantities = {_toml([q.value for q in deviation.quantities])}")
+    lines.append(f"properties = {_toml(list(deviation.properties))}")
+    lines.append(f"region = {_toml(deviation.region)}")
+    for key in ("bx_min", "bx_max", "threshold_min"):
+        if math.isfinite(getattr(deviation, key)):
+            lines.append(f"{key} = {_toml(getattr(deviation, key))}")
+    for key in ("beta", "threshold"):
+        if getattr(deviation, key) is not None:
+            lines.append(f"{key} = {_toml(getattr(deviation, key))}")
+    for key in ("path", "target"):
+        if getattr(deviation, key) != "*":
+            lines.append(f"{key} = {_toml(getattr(deviation, key))}")
+    if deviation.max_ulp is not None:
+        bounds = dict(deviation.max_ulp)
+        notes = []
+        for fmt in FORMATS.values():
+            if (deviation.id, fmt) in deviation_max:
+                value = deviation_max[(deviation.id, fmt)]
+                fresh = _ceil_power_of_two(value)
+                bounds[fmt] = max(fresh, bounds.get(fmt, 0.0)) if partial else fresh
+                notes.append(f"{fmt.name} {value:.6g}")
+        table = ", ".join(f"{f.name} = {_toml(float(bounds[f]))}" for f in FORMATS.values() if f in bounds)
+        lines.append(f"max_ulp = {{ {table} }}")
+        if notes:
+            lines.append("# measured: " + ", ".join(notes))
+    lines.append("")
+    return lines
+
+
+def _budget_lines(measured: dict[tuple, float], budgets: Budgets) -> list[str]:
+    """The ``[[budget]]`` tables: fresh where measured, kept as they were elsewhere, sorted."""
+    kept = {}
+    for b in budgets.budgets:
+        key = (b.fmt.name, b.quantity.value, b.oracle.value, b.beta, b.threshold)
+        if key not in measured:
+            kept[key] = b
     entries = {key: (_ceil_power_of_two(value), value) for key, value in measured.items()}
     entries.update({key: (b.max_ulp, b.measured) for key, b in kept.items()})
+    lines = []
     for (dtype, quantity, oracle, beta, threshold), (budget, value) in sorted(
         entries.items(), key=lambda item: tuple(-math.inf if v is None else v for v in item[0])
     ):
@@ -471,7 +506,7 @@ def regenerate(samples, budgets: Budgets, provenance: str, partial: bool = False
         if value is not None:
             lines.append(f"measured = {_toml(round(float(value), 6))}")
         lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 def _toml(value) -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from suite.formats import Format, format_named, opmath_format
+from suite.numerics.formats import Format, format_named, opmath_format
 
 
 class Quantity(enum.Enum):

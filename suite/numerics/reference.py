@@ -42,8 +42,8 @@ from dataclasses import dataclass
 import mpmath
 from mpmath import libmp
 
-from suite.formats import Format
-from suite.params import Oracle, Params, Quantity
+from suite.numerics.formats import Format
+from suite.numerics.params import Oracle, Params, Quantity
 
 ERROR_BITS = 8
 """log2 of the relative error bound of one evaluation, in units of ``2**-wp``."""
@@ -294,7 +294,7 @@ def correctly_rounded(
         >>> correctly_rounded("forward", 0.0, Params(beta=1.0), "float32")
         0.6931471824645996
     """
-    from suite.formats import format_named
+    from suite.numerics.formats import format_named
 
     quantity = Quantity.named(quantity) if isinstance(quantity, str) else quantity
     oracle = Oracle.named(oracle) if isinstance(oracle, str) else oracle

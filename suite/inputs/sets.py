@@ -21,7 +21,7 @@ import zlib
 
 import numpy as np
 
-from suite.formats import Format, opmath_format
+from suite.numerics.formats import Format, opmath_format
 
 
 def _seed(fmt: Format, beta: float, threshold: float) -> int:

@@ -1,4 +1,4 @@
-"""Property 9: parameters outside the usual range, each judged against its mathematical meaning.
+"""The parameter cases: parameters outside the usual range, each judged against its mathematical meaning.
 
 For every audited target (float32 tensors, the first audited device) the cases below are
 evaluated at a few inputs. An exception with a message is a clear error and passes; a
@@ -22,9 +22,9 @@ import math
 
 import numpy as np
 
-from suite.formats import FLOAT32
-from suite.params import Params, Quantity
-from suite.reference import correctly_rounded
+from suite.numerics.formats import FLOAT32
+from suite.numerics.params import Params, Quantity
+from suite.numerics.reference import correctly_rounded
 
 INPUTS = np.array([-50.0, -5.0, -1.0, 0.0, 1.0, 5.0, 50.0])
 
@@ -71,23 +71,24 @@ def _close(got: float, want: float) -> bool:
 
 
 def judge_parameter_cases(auditor) -> list[dict]:
-    import torch
-
+    """Every case of :data:`CASES` for every implementation of ``auditor``, at :data:`INPUTS` as
+    float32, on the first audited device and its last kernel path (on CPU the scalar path, the
+    one a short tensor takes)."""
     device = auditor.devices[0] if auditor.devices else "cpu"
     out = []
-    for spec, target in auditor.targets.items():
+    for spec, impl in auditor.implementations.items():
+        path = impl.paths(device)[-1]
         for case, (beta, threshold) in CASES.items():
             record = {"target": spec, "device": device, "case": case, "beta": repr(beta), "threshold": repr(threshold)}
             try:
-                with torch.no_grad():
-                    y = target(torch.tensor(INPUTS, dtype=torch.float32, device=device), beta, threshold)
-                got = y.to("cpu", torch.float64).numpy()
+                got = impl.evaluate(INPUTS, FLOAT32, Quantity.FORWARD, beta, threshold, device, path)
             except Exception as error:  # a raised error is the clear-error outcome this case allows
                 message = str(error).strip().splitlines()[0] if str(error).strip() else ""
                 record.update(
                     outcome=f"error: {type(error).__name__}: {message}", verdict="pass" if message else "fail"
                 )
                 record["why"] = "a clear error" if message else "an error without a message"
+                record["inputs"] = INPUTS.tolist()
                 out.append(record)
                 continue
             wrong = []
@@ -98,5 +99,6 @@ def judge_parameter_cases(auditor) -> list[dict]:
             record["outcome"] = "returned " + ", ".join(f"{v!r}" for v in got.tolist())
             record["verdict"] = "fail" if wrong else "pass"
             record["why"] = "; ".join(wrong) if wrong else "what the parameter means"
+            record["inputs"] = INPUTS.tolist()
             out.append(record)
     return out

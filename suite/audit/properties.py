@@ -1,11 +1,11 @@
 """The properties a softplus implementation must have, each a check that can fail.
 
-Every check reads one :class:`Sample` (the inputs, the outputs of the target, and the
+Every check reads one :class:`Observations` (the inputs, the outputs of the target, and the
 reference values and measurements under both oracles) and returns a
 :class:`PropertyResult` with the number of inputs it judged, the violations, and up to
 ``MAX_COUNTEREXAMPLES`` counterexamples with exact inputs (bits in hex).
 
-The accuracy property (ULP budgets, known deviations) lives in :mod:`suite.budgets`; the
+The accuracy property (ULP budgets, known deviations) lives in :mod:`suite.audit.budgets`; the
 ones here need no budget:
 
 * ``positivity``: softplus ≥ 0 everywhere, > 0 wherever its correct rounding is > 0 (no
@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from suite.fastref import ReferenceValues
-from suite.formats import Format
-from suite.params import Params, Quantity
-from suite.ulp import Measurements
+from suite.numerics.fastref import ReferenceValues
+from suite.numerics.formats import Format
+from suite.numerics.params import Oracle, Params, Quantity
+from suite.numerics.ulp import Measurements
 
 MAX_COUNTEREXAMPLES = 5
 
@@ -62,7 +62,7 @@ class PropertyResult:
 
 
 @dataclass(frozen=True)
-class Sample:
+class Observations:
     """One configuration's inputs, outputs and reference values (arrays of equal length)."""
 
     fmt: Format
@@ -74,6 +74,14 @@ class Sample:
     math_meas: Measurements
     doc_ref: ReferenceValues
     doc_meas: Measurements
+
+    def reference(self, oracle: Oracle) -> ReferenceValues:
+        """The reference values under ``oracle``."""
+        return self.doc_ref if oracle is Oracle.DOCUMENTED else self.math_ref
+
+    def measurements(self, oracle: Oracle) -> Measurements:
+        """The outputs' measurements against ``oracle``."""
+        return self.doc_meas if oracle is Oracle.DOCUMENTED else self.math_meas
 
     @property
     def above_threshold(self) -> np.ndarray:
@@ -92,17 +100,17 @@ class Sample:
             return product > self.params.threshold
 
 
-def _result(
-    name: str, sample: Sample, checked: np.ndarray, bad: np.ndarray, expected, detail: str = ""
+def property_result(
+    name: str, obs: Observations, checked: np.ndarray, bad: np.ndarray, expected, detail: str = ""
 ) -> PropertyResult:
     idx = np.flatnonzero(bad & checked)
 
     def describe(i: int) -> Counterexample:
-        x = float(sample.x[i])
+        x = float(obs.x[i])
         return Counterexample(
             x=x,
-            x_bits=sample.fmt.hex(sample.fmt.encode(np.float64(x))),
-            output=float(sample.y[i]),
+            x_bits=obs.fmt.hex(obs.fmt.encode(np.float64(x))),
+            output=float(obs.y[i]),
             expected=expected(i) if callable(expected) else str(expected),
         )
 
@@ -129,14 +137,14 @@ def _round_up(fmt: Format, values: np.ndarray) -> np.ndarray:
     return rounded.astype(np.float64)
 
 
-def positivity(s: Sample) -> PropertyResult:
+def positivity(s: Observations) -> PropertyResult:
     finite_in = ~np.isnan(s.x)
     r = s.doc_ref.rounded
     with np.errstate(invalid="ignore"):
         if s.quantity is Quantity.GRAD:
             checked = finite_in & (r > 0)
             bad = ~(s.y > 0)
-            return _result(
+            return property_result(
                 "positivity",
                 s,
                 checked,
@@ -146,10 +154,12 @@ def positivity(s: Sample) -> PropertyResult:
             )
         checked = finite_in & (r >= 0)
         bad = ~(s.y >= 0) | ((r > 0) & ~(s.y > 0))
-    return _result("positivity", s, checked, bad, lambda i: f"> 0 (correct rounding {r[i]!r})" if r[i] > 0 else ">= 0")
+    return property_result(
+        "positivity", s, checked, bad, lambda i: f"> 0 (correct rounding {r[i]!r})" if r[i] > 0 else ">= 0"
+    )
 
 
-def bounds(s: Sample) -> PropertyResult:
+def bounds(s: Observations) -> PropertyResult:
     x, y, b = s.x, s.y, s.params.beta
     finite = np.isfinite(x)
     w = np.longdouble
@@ -169,10 +179,10 @@ def bounds(s: Sample) -> PropertyResult:
         low = np.where(above, s.doc_ref.rounded, low)
         high = np.where(above, s.doc_ref.rounded, high)
         bad = ~((y >= low) & (y <= high))
-    return _result("bounds", s, finite, bad, lambda i: f"within [{low[i]!r}, {high[i]!r}]")
+    return property_result("bounds", s, finite, bad, lambda i: f"within [{low[i]!r}, {high[i]!r}]")
 
 
-def monotonicity(s: Sample) -> PropertyResult:
+def monotonicity(s: Observations) -> PropertyResult:
     keep = ~np.isnan(s.x)
     order = np.argsort(s.x[keep], kind="stable")
     xs, ys = s.x[keep][order], s.y[keep][order]
@@ -197,14 +207,14 @@ def monotonicity(s: Sample) -> PropertyResult:
         return f"y {relation} neighbour's y: f({s.x[j]!r}) = {s.y[j]!r}" if j is not None else "monotone"
 
     name = "monotonicity" if s.quantity is not Quantity.GRAD2 else "monotonicity (unimodal)"
-    return _result(name, s, checked, bad, expected)
+    return property_result(name, s, checked, bad, expected)
 
 
-def asymptotes(s: Sample) -> PropertyResult:
+def asymptotes(s: Observations) -> PropertyResult:
     x, y, fmt, b = s.x, s.y, s.fmt, s.params.beta
     finite = np.isfinite(x)
     if s.quantity is not Quantity.FORWARD:
-        return _result("asymptotes", s, np.zeros_like(finite), np.zeros_like(finite), "", detail="forward only")
+        return property_result("asymptotes", s, np.zeros_like(finite), np.zeros_like(finite), "", detail="forward only")
     with np.errstate(invalid="ignore", over="ignore"):
         linear = finite & (s.math_ref.rounded == x) & ~s.above_threshold
         left = finite & (x * b < -(fmt.precision + 2) * math.log(2)) & (s.math_ref.rounded > 0)
@@ -213,7 +223,7 @@ def asymptotes(s: Sample) -> PropertyResult:
         r = s.math_ref.rounded
         off = ~((y >= r / 2) & (y <= 2 * r))
         bad = np.where(linear, y != x, False) | np.where(left, off, False)
-    return _result(
+    return property_result(
         "asymptotes",
         s,
         linear | left,
@@ -223,7 +233,7 @@ def asymptotes(s: Sample) -> PropertyResult:
     )
 
 
-def threshold_rule(s: Sample) -> PropertyResult:
+def threshold_rule(s: Observations) -> PropertyResult:
     above = s.above_threshold & ~np.isnan(s.x)
     want = {Quantity.FORWARD: s.x, Quantity.GRAD: np.ones_like(s.x), Quantity.GRAD2: np.zeros_like(s.x)}[s.quantity]
     bad = (s.y != want) | (np.signbit(s.y) != np.signbit(want))
@@ -235,19 +245,50 @@ def threshold_rule(s: Sample) -> PropertyResult:
             f"jump at the threshold: at x = {s.x[i]!r} the exact softplus exceeds x by "
             f"{s.math_meas.ulp_error[i]:.4g} ULP of {s.fmt.name}"
         )
-    return _result("threshold_rule", s, above, bad, lambda i: f"== {want[i]!r} (b*x > t)", detail=detail)
+    return property_result("threshold_rule", s, above, bad, lambda i: f"== {want[i]!r} (b*x > t)", detail=detail)
 
 
-def special_values(s: Sample) -> PropertyResult:
+def special_values(s: Observations) -> PropertyResult:
     special = ~np.isfinite(s.x) | (s.x == 0)
     bad = (s.doc_meas.failure != 0) | ~s.doc_meas.faithful
-    return _result(
+    return property_result(
         "special_values", s, special, bad, lambda i: f"{s.doc_ref.rounded[i]!r} (within 1 ULP, same class and sign)"
     )
 
 
-CHECKS = (positivity, bounds, monotonicity, asymptotes, threshold_rule, special_values)
+CHECKS = {
+    "positivity": positivity,
+    "bounds": bounds,
+    "monotonicity": monotonicity,
+    "asymptotes": asymptotes,
+    "threshold_rule": threshold_rule,
+    "special_values": special_values,
+}
+"""The properties that need no budget, by name (the accuracy properties live in :mod:`suite.audit.budgets`)."""
+
+ORACLE_ORDER = (Oracle.DOCUMENTED, Oracle.MATH)
+"""The oracles in the order the audit judges and reports them."""
 
 
-def check_all(sample: Sample) -> list[PropertyResult]:
-    return [check(sample) for check in CHECKS]
+def accuracy_name(oracle: Oracle) -> str:
+    """The accuracy property's name under ``oracle``, e.g. ``accuracy (documented)``."""
+    return f"accuracy ({oracle.value})"
+
+
+PROPERTIES = (*(accuracy_name(o) for o in ORACLE_ORDER), *CHECKS)
+"""Every property the audit judges, one test each: the one list of property names."""
+
+VARIANTS = {"monotonicity": ("monotonicity (unimodal)",)}
+"""Names a property's result takes for some quantities (the second derivative is unimodal, not monotone)."""
+
+RESULT_NAMES = tuple(name for p in PROPERTIES for name in (p, *VARIANTS.get(p, ())))
+"""Every name a :class:`PropertyResult` can carry (what known deviations may name)."""
+
+
+def is_result_of(result: PropertyResult, name: str) -> bool:
+    """Is ``result`` a result of property ``name`` (a variant's name included)?"""
+    return result.name == name or result.name in VARIANTS.get(name, ())
+
+
+def check_all(obs: Observations) -> list[PropertyResult]:
+    return [check(obs) for check in CHECKS.values()]

@@ -1,0 +1,279 @@
+"""The audit engine: configurations, and the measurements and verdicts of each.
+
+Data flows one way: inputs (:mod:`suite.inputs.sets`) → implementation
+(:mod:`suite.implementations`) → reference (:mod:`suite.numerics.fastref`, both oracles, cached
+per format, parameters, quantity and oracle for the whole process) → measurements
+(:mod:`suite.numerics.ulp`, :mod:`suite.numerics.stats`) → verdicts (:mod:`suite.audit.properties`,
+:mod:`suite.audit.budgets`). The pytest plugin and the CLI drive it; nothing here reaches back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from suite import implementations
+from suite.audit import budgets as budget_data
+from suite.audit.defaults import DEFAULT_GRID
+from suite.audit.properties import ORACLE_ORDER, Observations, PropertyResult, check_all
+from suite.implementations import DEFAULT_TARGETS, Implementation
+from suite.inputs.sets import inputs_for
+from suite.numerics.fastref import ReferenceValues, fast_reference
+from suite.numerics.formats import FLOAT32, FLOAT64, FORMATS, Format
+from suite.numerics.params import Oracle, Params, Quantity
+from suite.numerics.stats import Stats, summarize
+from suite.numerics.ulp import measure
+
+PER_BINADE = {FLOAT32: 48, FLOAT64: 12}
+"""Inputs per binade of each sign in the stratified samples of the formats too wide to enumerate."""
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """One thing measured and judged on its own."""
+
+    target: str  # the implementation's spec
+    device: str
+    fmt: Format
+    beta: float
+    threshold: float
+    path: str
+    quantity: Quantity
+    label: str = field(default="", compare=False)  # the implementation's short name, for the id
+
+    @property
+    def id(self) -> str:
+        name = self.label or self.target
+        return (
+            f"{name}-{self.device}-{self.fmt.name}-b{self.beta:g}-t{self.threshold:g}-{self.path}-{self.quantity.value}"
+        )
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """What to audit. Types inside: formats and quantities, not their names (the edges convert)."""
+
+    targets: tuple[str, ...] = DEFAULT_TARGETS
+    devices: tuple[str, ...] = ("cpu",)
+    formats: tuple[Format, ...] = tuple(FORMATS.values())
+    grid: tuple[tuple[float, float], ...] = DEFAULT_GRID
+    quantities: tuple[Quantity, ...] = tuple(Quantity)
+    budgets_file: str | None = None
+
+    def record(self) -> dict:
+        """The settings as the run file records them (names, as a user gives them)."""
+        return {
+            "targets": list(self.targets),
+            "devices": list(self.devices),
+            "dtypes": [f.name for f in self.formats],
+            "grid": [list(pair) for pair in self.grid],
+            "quantities": [q.value for q in self.quantities],
+            "budgets_file": self.budgets_file,
+        }
+
+
+@dataclass(frozen=True)
+class ConfigResult:
+    config: Configuration
+    kernel_params: Params
+    exhaustive: bool
+    stats: dict[Oracle, Stats]
+    properties: list[PropertyResult]
+    deviations: list[budget_data.DeviationCheck] = field(default_factory=list)
+    # consistency of the CPU kernel paths: on the scalar path, how many outputs differ from the
+    # SIMD path's on the same inputs (None where not measured)
+    path_disagreement: dict | None = None
+
+    @property
+    def passed(self) -> bool:
+        return all(p.passed for p in self.properties)
+
+    def property(self, name: str) -> PropertyResult:
+        for p in self.properties:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+@functools.lru_cache(maxsize=32)
+def input_set(fmt: Format, beta: float, threshold: float) -> tuple[np.ndarray, bool]:
+    """The audit's inputs for a format and parameters, and whether they are every input (cached)."""
+    return inputs_for(fmt, beta, threshold, per_binade=PER_BINADE.get(fmt, 16))
+
+
+@functools.lru_cache(maxsize=128)
+def reference_on_inputs(
+    fmt: Format, beta: float, threshold: float, quantity: Quantity, oracle: Oracle
+) -> ReferenceValues:
+    """The exact truth at :func:`input_set`'s inputs, computed once per process for each format,
+    parameters, quantity and oracle (128 entries hold the default audit's 120)."""
+    x, _ = input_set(fmt, beta, threshold)
+    return fast_reference(quantity, x, Params.as_kernel_sees(beta, threshold, fmt), fmt, oracle)
+
+
+class Auditor:
+    """Measures configurations (each once) for the property tests and the report.
+
+    Raises ValueError subclasses with one clear line for bad settings: an absent device, an
+    implementation that cannot be loaded, a grid point the kernel's compute format cannot hold,
+    a budget file that does not parse.
+    """
+
+    def __init__(self, settings: AuditSettings):
+        self.settings = settings
+        self.implementations: dict[str, Implementation] = {
+            spec: implementations.load(spec) for spec in settings.targets
+        }
+        self.devices = tuple(
+            dict.fromkeys(impl.resolve_device(d) for impl in self.implementations.values() for d in settings.devices)
+        )
+        for fmt in settings.formats:
+            for beta, threshold in settings.grid:
+                try:
+                    Params.as_kernel_sees(beta, threshold, fmt)
+                except ValueError:
+                    raise ValueError(
+                        f"--grid beta={beta!r} is not a finite number > 0 once cast to the compute format of "
+                        f"{fmt.name} tensors; give a beta the kernel can hold (huge and tiny betas are judged by "
+                        "the parameter cases)"
+                    ) from None
+        self.budgets = budget_data.load(settings.budgets_file)
+        self.not_audited: dict[str, str] = {}  # what the implementations cannot do, and why
+        self._configurations = self._build_configurations()
+        self._results: dict[Configuration, ConfigResult] = {}
+
+    def _build_configurations(self) -> list[Configuration]:
+        out = []
+        for spec, impl in self.implementations.items():
+            for device in self.devices:
+                for fmt in self.settings.formats:
+                    for beta, threshold in self.settings.grid:
+                        for path in impl.paths(device):
+                            for quantity in self.settings.quantities:
+                                why = impl.unsupported(fmt, quantity)
+                                if why:
+                                    self.not_audited[f"{spec} {fmt.name} {quantity.value}"] = why
+                                    continue
+                                out.append(
+                                    Configuration(
+                                        spec, device, fmt, beta, threshold, path, quantity, label=impl.short_name
+                                    )
+                                )
+        return out
+
+    def configurations(self) -> list[Configuration]:
+        return list(self._configurations)
+
+    def inputs(self, config: Configuration) -> tuple[np.ndarray, bool]:
+        """The configuration's whole input set, and whether it is every input of the format."""
+        return input_set(config.fmt, config.beta, config.threshold)
+
+    def outputs(self, config: Configuration, x: np.ndarray) -> np.ndarray:
+        impl = self.implementations[config.target]
+        return impl.evaluate(x, config.fmt, config.quantity, config.beta, config.threshold, config.device, config.path)
+
+    def reproducer(self, config: Configuration, x: float) -> str:
+        """The implementation's snippet that evaluates ``config`` at ``x``."""
+        impl = self.implementations[config.target]
+        return impl.reproducer(
+            x, config.fmt, config.quantity, config.beta, config.threshold, config.device, config.path
+        )
+
+    def observe(
+        self,
+        config: Configuration,
+        x: np.ndarray,
+        y: np.ndarray,
+        math_ref: ReferenceValues | None = None,
+        doc_ref: ReferenceValues | None = None,
+    ) -> Observations:
+        """Outputs ``y`` at ``x`` measured under both oracles (references computed unless given)."""
+        params = Params.as_kernel_sees(config.beta, config.threshold, config.fmt)
+        if math_ref is None or doc_ref is None:
+            math_ref = fast_reference(config.quantity, x, params, config.fmt, Oracle.MATH)
+            doc_ref = fast_reference(config.quantity, x, params, config.fmt, Oracle.DOCUMENTED)
+        return Observations(
+            config.fmt, config.quantity, params, x, y, math_ref, measure(y, math_ref), doc_ref, measure(y, doc_ref)
+        )
+
+    def observe_all(self, config: Configuration) -> tuple[Observations, bool]:
+        """The configuration's whole input set, evaluated and measured (not cached: large)."""
+        x, exhaustive = self.inputs(config)
+        y = self.outputs(config, x)
+        key = (config.fmt, config.beta, config.threshold, config.quantity)
+        math_ref = reference_on_inputs(*key, Oracle.MATH)
+        doc_ref = reference_on_inputs(*key, Oracle.DOCUMENTED)
+        return self.observe(config, x, y, math_ref, doc_ref), exhaustive
+
+    def result(self, config: Configuration) -> ConfigResult:
+        if config in self._results:
+            return self._results[config]
+        obs, exhaustive = self.observe_all(config)
+        properties, deviations = self._verdicts(config, obs)
+        stats = {
+            oracle: summarize(obs.x, obs.y, obs.reference(oracle), obs.measurements(oracle), exhaustive)
+            for oracle in ORACLE_ORDER
+        }
+        result = ConfigResult(
+            config, obs.params, exhaustive, stats, properties, deviations, self._path_disagreement(config, obs.x, obs.y)
+        )
+        self._results[config] = result
+        return result
+
+    def _path_disagreement(self, config: Configuration, x: np.ndarray, y: np.ndarray) -> dict | None:
+        """On the second of an implementation's two paths, how many outputs differ from the first's."""
+        paths = self.implementations[config.target].paths(config.device)
+        if len(paths) != 2 or config.path != paths[1]:
+            return None
+        first = dataclasses.replace(config, path=paths[0])
+        y_first = self.outputs(first, x)
+        differ = ~((y == y_first) | (np.isnan(y) & np.isnan(y_first)))
+        fmt = config.fmt
+        count = int(differ.sum())
+        example = None
+        if count:
+            i = int(np.flatnonzero(differ)[0])
+            example = {
+                "x": float(x[i]),
+                "x_bits": fmt.hex(fmt.encode(np.float64(x[i]))),
+                config.path: float(y[i]),
+                paths[0]: float(y_first[i]),
+            }
+        return {"versus": paths[0], "inputs": len(x), "differing": count, "example": example}
+
+    def judge_points(self, config: Configuration, x: np.ndarray) -> tuple[Observations, list[PropertyResult]]:
+        """Every property at a few inputs (hypothesis examples): the same checks, budgets and
+        known deviations as :meth:`result`, on ``x`` and each input's upper neighbour."""
+        fmt = config.fmt
+        x = np.asarray(x, dtype=np.float64)
+        finite = x[np.isfinite(x)]
+        neighbours = fmt.decode(fmt.next_up(fmt.encode(finite)))
+        x = np.concatenate([x, neighbours])
+        obs = self.observe(config, x, self.outputs(config, x))
+        properties, _ = self._verdicts(config, obs)
+        return obs, properties
+
+    def _verdicts(
+        self, config: Configuration, obs: Observations
+    ) -> tuple[list[PropertyResult], list[budget_data.DeviationCheck]]:
+        """Every property of an observation, with budgets and known deviations applied."""
+        properties = [
+            budget_data.check_accuracy(obs, oracle, self.budgets, config.path, config.beta, config.threshold)
+            for oracle in ORACLE_ORDER
+        ]
+        properties.extend(check_all(obs))
+        return budget_data.apply_deviations(
+            properties, obs, self.budgets, config.target, config.path, config.beta, config.threshold
+        )
+
+    def results(self) -> list[ConfigResult]:
+        return list(self._results.values())
+
+    def stale_deviations(self) -> list[str]:
+        """Known deviations that no longer match what this run measured (see suite.audit.budgets)."""
+        checks = [c for r in self._results.values() for c in r.deviations]
+        default_grid = set(DEFAULT_GRID) <= set(self.settings.grid)
+        return budget_data.stale_deviations(self.budgets, checks, judge_fixed=default_grid)

@@ -1,0 +1,166 @@
+"""The run file: every measurement of an audit as versioned JSON, written atomically.
+
+``format`` is the version of this file's layout (separate from the tool's version). Floats that
+may be non-finite are written as ``{"hex": ..., "repr": ...}`` (:func:`suite.files.exact_float`)
+so the file is strict JSON; counts and rates are plain numbers. Everything a report shows is
+recorded here (reproducers included), so that reports are rendered from this file alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from pathlib import Path
+
+from suite.environment import environment
+from suite.files import exact_float, write_json_atomically
+
+FORMAT = 1
+
+
+def _plain(value):
+    """Dataclasses, numpy scalars and non-finite floats made JSON-safe."""
+    import numpy as np
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value) if f.repr}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return exact_float(value)
+    return value
+
+
+def config_entry(auditor, result, search: dict | None) -> dict:
+    """One configuration's record: its settings, statistics per oracle, properties with
+    counterexamples and reproducers, known deviations, search and path disagreement."""
+    config = result.config
+    stats = {}
+    for oracle, s in result.stats.items():
+        entry = _plain(s)
+        entry["correctly_rounded_rate"] = s.correctly_rounded_rate
+        entry["faithful_rate"] = s.faithful_rate
+        if s.worst is not None:
+            entry["worst"]["x"] = exact_float(s.worst.x)
+            entry["worst"]["output"] = exact_float(s.worst.output)
+            entry["worst"]["exact"] = exact_float(s.worst.exact)
+            entry["worst"]["correctly_rounded"] = exact_float(s.worst.correctly_rounded)
+            entry["worst"]["reproducer"] = auditor.reproducer(config, s.worst.x)
+        stats[oracle.value] = entry
+    properties = []
+    for p in result.properties:
+        properties.append(
+            {
+                "name": p.name,
+                "passed": p.passed,
+                "checked": p.checked,
+                "violations": p.violations,
+                "detail": p.detail,
+                "counterexamples": [
+                    {
+                        **_plain(c),
+                        "x": exact_float(c.x),
+                        "output": exact_float(c.output),
+                        "reproducer": auditor.reproducer(config, c.x),
+                    }
+                    for c in p.counterexamples
+                ],
+            }
+        )
+    return {
+        "id": config.id,
+        "target": config.target,
+        "device": config.device,
+        "dtype": config.fmt.name,
+        "beta": config.beta,
+        "threshold": config.threshold,
+        "kernel_beta": exact_float(result.kernel_params.beta),
+        "kernel_threshold": exact_float(result.kernel_params.threshold),
+        "path": config.path,
+        "quantity": config.quantity.value,
+        "exhaustive": result.exhaustive,
+        "stats": stats,
+        "properties": properties,
+        "known_deviations": [_plain(c.as_record()) for c in result.deviations],
+        "hypothesis_search": _plain(search) if search else None,
+        "path_disagreement": _plain(result.path_disagreement),
+        "verdict": "pass" if result.passed else "fail",
+    }
+
+
+def build(state, exit_status: int) -> dict:
+    """The run file's content from an audit session (:class:`suite.audit.plugin.AuditSession`)."""
+    from suite.audit.engine import DEFAULT_GRID
+    from suite.implementations import DEFAULT_TARGETS
+
+    auditor = state.auditor
+    results = [auditor.result(c) for c in auditor.configurations()]
+    stale = auditor.stale_deviations()
+    failing = [r.config.id for r in results if not r.passed]
+    return {
+        "format": FORMAT,
+        "tool": "softplus-audit",
+        "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": state.command,
+        "environment": environment(),
+        "settings": _plain(auditor.settings.record()),
+        "defaults": {"targets": list(DEFAULT_TARGETS), "grid": [list(pair) for pair in DEFAULT_GRID]},
+        "budgets_file": auditor.budgets.source,
+        "not_audited": {**state.skipped, **auditor.not_audited},
+        "verdict": "pass" if exit_status == 0 else "fail",
+        "pytest_exit_status": exit_status,
+        "summary": {
+            "configurations": len(results),
+            "failing_configurations": failing,
+            "stale_deviations": stale,
+            "tests": {k: sum(1 for v in state.outcomes.values() if v == k) for k in ("passed", "failed", "skipped")},
+        },
+        "configurations": [config_entry(auditor, r, state.searches.get(r.config.id)) for r in results],
+        "parameter_cases": state.parameter_cases,
+        "reference_points": reference_points(auditor.settings.formats),
+        "test_outcomes": state.outcomes,
+    }
+
+
+REFERENCE_INPUTS = (-2.0, 0.0, 5.0)
+"""Inputs at which the run records softplus's exact value (beta = 1), for the reports' claims."""
+
+
+def reference_points(formats) -> list[dict]:
+    """The exact forward value (beta = 1, threshold = 20; 25 significant digits) at each of
+    :data:`REFERENCE_INPUTS`, and its correct rounding into each audited format, so that a report
+    states them without computing anything."""
+    import mpmath
+
+    from suite.numerics.params import Params, Quantity
+    from suite.numerics.reference import correctly_rounded, exact_value
+
+    points = []
+    for x in REFERENCE_INPUTS:
+        exact = exact_value(Quantity.FORWARD, x, Params(), digits=25)
+        points.append(
+            {
+                "x": x,
+                "quantity": Quantity.FORWARD.value,
+                "beta": 1.0,
+                "threshold": 20.0,
+                "exact": mpmath.nstr(exact, 25),
+                "correctly_rounded": {
+                    fmt.name: exact_float(
+                        correctly_rounded(Quantity.FORWARD, x, Params.as_kernel_sees(1.0, 20.0, fmt), fmt)
+                    )
+                    for fmt in formats
+                },
+            }
+        )
+    return points
+
+
+def write_run(state, path: str | Path, exit_status: int) -> None:
+    """Write the run file (atomically)."""
+    write_json_atomically(build(state, exit_status), path)

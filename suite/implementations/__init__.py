@@ -1,0 +1,65 @@
+"""What is audited: softplus implementations behind one protocol (:mod:`suite.implementations.base`).
+
+:data:`REGISTRY` maps each built-in implementation's name to the function that builds it; it is
+the one list of built-in names (``--target`` choices, defaults, documentation). Anything else is
+named ``package.module:attribute``: an object that already follows the
+:class:`~suite.implementations.base.Implementation` protocol is used as it is (a new framework is
+one module), and a callable with ``torch.nn.functional.softplus``'s signature is wrapped as a torch
+implementation.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from suite.implementations import torch_eager
+from suite.implementations.base import DeviceUnavailableError, Implementation, ImplementationError
+
+REGISTRY: dict[str, Callable[[], Implementation]] = {
+    "torch.nn.functional:softplus": torch_eager.functional,
+    "torch.nn:Softplus": torch_eager.module,
+}
+DEFAULT_TARGETS = ("torch.nn.functional:softplus", "torch.nn:Softplus")
+
+
+def load(spec: str) -> Implementation:
+    """The implementation named ``spec``; :class:`ImplementationError` (one line) if there is none."""
+    if spec in REGISTRY:
+        return REGISTRY[spec]()
+    obj = import_object(spec)
+    if isinstance(obj, Implementation):
+        return obj
+    return torch_eager.from_callable(spec, obj)
+
+
+def import_object(spec: str):
+    """The object named ``package.module:attribute`` (dotted attributes allowed)."""
+    if ":" not in spec:
+        raise ImplementationError(
+            f"target {spec!r} is not of the form package.module:callable (e.g. torch.nn.functional:softplus)"
+        )
+    module_name, _, attribute = spec.partition(":")
+    try:
+        imported = importlib.import_module(module_name)
+    except Exception as error:  # any import-time failure is the target's, reported in one line
+        raise ImplementationError(
+            f"target {spec!r}: cannot import module {module_name!r}: {type(error).__name__}: {error}"
+        ) from None
+    obj = imported
+    for part in attribute.split("."):
+        if not hasattr(obj, part):
+            raise ImplementationError(f"target {spec!r}: module {module_name!r} has no attribute {attribute!r}")
+        obj = getattr(obj, part)
+    return obj
+
+
+__all__ = [
+    "DEFAULT_TARGETS",
+    "REGISTRY",
+    "DeviceUnavailableError",
+    "Implementation",
+    "ImplementationError",
+    "import_object",
+    "load",
+]

@@ -1,0 +1,238 @@
+"""torch eager softplus, and any callable with ``torch.nn.functional.softplus``'s signature.
+
+The built-in implementations are ``torch.nn.functional:softplus`` and ``torch.nn:Softplus``
+(the module, wrapped); a user's ``package.module:callable`` taking ``(input, beta=, threshold=)``
+and returning a tensor is audited the same way. Autograd gives the derivatives: ``d/dx`` of
+``sum(f(x))`` and of ``sum(f'(x))``.
+
+Kernel paths (docs/numerics.md, "How torch computes it: kernel paths"). On CPU the same element
+can be computed by two code paths of ``cpu_kernel_vec``:
+
+* ``simd``: the vectorized body. Inputs are laid out contiguously in a tensor whose length is
+  a multiple of :data:`SIMD_ALIGNMENT` elements, evaluated with one intra-op thread, so every
+  element lies in a full vector (no scalar remainder).
+* ``scalar``: the scalar lambda. Inputs are a strided view (every second element of a buffer),
+  which ``cpu_kernel_vec`` always processes element by element.
+
+On CUDA there is one path, ``device``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from suite.implementations.base import NATIVE_DTYPES, DeviceUnavailableError, ImplementationError, check_path
+from suite.numerics.formats import Format
+from suite.numerics.params import Quantity
+
+CPU_PATHS = ("simd", "scalar")
+DEVICE_PATH = "device"
+SIMD_ALIGNMENT = 256  # a multiple of twice the widest vector (64 half elements under AVX-512)
+CHUNK = 1 << 20
+
+
+def resolve_device(name: str) -> str:
+    """Check that a torch device exists here; returns its canonical name (``cpu``, ``cuda``, ``cuda:1``)."""
+    import torch
+
+    if name == "cpu":
+        return name
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            built = torch.version.cuda or "none"
+            raise DeviceUnavailableError(
+                f"device {name!r} is not available: torch.cuda.is_available() is False (torch {torch.__version__}, "
+                f"CUDA build: {built}); accepted here: cpu"
+            )
+        index_text = name.partition(":")[2] or "0"
+        if not index_text.isdigit():
+            raise DeviceUnavailableError(f"unknown device {name!r}; accepted: cpu, cuda, cuda:N")
+        if int(index_text) >= torch.cuda.device_count():
+            raise DeviceUnavailableError(
+                f"device {name!r} is not available: {torch.cuda.device_count()} CUDA device(s)"
+            )
+        return name
+    raise DeviceUnavailableError(f"unknown device {name!r}; accepted: cpu, cuda, cuda:N")
+
+
+def paths_for(device: str) -> tuple[str, ...]:
+    """torch's kernel paths on ``device``: ``simd`` and ``scalar`` on CPU, ``device`` elsewhere."""
+    return CPU_PATHS if device == "cpu" else (DEVICE_PATH,)
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _layout(values, path: str, device: str):
+    """A leaf tensor holding ``values`` and the view of it that the implementation receives."""
+    import torch
+
+    n = values.numel()
+    if path == "scalar":
+        base = torch.zeros(2 * n, dtype=values.dtype, device=device)
+        base[::2] = values
+        return base, lambda b: b[::2], lambda g: g[::2]
+    padded = -(-n // SIMD_ALIGNMENT) * SIMD_ALIGNMENT if path == "simd" else n
+    if padded == n and n and values.is_contiguous():
+        return values, lambda b: b, lambda g: g  # already a whole number of vectors
+    base = torch.zeros(max(padded, 1), dtype=values.dtype, device=device)
+    base[:n] = values
+    return base, lambda b: b, lambda g: g[:n]
+
+
+@dataclass(frozen=True)
+class TorchCallable:
+    """A torch callable ``fn(input, beta=, threshold=) -> Tensor`` as an :class:`Implementation`."""
+
+    spec: str  # how it was named, e.g. "torch.nn.functional:softplus"
+    description: str
+    fn: Callable
+    short_name: str = ""
+    call_template: str = ""  # the reproducer's call, with {b} and {t}; default: spec(x, beta=, threshold=)
+    family: str = "torch"
+
+    def __call__(self, tensor, beta: float, threshold: float):
+        return self.fn(tensor, beta=beta, threshold=threshold)
+
+    def resolve_device(self, name: str) -> str:
+        return resolve_device(name)
+
+    def paths(self, device: str) -> tuple[str, ...]:
+        return paths_for(device)
+
+    def unsupported(self, fmt: Format, quantity: Quantity) -> str | None:
+        return None  # every format and quantity: autograd differentiates twice
+
+    def evaluate(
+        self,
+        x: np.ndarray,
+        fmt: Format,
+        quantity: Quantity,
+        beta: float,
+        threshold: float,
+        device: str = "cpu",
+        path: str = "simd",
+        native: bool = False,
+    ) -> np.ndarray:
+        """See :meth:`suite.implementations.base.Implementation.evaluate`; ``beta`` and
+        ``threshold`` are passed as given (the kernel casts them itself)."""
+        import torch
+
+        check_path(self, device, path)
+        dtype = fmt.torch_dtype()
+        own = np.dtype(fmt.numpy_name) if fmt.name in NATIVE_DTYPES else None
+        out_dtype = own if (native and own is not None) else np.dtype(np.float64)
+        out = np.empty(len(x), dtype=out_dtype)
+        context = _one_thread() if path == "simd" else contextlib.nullcontext()
+        with context:
+            for start in range(0, len(x), CHUNK):
+                part = x[start : start + CHUNK]
+                if own is not None and part.dtype == own:
+                    # the format's own values: one copy, which the implementation may even modify in place
+                    chunk = torch.from_numpy(np.ascontiguousarray(part)).clone()
+                else:
+                    chunk = torch.from_numpy(np.ascontiguousarray(part, dtype=np.float64)).to(dtype)
+                result = self._evaluate_chunk(chunk, quantity, beta, threshold, device, path)
+                out[start : start + len(chunk)] = result.to(
+                    "cpu", torch.float64 if out_dtype == np.float64 else dtype
+                ).numpy()
+        return out
+
+    def _evaluate_chunk(self, chunk, quantity: Quantity, beta: float, threshold: float, device: str, path: str):
+        """The outputs at one chunk, as a tensor of the chunk's dtype on ``device``."""
+        import torch
+
+        base, view, unview = _layout(chunk.to(device), path, device)
+        if quantity is Quantity.FORWARD:
+            with torch.no_grad():
+                y = self(view(base), beta, threshold)
+            # the output is a fresh tensor shaped like the view: the first n elements are ours
+            return y.reshape(-1)[: chunk.numel()].detach()
+        base.requires_grad_(True)
+        y = self(view(base), beta, threshold)
+        (grad,) = torch.autograd.grad(y, base, torch.ones_like(y), create_graph=quantity is Quantity.GRAD2)
+        if quantity is Quantity.GRAD2:
+            (grad,) = torch.autograd.grad(grad, base, torch.ones_like(grad))
+        return unview(grad).detach()
+
+    def reproducer(
+        self, x: float, fmt: Format, quantity: Quantity, beta: float, threshold: float, device: str, path: str
+    ) -> str:
+        """A two-line torch snippet that evaluates this configuration at ``x``."""
+        template = self.call_template or f"{self.spec.replace(':', '.')}(x, beta={{b!r}}, threshold={{t!r}})"
+        call = template.format(b=beta, t=threshold)
+        grad = ""
+        if quantity is not Quantity.FORWARD:
+            grad = "; g, = torch.autograd.grad(y, x, create_graph=True)"
+            if quantity is Quantity.GRAD2:
+                grad += "; g, = torch.autograd.grad(g, x)"
+        requires = ", requires_grad=True" if quantity is not Quantity.FORWARD else ""
+        layout = "" if path != "scalar" else "  # scalar path: pass a strided view, e.g. torch.stack([x, x], 1)[:, 0]"
+        value = f"float.fromhex('{float(x).hex()}')"
+        return (
+            f"x = torch.tensor([{value}], dtype=torch.{fmt.name}, device='{device}'{requires})\n"
+            f"y = {call}{grad}{layout}"
+        )
+
+
+def _functional_softplus(tensor, beta: float = 1.0, threshold: float = 20.0):
+    import torch
+
+    return torch.nn.functional.softplus(tensor, beta=beta, threshold=threshold)
+
+
+def _module_softplus(tensor, beta: float = 1.0, threshold: float = 20.0):
+    import torch
+
+    return torch.nn.Softplus(beta=beta, threshold=threshold)(tensor)
+
+
+def functional() -> TorchCallable:
+    """``torch.nn.functional.softplus``."""
+    return TorchCallable(
+        "torch.nn.functional:softplus",
+        "torch.nn.functional.softplus",
+        _functional_softplus,
+        short_name="F.softplus",
+        call_template="torch.nn.functional.softplus(x, beta={b!r}, threshold={t!r})",
+    )
+
+
+def module() -> TorchCallable:
+    """``torch.nn.Softplus`` (the module, built per call with the parameters)."""
+    return TorchCallable(
+        "torch.nn:Softplus",
+        "torch.nn.Softplus (module)",
+        _module_softplus,
+        short_name="nn.Softplus",
+        call_template="torch.nn.Softplus(beta={b!r}, threshold={t!r})(x)",
+    )
+
+
+def from_callable(spec: str, obj: Callable) -> TorchCallable:
+    """A user's callable with ``F.softplus``'s signature; :class:`ImplementationError` if it has another."""
+    if not callable(obj):
+        raise ImplementationError(f"target {spec!r} is not callable")
+    try:
+        inspect.signature(obj).bind(object(), beta=1.0, threshold=20.0)
+    except TypeError:
+        raise ImplementationError(
+            f"target {spec!r} does not accept (input, beta=..., threshold=...) like torch.nn.functional.softplus"
+        ) from None
+    except ValueError:
+        pass  # builtins without a signature: trust the call
+    return TorchCallable(spec, spec, obj, short_name=spec)

@@ -1,0 +1,223 @@
+"""Mergeable statistics of a sweep: per oracle (:class:`OracleTotals`), per property violation
+(:class:`Violation`), and per contiguous range of inputs (:class:`Accumulator`), with their JSON form.
+
+Merging is associative: shards measured in separate processes, machines or CI jobs join into the
+same statistics as one process. All ULP figures are ULPs of the output format.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from suite.numerics.formats import Format
+from suite.numerics.stats import BUCKET_LABELS, binade_maxima, histogram
+from suite.numerics.ulp import Failure
+
+ORACLES = ("documented", "math")
+
+
+@dataclass
+class OracleTotals:
+    """Mergeable statistics of the ULP errors under one oracle (ULPs of the output format)."""
+
+    max_ulp: float = 0.0
+    argmax_bits: int = -1
+    argmax_output: float = 0.0
+    argmax_rounded: float = 0.0
+    sum_ulp: float = 0.0
+    counted: int = 0  # inputs with a numeric ULP error (no special-value failure)
+    correctly_rounded: int = 0
+    faithful: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    histogram: list[int] = field(default_factory=lambda: [0] * len(BUCKET_LABELS))
+    binade_max: dict[str, float] = field(default_factory=dict)  # "+e"/"-e"/"+sub"... -> max
+
+    @classmethod
+    def of_chunk(
+        cls, fmt: Format, bits: np.ndarray, x: np.ndarray, y: np.ndarray, rounded: np.ndarray, m
+    ) -> OracleTotals:
+        """The statistics of one chunk measured by :func:`suite.numerics.ulp.measure` (the summaries of
+        :mod:`suite.numerics.stats`), ready to :meth:`merge`."""
+        failed = m.failure != Failure.NONE
+        errors = m.ulp_error
+        totals = cls()
+        if (~failed).any():
+            best = int(np.nanargmax(np.where(failed, -1.0, errors)))  # the first largest
+            totals.max_ulp, totals.argmax_bits = float(errors[best]), int(bits[best])
+            totals.argmax_output, totals.argmax_rounded = float(y[best]), float(rounded[best])
+            totals.sum_ulp = float(errors[~failed].sum())
+            totals.counted = int(np.count_nonzero(~failed))
+        totals.correctly_rounded = int(np.count_nonzero(m.correctly_rounded))
+        totals.faithful = int(np.count_nonzero(m.faithful))
+        for f in Failure:
+            n = int(np.count_nonzero(m.failure == f)) if f is not Failure.NONE else 0
+            if n:
+                totals.failures[f.name.lower()] = n
+        totals.histogram = histogram(errors, failed)
+        totals.binade_max = {e["sign"] + str(e["binade"]): e["max_ulp"] for e in binade_maxima(x, errors, fmt)}
+        return totals
+
+    @classmethod
+    def of_tallies(cls, fmt: Format, bits: np.ndarray, y: np.ndarray, rows: tuple[int, ...], tallies) -> OracleTotals:
+        """The statistics of one chunk from rows ``rows`` of :func:`suite.numerics.kernels.sweep_chunk`'s
+        summaries ``tallies`` = (histogram, binade_max, sums, counts)."""
+        from suite.numerics import kernels as k
+
+        histogram_rows, binade_rows, sums_rows, counts_rows = (a[list(rows)] for a in tallies)
+        by_bucket, sums, counts = histogram_rows.sum(axis=0), sums_rows.sum(axis=0), counts_rows.sum(axis=0)
+        table = binade_rows.max(axis=0).reshape(2, -1)  # [sign, column]
+        totals = cls()
+        # the first largest error: the larger, and on a tie the earlier input
+        found = [(-float(tallies[2][r, 2]), int(tallies[3][r, k.TALLY_BEST]), r) for r in rows]
+        found = sorted(f for f in found if f[1] >= 0)
+        if found:
+            _, best, r = found[0]
+            totals.max_ulp, totals.argmax_bits = float(tallies[2][r, 2]), int(bits[best])
+            totals.argmax_output, totals.argmax_rounded = float(y[best]), float(tallies[2][r, 3])
+            totals.sum_ulp = float(sums[0] + sums[1])
+            totals.counted = int(counts[k.TALLY_COUNTED])
+        totals.correctly_rounded = int(counts[k.TALLY_CORRECT])
+        totals.faithful = int(counts[k.TALLY_FAITHFUL])
+        for f in Failure:
+            n = int(counts[k.TALLY_FAILURES + f.value]) if f is not Failure.NONE else 0
+            if n:
+                totals.failures[f.name.lower()] = n
+        totals.histogram = by_bucket.tolist()
+        for sign_row, sign in ((0, "+"), (1, "-")):
+            for col in np.flatnonzero(table[sign_row] >= 0).tolist():
+                name = "zero" if col == 0 else "subnormal" if col == 1 else str(col - 2 + fmt.emin)
+                totals.binade_max[sign + name] = float(table[sign_row, col])
+        return totals
+
+    def merge(self, other: OracleTotals) -> None:
+        if other.argmax_bits >= 0 and (other.max_ulp > self.max_ulp or self.argmax_bits < 0):
+            self.max_ulp, self.argmax_bits = other.max_ulp, other.argmax_bits
+            self.argmax_output, self.argmax_rounded = other.argmax_output, other.argmax_rounded
+        self.sum_ulp += other.sum_ulp
+        self.counted += other.counted
+        self.correctly_rounded += other.correctly_rounded
+        self.faithful += other.faithful
+        for k, v in other.failures.items():
+            self.failures[k] = self.failures.get(k, 0) + v
+        self.histogram = [a + b for a, b in zip(self.histogram, other.histogram, strict=True)]
+        for k, v in other.binade_max.items():
+            self.binade_max[k] = max(self.binade_max.get(k, 0.0), v)
+
+
+@dataclass
+class Violation:
+    count: int = 0
+    example_bits: int = -1
+    example_output: float = 0.0
+
+    def add(self, mask: np.ndarray, bits: np.ndarray, y: np.ndarray) -> None:
+        n = int(mask.sum())
+        if n and self.example_bits < 0:
+            i = int(np.flatnonzero(mask)[0])
+            self.example_bits, self.example_output = int(bits[i]), float(y[i])
+        self.count += n
+
+    def merge(self, other: Violation) -> None:
+        if self.example_bits < 0 and other.example_bits >= 0:
+            self.example_bits, self.example_output = other.example_bits, other.example_output
+        self.count += other.count
+
+
+@dataclass
+class Accumulator:
+    """Everything a sweep knows about a contiguous range of patterns ``[start, stop)``."""
+
+    start: int
+    stop: int
+    inputs: int = 0
+    oracles: dict[str, OracleTotals] = field(default_factory=lambda: {o: OracleTotals() for o in ORACLES})
+    zero_where_positive: Violation = field(default_factory=Violation)
+    not_monotone: Violation = field(default_factory=Violation)
+    path_disagreement: Violation | None = None
+    first: tuple[int, float] | None = None  # (bits, output) at the range's ends, for the
+    last: tuple[int, float] | None = None  # monotonicity of pairs across a merge boundary
+    seconds: float = 0.0
+
+    def merge(self, other: Accumulator, fmt: Format, quantity: str) -> Accumulator:
+        if other.start != self.stop:
+            raise ValueError(f"cannot merge range [{other.start}, {other.stop}) after [{self.start}, {self.stop})")
+        for name in ORACLES:
+            self.oracles[name].merge(other.oracles[name])
+        self.zero_where_positive.merge(other.zero_where_positive)
+        self.not_monotone.merge(other.not_monotone)
+        if other.path_disagreement is not None:
+            if self.path_disagreement is None:
+                self.path_disagreement = Violation()
+            self.path_disagreement.merge(other.path_disagreement)
+        if self.last is not None and other.first is not None:
+            pair_bits = np.array([self.last[0], other.first[0]], dtype=np.uint64).astype(fmt.uint_dtype)
+            pair_y = np.array([self.last[1], other.first[1]])
+            wrong = wrong_steps(quantity, pair_bits, fmt.decode(pair_bits), pair_y)
+            self.not_monotone.add(wrong, pair_bits[1:], pair_y[1:])
+        self.stop, self.inputs, self.seconds = other.stop, self.inputs + other.inputs, self.seconds + other.seconds
+        self.last = other.last if other.last is not None else self.last
+        return self
+
+
+def wrong_steps(quantity: str, bits: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """For consecutive patterns ``bits`` (values ``x``), does output i+1 step the wrong way from
+    output i? (length n-1)"""
+    same_sign = np.signbit(x[1:]) == np.signbit(x[:-1])
+    consecutive = (bits[1:].astype(np.int64) - bits[:-1].astype(np.int64)) == 1
+    usable = same_sign & consecutive & np.isfinite(x[1:]) & np.isfinite(x[:-1]) & ~np.isnan(y[1:]) & ~np.isnan(y[:-1])
+    negative = np.signbit(x[1:])
+    with np.errstate(invalid="ignore"):
+        # softplus and its gradient rise with x; the second derivative falls as |x| grows
+        rising = np.where(negative, y[1:] > y[:-1], y[1:] < y[:-1])
+        wrong = y[1:] > y[:-1] if quantity == "grad2" else rising
+    return usable & wrong
+
+
+def finite(v: float):
+    return v if math.isfinite(v) else {"repr": repr(v)}
+
+
+def accumulator_to_json(acc: Accumulator) -> dict:
+    data = dataclasses.asdict(acc)
+    for totals in data["oracles"].values():
+        for key in ("argmax_output", "argmax_rounded", "max_ulp"):
+            totals[key] = finite(totals[key])
+    for key in ("zero_where_positive", "not_monotone", "path_disagreement"):
+        if data[key]:
+            data[key]["example_output"] = finite(data[key]["example_output"])
+    for key in ("first", "last"):
+        if data[key]:
+            data[key] = [data[key][0], finite(data[key][1])]
+    return data
+
+
+def _float(v) -> float:
+    return float(v["repr"]) if isinstance(v, dict) else float(v)
+
+
+def accumulator_from_json(data: dict) -> Accumulator:
+    oracles = {}
+    for name, t in data["oracles"].items():
+        oracles[name] = OracleTotals(
+            **{**t, **{k: _float(t[k]) for k in ("argmax_output", "argmax_rounded", "max_ulp")}}
+        )
+
+    def violation(v):
+        return None if v is None else Violation(v["count"], v["example_bits"], _float(v["example_output"]))
+
+    return Accumulator(
+        start=data["start"],
+        stop=data["stop"],
+        inputs=data["inputs"],
+        oracles=oracles,
+        zero_where_positive=violation(data["zero_where_positive"]),
+        not_monotone=violation(data["not_monotone"]),
+        path_disagreement=violation(data["path_disagreement"]),
+        first=(data["first"][0], _float(data["first"][1])) if data["first"] else None,
+        last=(data["last"][0], _float(data["last"][1])) if data["last"] else None,
+        seconds=data["seconds"],
+    )

@@ -1,0 +1,136 @@
+"""float64 cannot be enumerated: a stratified sample with the sweep's statistics, then a steered
+hypothesis search beyond it."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from suite.numerics.fastref import fast_reference
+from suite.numerics.params import Oracle, Params, Quantity
+from suite.numerics.ulp import Failure, measure
+from suite.sweep.accumulate import ORACLES, Accumulator, OracleTotals, Violation, finite
+from suite.sweep.measure import CHUNK
+from suite.sweep.spec import SweepSpec
+
+
+def sample_float64(spec: SweepSpec, per_binade: int, implementation, progress=None) -> tuple[Accumulator, np.ndarray]:
+    """float64 cannot be enumerated: measure the stratified sample of :func:`suite.inputs.sets.stratified`
+    instead (``per_binade`` inputs in every binade of both signs, the specials, the threshold band,
+    exp's edges, and every point's upper neighbour), in chunks, with the sweep's statistics.
+
+    Wrong-way steps are counted between sample points that are adjacent floats (each point and its
+    upper neighbour). Returns the statistics and the inputs measured.
+    """
+    from suite.inputs.sets import stratified
+    from suite.numerics.formats import FLOAT64
+
+    if spec.dtype != "float64":
+        raise ValueError(f"sampled sweeps are for float64; {spec.dtype} can be swept whole")
+    fmt = FLOAT64
+    quantity = Quantity.named(spec.quantity)
+    params = Params.as_kernel_sees(spec.beta, spec.threshold, fmt)
+    x_all = stratified(fmt, spec.beta, spec.threshold, per_binade=per_binade)
+    if hasattr(progress, "set_total"):
+        progress.set_total(len(x_all))
+    other_path = spec.other_path(implementation.paths(spec.device))
+    acc = Accumulator(0, 0, path_disagreement=Violation() if other_path else None)
+    begun = time.perf_counter()
+    for lo in range(0, len(x_all), CHUNK):
+        x = x_all[lo : lo + CHUNK]
+        bits = fmt.encode(x, check=False)
+        y = implementation.evaluate(x, fmt, quantity, spec.beta, spec.threshold, spec.device, spec.path)
+        refs = {}
+        for name in ORACLES:
+            refs[name] = fast_reference(quantity, x, params, fmt, Oracle.named(name))
+            m = measure(y, refs[name], check_outputs=False)
+            acc.oracles[name].merge(OracleTotals.of_chunk(fmt, bits, x, y, refs[name].rounded, m))
+        acc.zero_where_positive.add((y == 0) & (refs["documented"].rounded > 0), bits, y)
+        # pairs of adjacent floats in value order (the sample is sorted): softplus and its
+        # gradient rise with x; the second derivative rises up to 0 and falls after it
+        ordinals = fmt.ordinal(bits)
+        adjacent = ((ordinals[1:] - ordinals[:-1]) == 1) & np.isfinite(x[1:]) & np.isfinite(x[:-1])
+        with np.errstate(invalid="ignore"):
+            falls = y[1:] < y[:-1]
+            wrong = np.where(x[1:] <= 0, falls, y[1:] > y[:-1]) if spec.quantity == "grad2" else falls
+        acc.not_monotone.add(np.r_[False, adjacent & wrong & ~np.isnan(y[1:]) & ~np.isnan(y[:-1])], bits, y)
+        if other_path:
+            y_other = implementation.evaluate(x, fmt, quantity, spec.beta, spec.threshold, spec.device, other_path)
+            acc.path_disagreement.add(~((y == y_other) | (np.isnan(y) & np.isnan(y_other))), bits, y)
+        acc.inputs += len(x)
+        if progress:
+            progress(len(x))
+    acc.seconds = time.perf_counter() - begun
+    return acc, x_all
+
+
+def targeted_search(spec: SweepSpec, implementation, examples: int) -> dict:
+    """Hypothesis search, beyond a sample, for the largest ULP error (documented oracle) at float64
+    inputs: drawn from :func:`suite.inputs.strategies.focused` (any value, the threshold band, exp's
+    edges, huge magnitudes), steered by ``hypothesis.target`` towards larger errors,
+    derandomized (the same inputs every run). Returns the number of inputs tried, the largest
+    error with its input, and the special-value failures seen (JSON-ready)."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import target as steer
+    from hypothesis.control import currently_in_test_context
+
+    from suite.inputs.strategies import focused, known_hard_points
+    from suite.numerics.formats import FLOAT64
+
+    fmt = FLOAT64
+    quantity = Quantity.named(spec.quantity)
+    params = Params.as_kernel_sees(spec.beta, spec.threshold, fmt)
+    found = {"tried": 0, "max_ulp": -1.0, "x": math.nan, "output": math.nan, "rounded": math.nan, "failures": 0}
+
+    # derandomized hypothesis draws its examples from a digest of probe's source: an edit of probe
+    # changes which inputs every search tries, so it keeps its words (``evaluate(target, ...)``)
+    target = implementation
+
+    def evaluate(target, *arguments):
+        return target.evaluate(*arguments)
+
+    def probe(x: float) -> None:
+        xs = np.array([x])
+        y = evaluate(target, xs, fmt, quantity, spec.beta, spec.threshold, spec.device, spec.path)
+        ref = fast_reference(quantity, xs, params, fmt, Oracle.DOCUMENTED)
+        m = measure(y, ref, check_outputs=False)
+        found["tried"] += 1
+        if m.failure[0] != Failure.NONE:
+            found["failures"] += 1
+            return
+        error = float(m.ulp_error[0])
+        if currently_in_test_context():  # the known hard points are probed before the search
+            steer(error, label="ULP error (documented oracle)")
+        if error > found["max_ulp"]:
+            found.update(max_ulp=error, x=x, output=float(y[0]), rounded=float(ref.rounded[0]))
+
+    search = given(focused(fmt, params.beta, params.threshold))(probe)
+    for point in known_hard_points(fmt, params.beta, params.threshold):
+        probe(point)
+    settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate, Phase.target],
+        suppress_health_check=list(HealthCheck),
+    )(search)()
+    worst = None
+    if found["max_ulp"] >= 0:
+        bits = int(fmt.encode(np.float64(found["x"])))
+        worst = {
+            "x_bits": fmt.hex(bits),
+            "x": finite(found["x"]),
+            "output": finite(found["output"]),
+            "correctly_rounded": finite(found["rounded"]),
+        }
+    return {
+        "examples": examples,
+        "tried": found["tried"],
+        "max_ulp": finite(found["max_ulp"]) if worst else None,
+        "worst": worst,
+        "failures": found["failures"],
+        "strategy": "suite.inputs.strategies.focused, hypothesis.target on the ULP error, derandomized",
+    }

@@ -1,0 +1,205 @@
+"""Running a sweep: shards checkpointed as JSON (atomically) and skipped when the sweep runs
+again, measured in one process or several, merged, and reported."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from suite import implementations
+from suite.files import write_json_atomically
+from suite.numerics.formats import format_named
+from suite.numerics.params import Params
+from suite.numerics.stats import BUCKET_LABELS
+from suite.sweep.accumulate import Accumulator, Violation, accumulator_from_json, accumulator_to_json, finite
+from suite.sweep.measure import sweep_range
+from suite.sweep.progress import Heartbeat
+from suite.sweep.spec import SweepSpec, shard_range
+
+FORMAT = 1
+
+
+def shard_file(out: Path, spec: SweepSpec, k: int, n: int) -> Path:
+    return out / spec.key / f"shard-{k:04d}-of-{n:04d}.json"
+
+
+def write_shard(out: Path, spec: SweepSpec, k: int, n: int, acc: Accumulator) -> Path:
+    path = shard_file(out, spec, k, n)
+    write_json_atomically(
+        {
+            "format": FORMAT,
+            "kind": "sweep-shard",
+            "spec": dataclasses.asdict(spec),
+            "shard": [k, n],
+            "stats": accumulator_to_json(acc),
+        },
+        path,
+    )
+    return path
+
+
+def read_shard(path: Path) -> tuple[SweepSpec, int, int, Accumulator]:
+    """A checkpointed shard; ValueError (one line) if it is not one."""
+    try:
+        data = json.loads(Path(path).read_text())
+        if data.get("format") != FORMAT or data.get("kind") != "sweep-shard":
+            raise ValueError(f"format {data.get('format')!r}, kind {data.get('kind')!r}")
+        spec = SweepSpec(**data["spec"])
+        k, n = data["shard"]
+        return spec, k, n, accumulator_from_json(data["stats"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: not a sweep shard of format {FORMAT} ({error})") from None
+
+
+def _run_shard(args) -> tuple[int, str]:
+    spec, k, n, out = args
+    try:  # one intra-op thread per worker: the workers are the parallelism
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+    fmt = format_named(spec.dtype)
+    start, stop = shard_range(fmt, k, n)
+    acc = sweep_range(spec, start, stop, implementations.load(spec.target))
+    return k, str(write_shard(Path(out), spec, k, n, acc))
+
+
+def run_sweep(spec: SweepSpec, out: Path, shards: int, only: int | None = None, workers: int = 1) -> list[int]:
+    """Measure every shard not yet checkpointed under ``out`` (or only shard ``only``); returns the
+    shards measured now. Interrupted sweeps resume from their checkpoints."""
+    fmt = format_named(spec.dtype)
+    todo = [only] if only is not None else list(range(shards))
+    done = []
+    for k in list(todo):
+        path = shard_file(out, spec, k, shards)
+        if path.exists():
+            try:
+                read_shard(path)
+                todo.remove(k)
+            except ValueError:
+                path.unlink()  # a damaged checkpoint is measured again
+    total = sum(shard_range(fmt, k, shards)[1] - shard_range(fmt, k, shards)[0] for k in todo)
+    beat = Heartbeat(total, f"sweep {spec.key}")
+    try:
+        if workers > 1 and len(todo) > 1:
+            import multiprocessing as mp
+
+            # compile (or load) the numba loops here once, so that the workers load them from
+            # numba's cache instead of each compiling them at the same time
+            start = shard_range(fmt, todo[0], shards)[0]
+            sweep_range(spec, start, start + min(4096, total), implementations.load(spec.target))
+            with mp.get_context("spawn").Pool(workers) as pool:
+                for k, _ in pool.imap_unordered(_run_shard, [(spec, k, shards, str(out)) for k in todo]):
+                    beat(shard_range(fmt, k, shards)[1] - shard_range(fmt, k, shards)[0])
+                    done.append(k)
+        else:
+            implementation = implementations.load(spec.target)
+            for k in todo:
+                start, stop = shard_range(fmt, k, shards)
+                write_shard(out, spec, k, shards, sweep_range(spec, start, stop, implementation, progress=beat))
+                done.append(k)
+    finally:
+        beat.close()
+    return done
+
+
+def _ranges(numbers: list[int]) -> str:
+    """[0, 1, 2, 5, 7, 8] -> '0-2, 5, 7-8' (at most 8 runs, then a count)."""
+    runs = []
+    for k in numbers:
+        if runs and k == runs[-1][1] + 1:
+            runs[-1][1] = k
+        else:
+            runs.append([k, k])
+    text = [f"{a}-{b}" if a != b else f"{a}" for a, b in runs[:8]]
+    return ", ".join(text) + (f", and {len(runs) - 8} more runs" if len(runs) > 8 else "")
+
+
+def merge_shards(paths: list[Path]) -> tuple[SweepSpec, Accumulator, int]:
+    """Join checkpointed shards of one sweep; ValueError naming what is missing or mismatched."""
+    shards = sorted((read_shard(p) for p in paths), key=lambda s: s[1])
+    if not shards:
+        raise ValueError("no shard files to merge")
+    spec, _, n, _ = shards[0]
+    for other_spec, _, other_n, _ in shards:
+        if other_spec != spec or other_n != n:
+            raise ValueError(f"shards of different sweeps: {spec.key} ({n} shards) and {other_spec.key} ({other_n})")
+    have = [k for _, k, _, _ in shards]
+    missing = sorted(set(range(n)) - set(have))
+    if missing:
+        raise ValueError(
+            f"sweep {spec.key}: {len(missing)} of {n} shards missing ({_ranges(missing)}); run them with --shard K/{n}"
+        )
+    if len(have) != len(set(have)):
+        raise ValueError(f"sweep {spec.key}: a shard appears twice")
+    fmt = format_named(spec.dtype)
+    total = shards[0][3]
+    for _, _, _, acc in shards[1:]:
+        total.merge(acc, fmt, spec.quantity)
+    return spec, total, n
+
+
+def report(
+    spec: SweepSpec, acc: Accumulator, shards: int, environment: dict | None = None, wall_seconds: float | None = None
+) -> dict:
+    """The sweep's report JSON (the format the report commands read for sweeps). ``wall_seconds``:
+    the elapsed time of a sweep measured whole in one invocation (None: resumed or merged, so
+    unknown)."""
+    fmt = format_named(spec.dtype)
+    kernel = Params.as_kernel_sees(spec.beta, spec.threshold, fmt)
+    oracles = {}
+    for name, t in acc.oracles.items():
+        worst_x = float(fmt.decode(np.array([t.argmax_bits], dtype=np.uint64).astype(fmt.uint_dtype))[0])
+        oracles[name] = {
+            "max_ulp": finite(t.max_ulp),
+            "worst": {
+                "x_bits": fmt.hex(t.argmax_bits),
+                "x": finite(worst_x),
+                "output": finite(t.argmax_output),
+                "correctly_rounded": finite(t.argmax_rounded),
+            },
+            "mean_ulp": t.sum_ulp / t.counted if t.counted else 0.0,
+            "correctly_rounded": t.correctly_rounded,
+            "correctly_rounded_rate": t.correctly_rounded / acc.inputs if acc.inputs else 1.0,
+            "faithful": t.faithful,
+            "faithful_rate": t.faithful / acc.inputs if acc.inputs else 1.0,
+            "failures": t.failures,
+            "histogram": dict(zip(BUCKET_LABELS, t.histogram, strict=True)),
+            "binade_max": t.binade_max,
+        }
+
+    def violation(v: Violation | None):
+        if v is None:
+            return None
+        example = None
+        if v.example_bits >= 0:
+            x = float(fmt.decode(np.array([v.example_bits], dtype=np.uint64).astype(fmt.uint_dtype))[0])
+            example = {"x_bits": fmt.hex(v.example_bits), "x": finite(x), "output": finite(v.example_output)}
+        return {"count": v.count, "example": example}
+
+    return {
+        "format": FORMAT,
+        "kind": "sweep",
+        "spec": dataclasses.asdict(spec),
+        "kernel_params": {
+            "beta": finite(kernel.beta),
+            "threshold": finite(kernel.threshold),
+            "product_format": kernel.product_format.name,
+        },
+        "exhaustive": acc.start == 0 and acc.stop == fmt.count,
+        "inputs": acc.inputs,
+        "shards": shards,
+        "cpu_seconds": acc.seconds,
+        "wall_seconds": wall_seconds,
+        "environment": environment or {},
+        "oracles": oracles,
+        "violations": {
+            "zero_where_positive": violation(acc.zero_where_positive),
+            "not_monotone": violation(acc.not_monotone),
+            "path_disagreement": violation(acc.path_disagreement),
+        },
+    }
