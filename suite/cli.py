@@ -14,11 +14,20 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from suite.numerics.formats import FORMATS
+from suite.numerics.params import Oracle, Quantity
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class UsageError(Exception):
     """A problem with what the user asked for (exit 2, one line)."""
+
+
+# the accepted names in help texts: derived from the tables, never listed again
+DTYPE_NAMES = ", ".join(FORMATS)
+QUANTITY_NAMES = ", ".join(q.value for q in Quantity)
+ORACLE_NAMES = ", ".join(o.value for o in Oracle)
 
 
 class Parser(argparse.ArgumentParser):
@@ -50,7 +59,7 @@ def _cmd_reference(args: argparse.Namespace) -> int:
     import mpmath
 
     from suite.numerics.formats import format_named
-    from suite.numerics.params import Oracle, Params, Quantity
+    from suite.numerics.params import Params
     from suite.numerics.reference import correctly_rounded, exact_value
     from suite.numerics.ulp import ulp_error
 
@@ -164,7 +173,6 @@ def _cmd_budgets(args: argparse.Namespace) -> int:
     from suite.audit import budgets
     from suite.audit.defaults import DEFAULT_GRID
     from suite.implementations import DEFAULT_TARGETS
-    from suite.numerics.params import Quantity
 
     path = Path(args.budgets) if args.budgets else budgets.DEFAULT_FILE
     if args.write and path.exists() and not os.access(path, os.W_OK):
@@ -246,7 +254,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from suite.environment import environment
     from suite.files import write_json_atomically
     from suite.numerics.formats import format_named
-    from suite.numerics.params import Params, Quantity
+    from suite.numerics.params import Params
     from suite.report.sweepreport import write_sweep_markdown
     from suite.sweep import SweepSpec, merge_shards, report, run_sweep
 
@@ -362,26 +370,23 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from suite.audit import profiles
-
-    parser = Parser(
-        prog="softplus-audit",
-        description="Exact accuracy audit of softplus implementations, in ULPs against an mpmath reference.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_reference_command(sub) -> None:
+    """``softplus-audit reference``."""
     ref = sub.add_parser(
         "reference",
         help="exact and correctly rounded value of softplus or a derivative at one input",
         description="Print the exact value, its correct rounding, and optionally the ULP error of an output.",
     )
-    ref.add_argument("quantity", help="forward, grad or grad2")
+    ref.add_argument("quantity", help=QUANTITY_NAMES)
     ref.add_argument("x", type=_float, help="the input (decimal or hex float)")
-    ref.add_argument("--dtype", default="float32", help="float16, bfloat16, float32 or float64 (default float32)")
+    ref.add_argument("--dtype", default="float32", help=f"{DTYPE_NAMES} (default float32)")
     ref.add_argument("--beta", type=_float, default=1.0)
     ref.add_argument("--threshold", type=_float, default=20.0)
-    ref.add_argument("--oracle", default="math", help="math (exact) or documented (torch's threshold rule)")
+    ref.add_argument(
+        "--oracle",
+        default="math",
+        help=f"{ORACLE_NAMES}: the exact function, or torch's documented one (default math)",
+    )
     ref.add_argument("--output", type=_float, help="an output to measure in ULPs")
     ref.add_argument("--digits", type=_digits, default=30, help="digits of the exact value to print")
     ref.add_argument(
@@ -390,6 +395,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="use beta and threshold as given instead of cast to the kernel's compute format",
     )
     ref.set_defaults(run=_cmd_reference)
+
+
+def _add_run_command(sub) -> None:
+    """``softplus-audit run``."""
+    from suite.audit import profiles
 
     run = sub.add_parser(
         "run",
@@ -409,6 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="store_true", help="list every test")
     run.set_defaults(run=_cmd_run)
 
+
+def _add_budgets_command(sub) -> None:
+    """``softplus-audit budgets``."""
     bud = sub.add_parser(
         "budgets",
         help="measure and print (or --write) the budget file",
@@ -419,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
     bud.add_argument("--write", action="store_true", help="overwrite the budget file instead of printing")
     bud.set_defaults(run=_cmd_budgets)
 
+
+def _add_report_command(sub) -> None:
+    """``softplus-audit report``."""
     rep = sub.add_parser(
         "report",
         help="render the HTML and Markdown reports of a saved run",
@@ -433,6 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--md", metavar="PATH", help="where to write the Markdown (default: RUN.md next to the JSON)")
     rep.set_defaults(run=_cmd_report)
 
+
+def _add_compare_command(sub) -> None:
+    """``softplus-audit compare``."""
     cmp = sub.add_parser(
         "compare",
         help="regressions and improvements between two saved runs",
@@ -458,6 +477,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="allowed drop of the correctly rounded rate, a fraction (default 0)",
     )
     cmp.set_defaults(run=_cmd_compare)
+
+
+def _add_sweep_command(sub) -> None:
+    """``softplus-audit sweep``."""
     sw = sub.add_parser(
         "sweep",
         help="every input of float16, bfloat16 or float32 through a target (sharded, resumable)",
@@ -465,7 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
         "oracles; shards are checkpointed under --out and skipped when the sweep runs again; the merged "
         "report is written to OUT/sweep-KEY.json.",
     )
-    sw.add_argument("--dtype", required=True, help="float16, bfloat16 or float32 (every input); float64 (a sample)")
+    sw.add_argument("--dtype", required=True, help=f"{DTYPE_NAMES}: every input up to 32 bits; float64: a sample")
     sw.add_argument(
         "--per-binade",
         type=int,
@@ -481,8 +504,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sw.add_argument("--target", default="torch.nn.functional:softplus", help="package.module:callable")
     sw.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    sw.add_argument("--path", help="simd or scalar on cpu (default simd)")
-    sw.add_argument("--quantity", default="forward", help="forward, grad or grad2")
+    sw.add_argument(
+        "--path", help="a kernel path of the target on the device (torch on cpu: simd or scalar; default: its first)"
+    )
+    sw.add_argument("--quantity", default="forward", help=f"{QUANTITY_NAMES} (default forward)")
     sw.add_argument("--beta", type=_float, default=1.0)
     sw.add_argument("--threshold", type=_float, default=20.0)
     sw.add_argument(
@@ -497,6 +522,9 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--out", default="reports/sweeps", help="directory for checkpoints and the report")
     sw.set_defaults(run=_cmd_sweep)
 
+
+def _add_merge_command(sub) -> None:
+    """``softplus-audit merge``."""
     merge = sub.add_parser(
         "merge",
         help="join sweep shards from separate runs into one sweep report",
@@ -505,6 +533,21 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("shards", nargs="+", help="shard files or directories")
     merge.add_argument("--out", required=True, help="the merged report's path")
     merge.set_defaults(run=_cmd_merge)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="softplus-audit",
+        description="Exact accuracy audit of softplus implementations, in ULPs against an mpmath reference.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_reference_command(sub)
+    _add_run_command(sub)
+    _add_budgets_command(sub)
+    _add_report_command(sub)
+    _add_compare_command(sub)
+    _add_sweep_command(sub)
+    _add_merge_command(sub)
     return parser
 
 

@@ -35,15 +35,17 @@ SMALL_AUDIT += ["--target", "torch.nn.functional:softplus"]
 @pytest.fixture(scope="session")
 def small_audit(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
     """One small real audit (float16, forward, one grid point, one target), run once per session
-    with the command line in a fresh interpreter, as a user would: the finished process and the
-    directory holding its reports. Tests read it or edit copies of it."""
-    out = tmp_path_factory.mktemp("small-audit")
+    with the command line in a fresh interpreter, as a user would, from an empty working directory
+    with its reports in ``reports/`` there: the finished process and that directory. Tests read
+    the reports or edit copies of them."""
+    cwd = tmp_path_factory.mktemp("small-audit")
+    out = cwd / "reports"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
-        [sys.executable, "-m", "suite.cli", "run", "--out", str(out), *SMALL_AUDIT],
+        [sys.executable, "-m", "suite.cli", "run", "--out", "reports", *SMALL_AUDIT],
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         timeout=600,
     )

@@ -46,6 +46,7 @@ SMALL = ["--dtype", "float16", "--quantity", "forward", "--grid", "1,20"]
 
 def test_a_passing_audit_exits_0_and_writes_its_report(small_audit):
     result, tmp_path = small_audit
+    assert [p.name for p in tmp_path.parent.iterdir()] == ["reports"], "nothing but the reports is written"
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads((tmp_path / "audit.json").read_text())
     assert report["format"] == 1
@@ -55,6 +56,28 @@ def test_a_passing_audit_exits_0_and_writes_its_report(small_audit):
     assert config["stats"]["documented"]["count"] == 65536
     assert "cuda" in report["not_audited"]
     assert (tmp_path / "audit.junit.xml").exists()
+
+
+def test_the_pytest_plugin_audits_an_implementation_from_any_test_run(tmp_path):
+    """A project's own pytest run: the property tests by package name, the plugin by name, the
+    options prefixed --audit-; the run file is written where --audit-json says."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    args = ["-p", "suite.audit.plugin", "-p", "no:cacheprovider", "--hypothesis-profile=ci"]
+    args += ["--audit-target=tests.planted_targets:nan_to_zero", "--audit-dtype=float16", "--audit-quantity=forward"]
+    args += ["--audit-grid=1,20", f"--audit-json={tmp_path / 'mine.json'}", "-q", "-k", "test_property"]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--pyargs", "suite.audit.property_tests", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]  # the planted defect fails
+    assert "special_values fails" in result.stdout
+    report = json.loads((tmp_path / "mine.json").read_text())
+    assert report["settings"]["targets"] == ["tests.planted_targets:nan_to_zero"]
+    assert report["verdict"] == "fail"
 
 
 def test_a_failing_audit_exits_1_with_a_reproducer(tmp_path):

@@ -168,7 +168,7 @@ def test_documented_rule_returns_x_strictly_above_threshold():
     # at b*x == t exactly, the formula applies (the comparison is strict)
     at = correctly_rounded("forward", 20.0, params, FLOAT64, "documented")
     assert at == correctly_rounded("forward", 20.0, params, FLOAT64, "math") > 20.0
-    # just above the threshold the shortcut alone is ~5.8e5 ULP (BRIEF section 1)
+    # just above the threshold the shortcut alone is ~5.8e5 ULP (docs/numerics.md)
     math_value = exact_value("forward", above, params, "math", digits=30)
     ulps = (math_value - above) / 2.0 ** (4 - 52)
     assert 5.7e5 < ulps < 5.9e5

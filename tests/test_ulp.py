@@ -1,7 +1,7 @@
 """Tests of suite.numerics.ulp: the vectorized measure and the scalar ulp_error.
 
 Expected errors are computed independently with mpmath at 2000 bits from the textbook
-formulas (:func:`mp_value`) and the BRIEF's ULP definition (:func:`mp_error`); expected bit
+formulas (:func:`mp_value`) and the ULP definition of docs/numerics.md (:func:`mp_error`); expected bit
 distances come from how the outputs were constructed (``k`` steps from the correct rounding).
 """
 
@@ -46,7 +46,7 @@ def mp_value(quantity: Quantity, x: float, beta: float = 1.0) -> mpmath.mpf:
 
 
 def mp_error(output: float, exact, fmt: Format) -> float:
-    """BRIEF section 2: ``|y - v| / 2**(max(floor(log2|v|), emin) - p + 1)``; inf counts as 2**(emax+1)."""
+    """docs/numerics.md's ULP: ``|y - v| / 2**(max(floor(log2|v|), emin) - p + 1)``; inf counts as 2**(emax+1)."""
     return float(mp_error_exact(output, exact, fmt))
 
 
@@ -372,7 +372,7 @@ def test_flags_and_bit_distance(fmt, params):
 
 
 def test_a_power_of_two_exact_value_and_the_float_below():
-    # BRIEF's ULP: an exact power of two takes the ULP of its own binade, so the float just below it
+    # the ULP of docs/numerics.md: an exact power of two takes the ULP of its own binade, so the float just below it
     # is exactly half an ULP away -- and not the correct rounding.
     m = measure_at(Quantity.GRAD, [0.0, 0.0], [0.5, 0.5 - 2.0**-25], FLOAT32)
     assert m.ulp_error.tolist() == [0.0, 0.5]

@@ -16,7 +16,8 @@ from pathlib import Path
 from suite.environment import environment
 from suite.files import exact_float, write_json_atomically
 
-FORMAT = 1
+FILE_VERSION = 1
+"""The layout version of a run file: its 'format' field (not a float format)."""
 
 
 def _plain(value):
@@ -103,7 +104,7 @@ def build(state, exit_status: int) -> dict:
     stale = auditor.stale_deviations()
     failing = [r.config.id for r in results if not r.passed]
     return {
-        "format": FORMAT,
+        "format": FILE_VERSION,
         "tool": "softplus-audit",
         "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": state.command,

@@ -204,67 +204,100 @@ def _core(quantity: Quantity, y1: np.ndarray, y2: np.ndarray, x: np.ndarray, bet
             live = np.abs(y1) <= EXP_CUT[w]
         # e = exp(-|y1|) <= 1 never overflows; every formula below is written in terms of it.
         e = _exp_minus_abs(y1, w, live)
-        if quantity is Quantity.FORWARD:
-            tail = _on(np.log1p, e, live) if wide else np.log1p(e)  # f(-|y|); log1p(0) = 0
-            if y2 is None:
-                corrected = tail if beta == 1 else tail / beta
-            else:
-                # d f(y)/dy = sigmoid(y): first-order correction for y2, sign-aware
-                s = e / (1 + e)  # sigmoid(-|y|)
-                slope = np.where(negative, s, -s)
-                corrected = (tail + slope * y2) / beta
-            hi = np.where(negative, corrected, x)
-            lo = np.where(negative, 0, corrected)
-            # (with y2 = 0, corrected = tail/b >= +0 is its own absolute value)
-            err = rel * (corrected if y2 is None else np.abs(corrected)) + absolute
-            lo_sign = np.where(negative, 0, 1)
-        elif quantity is Quantity.GRAD:
-            # sigmoid(y) = s for y < 0; 1 - s for y >= 0; d sigmoid/dy = s * (1 - s)
-            one_plus_e = 1 + e
-            s = e / one_plus_e  # sigmoid(-|y|)
-            if y2 is None:
-                hi = np.where(negative, s, 1)
-                lo = np.where(negative, 0, -s)
-            else:
-                sig_pos = 1 / one_plus_e  # sigmoid(|y|)
-                ds = s * sig_pos * y2
-                hi = np.where(negative, s + ds, 1)
-                lo = np.where(negative, 0, -(s - ds))
-            err = rel * np.abs(np.where(negative, hi, lo)) + absolute * beta
-            lo_sign = np.where(negative, 0, -1)
-            # |y| <= 1: sigmoid(y) = 1/2 + tanh(y/2)/2 keeps the side of 1/2 (and its binade)
-            small = np.abs(y1) <= 1
-            t = _on(np.tanh, y1 / 2, small) if wide else np.tanh(y1 / 2)
-            small_lo = t / 2 if y2 is None else t / 2 + (1 - t * t) / 4 * y2
-            hi = np.where(small, 0.5, hi)
-            lo = np.where(small, small_lo, lo)
-            err = np.where(small, rel * np.abs(small_lo), err)
-            lo_sign = np.where(small, np.sign(y1), lo_sign)
-        else:
-            # b*s*(1-s); d log(h)/dy = -tanh(y/2) = -sign(y)*(1 - 2s)
-            one_plus_e = 1 + e
-            h = beta * e / (one_plus_e * one_plus_e)
-            if y2 is None:
-                hi = h
-            else:
-                s = e / one_plus_e  # sigmoid(-|y|)
-                hi = h * (1 - np.sign(y1) * (1 - 2 * s) * y2)
-            lo = np.zeros_like(hi)
-            err = rel * np.abs(hi) + absolute * beta * beta
-            lo_sign = np.zeros(hi.shape, dtype=np.int8)
-            # |y| <= 1: h = b/4 * (1 - tanh(y/2)**2), just below b/4 (and its binade)
-            small = np.abs(y1) <= 1
-            t = _on(np.tanh, y1 / 2, small) if wide else np.tanh(y1 / 2)
-            quarter = beta / 4
-            small_lo = -quarter * (t * t) if y2 is None else -quarter * (t * t + (1 - t * t) * t * y2)
-            hi = np.where(small, quarter, hi)
-            lo = np.where(small, small_lo, lo)
-            err = np.where(small, rel * np.abs(small_lo), err)
-            lo_sign = np.where(small, -1, lo_sign)
+        terms = _Terms(y1, y2, x, beta, e, negative, live, wide, rel, absolute)
+        hi, lo, err, lo_sign = _CORES[quantity](terms)
         zero = y1 == 0  # y = 0 exactly (y2 is then 0): sigmoid = 1/2, h = b/4
         if quantity is not Quantity.FORWARD:
             lo, err, lo_sign = np.where(zero, 0, lo), np.where(zero, 0, err), np.where(zero, 0, lo_sign)
     return hi.astype(w, copy=False), lo.astype(w, copy=False), err.astype(w, copy=False), lo_sign.astype(np.int8)
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """What every quantity's formula of :func:`_core` starts from (arrays of the working type)."""
+
+    y1: np.ndarray
+    y2: np.ndarray | None
+    x: np.ndarray
+    beta: object
+    e: np.ndarray  # exp(-|y1|)
+    negative: np.ndarray  # y <= 0
+    live: np.ndarray  # where exp(-|y1|) is not flushed to 0 by EXP_CUT
+    wide: bool  # long double
+    rel: object
+    absolute: object
+
+
+def _core_forward(t: _Terms):
+    """softplus: f(-|y|) = log1p(e), with ``x`` itself and the tail for y > 0."""
+    tail = _on(np.log1p, t.e, t.live) if t.wide else np.log1p(t.e)  # f(-|y|); log1p(0) = 0
+    if t.y2 is None:
+        corrected = tail if t.beta == 1 else tail / t.beta
+    else:
+        # d f(y)/dy = sigmoid(y): first-order correction for y2, sign-aware
+        s = t.e / (1 + t.e)  # sigmoid(-|y|)
+        slope = np.where(t.negative, s, -s)
+        corrected = (tail + slope * t.y2) / t.beta
+    hi = np.where(t.negative, corrected, t.x)
+    lo = np.where(t.negative, 0, corrected)
+    # (with y2 = 0, corrected = tail/b >= +0 is its own absolute value)
+    err = t.rel * (corrected if t.y2 is None else np.abs(corrected)) + t.absolute
+    lo_sign = np.where(t.negative, 0, 1)
+    return hi, lo, err, lo_sign
+
+
+def _core_grad(t: _Terms):
+    """sigmoid(y) = s for y < 0, 1 - s for y >= 0 (s = sigmoid(-|y|)); 1/2 + tanh(y/2)/2 for |y| <= 1."""
+    # d sigmoid/dy = s * (1 - s)
+    one_plus_e = 1 + t.e
+    s = t.e / one_plus_e  # sigmoid(-|y|)
+    if t.y2 is None:
+        hi = np.where(t.negative, s, 1)
+        lo = np.where(t.negative, 0, -s)
+    else:
+        sig_pos = 1 / one_plus_e  # sigmoid(|y|)
+        ds = s * sig_pos * t.y2
+        hi = np.where(t.negative, s + ds, 1)
+        lo = np.where(t.negative, 0, -(s - ds))
+    err = t.rel * np.abs(np.where(t.negative, hi, lo)) + t.absolute * t.beta
+    lo_sign = np.where(t.negative, 0, -1)
+    # |y| <= 1: sigmoid(y) = 1/2 + tanh(y/2)/2 keeps the side of 1/2 (and its binade)
+    small = np.abs(t.y1) <= 1
+    th = _on(np.tanh, t.y1 / 2, small) if t.wide else np.tanh(t.y1 / 2)
+    small_lo = th / 2 if t.y2 is None else th / 2 + (1 - th * th) / 4 * t.y2
+    hi = np.where(small, 0.5, hi)
+    lo = np.where(small, small_lo, lo)
+    err = np.where(small, t.rel * np.abs(small_lo), err)
+    lo_sign = np.where(small, np.sign(t.y1), lo_sign)
+    return hi, lo, err, lo_sign
+
+
+def _core_grad2(t: _Terms):
+    """b·s·(1 - s) = b·e/(1 + e)²; b/4·(1 - tanh(y/2)²) for |y| <= 1."""
+    # d log(h)/dy = -tanh(y/2) = -sign(y)*(1 - 2s)
+    one_plus_e = 1 + t.e
+    h = t.beta * t.e / (one_plus_e * one_plus_e)
+    if t.y2 is None:
+        hi = h
+    else:
+        s = t.e / one_plus_e  # sigmoid(-|y|)
+        hi = h * (1 - np.sign(t.y1) * (1 - 2 * s) * t.y2)
+    lo = np.zeros_like(hi)
+    err = t.rel * np.abs(hi) + t.absolute * t.beta * t.beta
+    lo_sign = np.zeros(hi.shape, dtype=np.int8)
+    # |y| <= 1: h = b/4 * (1 - tanh(y/2)**2), just below b/4 (and its binade)
+    small = np.abs(t.y1) <= 1
+    th = _on(np.tanh, t.y1 / 2, small) if t.wide else np.tanh(t.y1 / 2)
+    quarter = t.beta / 4
+    small_lo = -quarter * (th * th) if t.y2 is None else -quarter * (th * th + (1 - th * th) * th * t.y2)
+    hi = np.where(small, quarter, hi)
+    lo = np.where(small, small_lo, lo)
+    err = np.where(small, t.rel * np.abs(small_lo), err)
+    lo_sign = np.where(small, -1, lo_sign)
+    return hi, lo, err, lo_sign
+
+
+_CORES = {Quantity.FORWARD: _core_forward, Quantity.GRAD: _core_grad, Quantity.GRAD2: _core_grad2}
 
 
 def _above_threshold(y1: np.ndarray, y2: np.ndarray, params: Params, w: np.dtype) -> np.ndarray:
@@ -445,16 +478,6 @@ def _decide_numpy(
         decided &= ~ambiguous_binade
     rounded = np.where(decided, r_lower, np.nan).astype(np.float64)
     return rounded, hi, lo, err, exponent, decided
-
-
-def documented_branch(x: np.ndarray, params: Params, fmt: Format) -> np.ndarray | None:
-    """Where :attr:`Oracle.DOCUMENTED` takes torch's ``x`` branch (``fl(b·x) > t``), computed as
-    :func:`fast_reference` computes it; ``None`` unless the working type is float64 (then the
-    caller cannot take the shortcut this enables: where it is all False, the two oracles'
-    reference values are the same arrays, bit for bit)."""
-    if working_type(fmt, params) != _F64:
-        return None
-    return _above_threshold_float64(np.asarray(x, dtype=np.float64), params)
 
 
 def _above_threshold_float64(x: np.ndarray, params: Params) -> np.ndarray:

@@ -9,7 +9,7 @@ carried as float64 (or as ``np.longdouble`` when a wider working type is needed)
 patterns are carried as unsigned integers of the format's width. bfloat16 has no NumPy
 dtype: its bits are the upper half of a float32's.
 
-Conventions (see BRIEF section 2):
+Conventions (docs/numerics.md, "ULPs, correct rounding, and special values"):
 
 * ``ulp_F(v) = 2**(max(e, emin) - p + 1)`` with ``e = floor(log2|v|)`` of the *exact* ``v``;
   ``ulp_F(0)`` is the smallest subnormal.

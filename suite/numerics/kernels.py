@@ -832,20 +832,6 @@ def _block_arrays():
 
 
 @_block_level
-def _count_events(events, k, start, size, flags):
-    """Add a block's ``flags`` to ``events[k]``, and the first flagged index to ``events[k+1]``."""
-    n = np.int64(0)
-    for j in range(size):
-        n += np.int64(flags[j])
-    if n and events[k + 1] < 0:
-        for j in range(size):
-            if flags[j]:
-                events[k + 1] = start + j
-                break
-    events[k] += n
-
-
-@_block_level
 def _override(y, start, stop, k, override_index, values, exponents, o, p, emin, emax, out):
     """Replace the reference (and measure again) at the inputs of ``[start, stop)`` listed in
     ``override_index[k:]`` (sorted) with oracle ``o``'s values from mpmath: ``values[o]`` =

@@ -6,7 +6,7 @@ Mathematics (``b > 0``, ``y = b*x`` exactly):
 * ``GRAD``: ``d sp_b / dx = sigmoid(y) = 1 / (1 + exp(-y))``
 * ``GRAD2``: ``d^2 sp_b / dx^2 = b * sigmoid(y) * sigmoid(-y)``
 
-Two oracles (BRIEF section 1):
+Two oracles (docs/numerics.md, "The function and its two oracles"):
 
 * ``MATH``: the exact mathematical quantity, what the user means.
 * ``DOCUMENTED``: torch's documented function: where ``b*x > t`` it returns ``x`` (gradient 1,

@@ -1,12 +1,15 @@
 """The ULP measure: how far an output is from the exact value, in ULPs of its format.
 
-For an output ``y`` in format ``F`` and the exact value ``v`` (BRIEF section 2):
+For an output ``y`` in format ``F`` and the exact value ``v`` (docs/numerics.md, "ULPs, correct
+rounding, and special values"):
 
 * ``ulp_F(v) = 2**(max(e, emin) - p + 1)`` with ``e = floor(log2|v|)`` of the exact ``v``
   (``ulp_F(0)`` is the smallest subnormal);
 * ``ulp_error = |y - v| / ulp_F(v)``, computed from the reference's ``hi + lo`` in its working
   type (never in ``F``); correctly rounded ⇔ ``y`` equals the correct rounding of ``v`` (then
-  ``ulp_error <= 0.5``); faithful ⇔ ``ulp_error < 1``;
+  ``ulp_error <= 0.5``); faithful ⇔ ``y`` is one of the two values of ``F`` that bracket ``v``
+  (only ``v`` where ``v`` is a value of ``F``), which implies ``ulp_error < 1`` but is not implied
+  by it (``v = 1/2``, ``y`` the float below: 0.5 ULP, not faithful);
 * ``bit_distance``: the number of ``F`` values between ``y`` and the correctly rounded value
   (sign-magnitude, as numpy's ``nulp_diff``);
 * an infinite ``y`` for a finite ``v`` counts as ``±2**(emax+1)``, the value IEEE 754 rounds

@@ -8,12 +8,12 @@ All ULP figures are ULPs of the output format, relative to the exact value.
 """
 
 from suite.report.compare import Comparison, Tolerance, compare_runs, format_comparison
-from suite.report.load import SCHEMA_PATH, SUPPORTED_FORMATS, RunFileError, load_run, parse_run, schema, validate
+from suite.report.load import SCHEMA_PATH, SUPPORTED_VERSIONS, RunFileError, load_run, parse_run, schema, validate
 from suite.report.render import render_html, render_markdown, write_reports
 
 __all__ = [
     "SCHEMA_PATH",
-    "SUPPORTED_FORMATS",
+    "SUPPORTED_VERSIONS",
     "Comparison",
     "RunFileError",
     "Tolerance",

@@ -22,7 +22,8 @@ from pathlib import Path
 from suite.report import jsonprefix
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "run.schema.json"
-SUPPORTED_FORMATS = (1,)
+SUPPORTED_VERSIONS = (1,)
+"""Run file layout versions (the files' ``format`` field) this softplus-audit reads."""
 
 
 class RunFileError(ValueError):
@@ -98,15 +99,19 @@ def validate(run, source: str = "run") -> None:
         raise RunFileError(
             f"{source}: not a softplus-audit run (the top level is a {type(run).__name__}, not an object)"
         )
-    supported = ", ".join(str(f) for f in SUPPORTED_FORMATS)
+    supported = ", ".join(str(f) for f in SUPPORTED_VERSIONS)
     if "format" not in run:
         raise RunFileError(f"{source}: not a softplus-audit run (no 'format' field); supported formats: {supported}")
-    fmt = run["format"]
-    if not isinstance(fmt, int) or isinstance(fmt, bool):
-        raise RunFileError(f"{source}: 'format' is {_short(fmt)}, not an integer; supported formats: {supported}")
-    if fmt not in SUPPORTED_FORMATS:
-        newer = " (newer than this softplus-audit: upgrade it to read this run)" if fmt > max(SUPPORTED_FORMATS) else ""
-        raise RunFileError(f"{source}: run format {fmt} is not supported{newer}; supported formats: {supported}")
+    version = run["format"]  # the file's layout version
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise RunFileError(f"{source}: 'format' is {_short(version)}, not an integer; supported formats: {supported}")
+    if version not in SUPPORTED_VERSIONS:
+        newer = (
+            " (newer than this softplus-audit: upgrade it to read this run)"
+            if version > max(SUPPORTED_VERSIONS)
+            else ""
+        )
+        raise RunFileError(f"{source}: run format {version} is not supported{newer}; supported formats: {supported}")
     import jsonschema
 
     error = jsonschema.exceptions.best_match(_validator().iter_errors(run))

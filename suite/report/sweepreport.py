@@ -14,7 +14,7 @@ from suite.report import model
 from suite.report.load import RunFileError, as_float
 from suite.report.render import template_environment
 
-SWEEP_FORMATS = (1,)
+SWEEP_FILE_VERSIONS = (1,)
 TOP_BINADES = 10
 
 
@@ -28,8 +28,8 @@ def load_sweep(path: str | Path) -> dict:
         raise RunFileError(f"{path}: not JSON ({error.msg} at line {error.lineno})") from None
     if not isinstance(data, dict) or data.get("kind") != "sweep":
         raise RunFileError(f'{path}: not a sweep report (no "kind": "sweep")')
-    if data.get("format") not in SWEEP_FORMATS:
-        raise RunFileError(f"{path}: sweep report format {data.get('format')!r}; supported: {SWEEP_FORMATS}")
+    if data.get("format") not in SWEEP_FILE_VERSIONS:
+        raise RunFileError(f"{path}: sweep report format {data.get('format')!r}; supported: {SWEEP_FILE_VERSIONS}")
     missing = [k for k in ("spec", "inputs", "oracles", "violations", "environment") if k not in data]
     if missing:
         raise RunFileError(f"{path}: sweep report without {', '.join(missing)}")

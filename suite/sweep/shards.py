@@ -19,7 +19,8 @@ from suite.sweep.measure import sweep_range
 from suite.sweep.progress import Heartbeat
 from suite.sweep.spec import SweepSpec, shard_range
 
-FORMAT = 1
+FILE_VERSION = 1
+"""The layout version of shard and sweep files: their 'format' field (not a float format)."""
 
 
 def shard_file(out: Path, spec: SweepSpec, k: int, n: int) -> Path:
@@ -30,7 +31,7 @@ def write_shard(out: Path, spec: SweepSpec, k: int, n: int, acc: Accumulator) ->
     path = shard_file(out, spec, k, n)
     write_json_atomically(
         {
-            "format": FORMAT,
+            "format": FILE_VERSION,
             "kind": "sweep-shard",
             "spec": dataclasses.asdict(spec),
             "shard": [k, n],
@@ -45,13 +46,13 @@ def read_shard(path: Path) -> tuple[SweepSpec, int, int, Accumulator]:
     """A checkpointed shard; ValueError (one line) if it is not one."""
     try:
         data = json.loads(Path(path).read_text())
-        if data.get("format") != FORMAT or data.get("kind") != "sweep-shard":
+        if data.get("format") != FILE_VERSION or data.get("kind") != "sweep-shard":
             raise ValueError(f"format {data.get('format')!r}, kind {data.get('kind')!r}")
         spec = SweepSpec(**data["spec"])
         k, n = data["shard"]
         return spec, k, n, accumulator_from_json(data["stats"])
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"{path}: not a sweep shard of format {FORMAT} ({error})") from None
+        raise ValueError(f"{path}: not a sweep shard of format {FILE_VERSION} ({error})") from None
 
 
 def _run_shard(args) -> tuple[int, str]:
@@ -182,7 +183,7 @@ def report(
         return {"count": v.count, "example": example}
 
     return {
-        "format": FORMAT,
+        "format": FILE_VERSION,
         "kind": "sweep",
         "spec": dataclasses.asdict(spec),
         "kernel_params": {
