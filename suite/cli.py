@@ -268,9 +268,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         if path not in paths:
             raise ValueError(f"--path {path!r} does not exist on {device}; accepted: {', '.join(paths)}")
         Params.as_kernel_sees(args.beta, args.threshold, fmt)  # a beta the reference is defined for
-        spec = SweepSpec(
-            fmt.name, args.target, device, path, quantity.value, args.beta, args.threshold, not args.one_path
-        )
+        spec = SweepSpec(fmt, args.target, device, path, quantity, args.beta, args.threshold, not args.one_path)
         shards, only = _shards(args, fmt)
         if args.workers < 1:
             raise ValueError(f"--workers {args.workers}: give a number of processes >= 1")

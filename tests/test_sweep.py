@@ -10,7 +10,7 @@ import pytest
 
 from suite import implementations
 from suite.audit.engine import Auditor, AuditSettings
-from suite.numerics.formats import FLOAT16, FLOAT32, FLOAT64
+from suite.numerics.formats import FLOAT16, FLOAT32, FLOAT64, format_named
 from suite.numerics.params import Oracle, Params, Quantity
 from suite.sweep import SweepSpec, merge_shards, read_shard, report, run_sweep, shard_file, shard_range, sweep_range
 
@@ -18,8 +18,8 @@ from suite.sweep import SweepSpec, merge_shards, read_shard, report, run_sweep, 
 def _assert_same_statistics(compiled, plain) -> None:
     """The compiled pass's statistics are the NumPy path's: every field of both oracles (the
     mean's sum to 1e-12: the two add the errors in different orders)."""
-    for name in ("documented", "math"):
-        a, b = compiled.oracles[name], plain.oracles[name]
+    for oracle in Oracle:
+        a, b = compiled.oracles[oracle], plain.oracles[oracle]
         assert (a.max_ulp, a.argmax_bits, a.argmax_output, a.argmax_rounded) == (
             b.max_ulp,
             b.argmax_bits,
@@ -44,7 +44,7 @@ def torch_target():
 
 @pytest.mark.parametrize("quantity", ["forward", "grad", "grad2"])
 def test_float16_sweep_matches_the_audit_engine(quantity, torch_target):
-    spec = SweepSpec("float16", quantity=quantity)
+    spec = SweepSpec(FLOAT16, quantity=Quantity(quantity))
     acc = sweep_range(spec, 0, FLOAT16.count, torch_target)
     auditor = Auditor(
         AuditSettings(targets=(spec.target,), formats=(FLOAT16,), grid=((1.0, 20.0),), quantities=(Quantity(quantity),))
@@ -52,7 +52,7 @@ def test_float16_sweep_matches_the_audit_engine(quantity, torch_target):
     (config,) = [c for c in auditor.configurations() if c.path == "simd"]
     result = auditor.result(config)
     for oracle in ("documented", "math"):
-        stats, totals = result.stats[Oracle(oracle)], acc.oracles[oracle]
+        stats, totals = result.stats[Oracle(oracle)], acc.oracles[Oracle(oracle)]
         assert totals.max_ulp == stats.max_ulp
         assert totals.correctly_rounded == stats.correctly_rounded
         assert totals.faithful == stats.faithful
@@ -62,7 +62,7 @@ def test_float16_sweep_matches_the_audit_engine(quantity, torch_target):
 
 
 def test_shards_merge_to_the_single_run_and_resume(tmp_path, torch_target):
-    spec = SweepSpec("float16", quantity="grad2")
+    spec = SweepSpec(FLOAT16, quantity=Quantity.GRAD2)
     whole = sweep_range(spec, 0, FLOAT16.count, torch_target)
     run_sweep(spec, tmp_path, shards=5)
     paths = sorted((tmp_path / spec.key).glob("shard-*.json"))
@@ -70,18 +70,18 @@ def test_shards_merge_to_the_single_run_and_resume(tmp_path, torch_target):
     _, merged, n = merge_shards(paths)
     assert n == 5
     assert report(spec, merged, 5)["violations"] == report(spec, whole, 1)["violations"]
-    assert merged.oracles["documented"].histogram == whole.oracles["documented"].histogram
+    assert merged.oracles[Oracle.DOCUMENTED].histogram == whole.oracles[Oracle.DOCUMENTED].histogram
     assert merged.not_monotone.count == whole.not_monotone.count  # pairs across shard edges included
     # an interrupted sweep: one shard lost; only it is measured again, and the result is the same
     shard_file(tmp_path, spec, 2, 5).unlink()
     assert run_sweep(spec, tmp_path, shards=5) == [2]
     _, again, _ = merge_shards(sorted((tmp_path / spec.key).glob("shard-*.json")))
-    assert again.oracles["math"].max_ulp == whole.oracles["math"].max_ulp
+    assert again.oracles[Oracle.MATH].max_ulp == whole.oracles[Oracle.MATH].max_ulp
     assert again.zero_where_positive.count == whole.zero_where_positive.count
 
 
 def test_merge_names_what_is_missing(tmp_path):
-    spec = SweepSpec("float16")
+    spec = SweepSpec(FLOAT16)
     run_sweep(spec, tmp_path, shards=4, only=1)
     with pytest.raises(ValueError, match=r"3 of 4 shards missing \(0, 2-3\)"):
         merge_shards(sorted((tmp_path / spec.key).glob("shard-*.json")))
@@ -111,10 +111,10 @@ def test_a_sweep_finds_a_narrow_defect_that_sampling_misses():
     sampled = [auditor.result(c).property("accuracy (documented)").passed for c in auditor.configurations()]
     assert all(sampled), "the stratified sample happens to contain the band: the test no longer shows anything"
     start = int(np.float32(3.1).view(np.uint32)) & ~0xFFFFF
-    spec = SweepSpec("float32", target=target)
+    spec = SweepSpec(FLOAT32, target=target)
     acc = sweep_range(spec, start, start + (1 << 20), implementations.load(target))
-    assert acc.oracles["documented"].max_ulp > 15
-    over = sum(acc.oracles["documented"].histogram[i] for i in range(6, 25))  # buckets beyond 8 ULP
+    assert acc.oracles[Oracle.DOCUMENTED].max_ulp > 15
+    over = sum(acc.oracles[Oracle.DOCUMENTED].histogram[i] for i in range(6, 25))  # buckets beyond 8 ULP
     assert over == 64
 
 
@@ -124,10 +124,10 @@ def test_a_sweeps_worst_case_and_a_random_sample_agree_with_mpmath(torch_target)
     from suite.numerics.reference import decide
 
     start = int(np.float32(-20.0).view(np.uint32))
-    spec = SweepSpec("float32", quantity="grad")
+    spec = SweepSpec(FLOAT32, quantity=Quantity.GRAD)
     acc = sweep_range(spec, start, start + (1 << 18), torch_target)
     params = Params.as_kernel_sees(1.0, 20.0, FLOAT32)
-    worst = acc.oracles["documented"]
+    worst = acc.oracles[Oracle.DOCUMENTED]
     x = float(FLOAT32.decode(np.array([worst.argmax_bits], dtype=np.uint32))[0])
     assert decide(Quantity.GRAD, x, params, FLOAT32, Oracle.DOCUMENTED).rounded == worst.argmax_rounded
     rng = np.random.default_rng(5)
@@ -150,7 +150,7 @@ def test_a_sweeps_worst_case_and_a_random_sample_agree_with_mpmath(torch_target)
 )
 def test_compiled_measure_gives_the_numpy_numbers(dtype, start, count, quantity, torch_target):
     pytest.importorskip("numba", reason="the compiled loops need numba")
-    spec = SweepSpec(dtype, quantity=quantity)
+    spec = SweepSpec(format_named(dtype), quantity=Quantity(quantity))
     compiled = sweep_range(spec, start, start + count, torch_target, compiled=True)
     plain = sweep_range(spec, start, start + count, torch_target, compiled=False)
     _assert_same_statistics(compiled, plain)
@@ -162,21 +162,21 @@ def test_compiled_pass_takes_the_documented_branch_where_the_numpy_path_does(qua
     comparison, so inputs around x = 20 fall on both sides by the rounding, not by the exact
     product; the compiled pass's rule must be the NumPy path's, input for input."""
     pytest.importorskip("numba", reason="the compiled loops need numba")
-    spec = SweepSpec("float32", quantity=quantity, beta=0.1, threshold=2.0)
+    spec = SweepSpec(FLOAT32, quantity=Quantity(quantity), beta=0.1, threshold=2.0)
     centre = int(np.float32(20.0).view(np.uint32))
     start, stop = centre - (1 << 19), centre + (1 << 19)
     compiled = sweep_range(spec, start, stop, torch_target, compiled=True)
     plain = sweep_range(spec, start, stop, torch_target, compiled=False)
     _assert_same_statistics(compiled, plain)
     # the two oracles differ here: the range does cross the documented branch
-    assert compiled.oracles["documented"].histogram != compiled.oracles["math"].histogram
+    assert compiled.oracles[Oracle.DOCUMENTED].histogram != compiled.oracles[Oracle.MATH].histogram
 
 
 @pytest.mark.parametrize("quantity", ["forward", "grad2"])
 def test_float64_sample_matches_the_audit_engine_on_the_same_inputs(quantity, torch_target):
     from suite.sweep import sample_float64
 
-    spec = SweepSpec("float64", quantity=quantity)
+    spec = SweepSpec(FLOAT64, quantity=Quantity(quantity))
     acc, x = sample_float64(spec, 12, torch_target)  # the audit's own float64 input set
     settings = AuditSettings(
         targets=(spec.target,), formats=(FLOAT64,), grid=((1.0, 20.0),), quantities=(Quantity(quantity),)
@@ -186,9 +186,9 @@ def test_float64_sample_matches_the_audit_engine_on_the_same_inputs(quantity, to
     result = auditor.result(config)
     assert acc.inputs == len(x) == result.stats[Oracle.DOCUMENTED].count
     for oracle in ("documented", "math"):
-        assert acc.oracles[oracle].max_ulp == result.stats[Oracle(oracle)].max_ulp
-        assert acc.oracles[oracle].correctly_rounded == result.stats[Oracle(oracle)].correctly_rounded
-        assert tuple(acc.oracles[oracle].histogram) == result.stats[Oracle(oracle)].histogram
+        assert acc.oracles[Oracle(oracle)].max_ulp == result.stats[Oracle(oracle)].max_ulp
+        assert acc.oracles[Oracle(oracle)].correctly_rounded == result.stats[Oracle(oracle)].correctly_rounded
+        assert tuple(acc.oracles[Oracle(oracle)].histogram) == result.stats[Oracle(oracle)].histogram
 
 
 @pytest.mark.parametrize("max_escalated", [4096, 8])
@@ -205,7 +205,7 @@ def test_roundings_the_compiled_pass_cannot_decide_are_escalated(monkeypatch, ma
     calls = []
     original = sweep._chunk_numpy
     monkeypatch.setattr(sweep, "_chunk_numpy", lambda *a: calls.append(1) or original(*a))
-    spec = SweepSpec("float16", quantity="grad")
+    spec = SweepSpec(FLOAT16, quantity=Quantity.GRAD)
     compiled = sweep_range(spec, 0, FLOAT16.count, torch_target, compiled=True)
     assert len(calls) == (1 if max_escalated == 8 else 0)  # the fallback is taken exactly when it must be
     plain = sweep_range(spec, 0, FLOAT16.count, torch_target, compiled=False)

@@ -18,12 +18,12 @@ import numpy as np
 from suite import implementations
 from suite.audit import budgets as budget_data
 from suite.audit.defaults import DEFAULT_GRID
-from suite.audit.properties import ORACLE_ORDER, Observations, PropertyResult, check_all
+from suite.audit.properties import Observations, PropertyResult, check_all
 from suite.implementations import DEFAULT_TARGETS, Implementation
 from suite.inputs.sets import inputs_for
 from suite.numerics.fastref import ReferenceValues, fast_reference
 from suite.numerics.formats import FLOAT32, FLOAT64, FORMATS, Format
-from suite.numerics.params import Oracle, Params, Quantity
+from suite.numerics.params import ORACLE_ORDER, Oracle, Params, Quantity
 from suite.numerics.stats import Stats, summarize
 from suite.numerics.ulp import measure
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from suite.numerics.fastref import ReferenceValues
 from suite.numerics.formats import Format
-from suite.numerics.params import Oracle, Params, Quantity
+from suite.numerics.params import ORACLE_ORDER, Oracle, Params, Quantity
 from suite.numerics.ulp import Measurements
 
 MAX_COUNTEREXAMPLES = 5
@@ -265,9 +265,6 @@ CHECKS = {
     "special_values": special_values,
 }
 """The properties that need no budget, by name (the accuracy properties live in :mod:`suite.audit.budgets`)."""
-
-ORACLE_ORDER = (Oracle.DOCUMENTED, Oracle.MATH)
-"""The oracles in the order the audit judges and reports them."""
 
 
 def accuracy_name(oracle: Oracle) -> str:

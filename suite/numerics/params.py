@@ -52,6 +52,10 @@ class Oracle(enum.Enum):
             raise ValueError(f"unknown oracle {name!r}; accepted: {', '.join(o.value for o in cls)}") from None
 
 
+ORACLE_ORDER = (Oracle.DOCUMENTED, Oracle.MATH)
+"""The oracles in the order the audit and the sweeps judge and report them."""
+
+
 @dataclass(frozen=True)
 class Params:
     """Softplus parameters, exactly as the implementation under audit uses them.

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from suite.numerics.formats import Format
+from suite.numerics.params import ORACLE_ORDER, Oracle, Quantity
 from suite.numerics.stats import BUCKET_LABELS, binade_maxima, histogram
 from suite.numerics.ulp import Failure
-
-ORACLES = ("documented", "math")
 
 
 @dataclass
@@ -134,7 +133,7 @@ class Accumulator:
     start: int
     stop: int
     inputs: int = 0
-    oracles: dict[str, OracleTotals] = field(default_factory=lambda: {o: OracleTotals() for o in ORACLES})
+    oracles: dict[Oracle, OracleTotals] = field(default_factory=lambda: {o: OracleTotals() for o in ORACLE_ORDER})
     zero_where_positive: Violation = field(default_factory=Violation)
     not_monotone: Violation = field(default_factory=Violation)
     path_disagreement: Violation | None = None
@@ -142,11 +141,11 @@ class Accumulator:
     last: tuple[int, float] | None = None  # monotonicity of pairs across a merge boundary
     seconds: float = 0.0
 
-    def merge(self, other: Accumulator, fmt: Format, quantity: str) -> Accumulator:
+    def merge(self, other: Accumulator, fmt: Format, quantity: Quantity) -> Accumulator:
         if other.start != self.stop:
             raise ValueError(f"cannot merge range [{other.start}, {other.stop}) after [{self.start}, {self.stop})")
-        for name in ORACLES:
-            self.oracles[name].merge(other.oracles[name])
+        for oracle in ORACLE_ORDER:
+            self.oracles[oracle].merge(other.oracles[oracle])
         self.zero_where_positive.merge(other.zero_where_positive)
         self.not_monotone.merge(other.not_monotone)
         if other.path_disagreement is not None:
@@ -163,7 +162,7 @@ class Accumulator:
         return self
 
 
-def wrong_steps(quantity: str, bits: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def wrong_steps(quantity: Quantity, bits: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """For consecutive patterns ``bits`` (values ``x``), does output i+1 step the wrong way from
     output i? (length n-1)"""
     same_sign = np.signbit(x[1:]) == np.signbit(x[:-1])
@@ -173,7 +172,7 @@ def wrong_steps(quantity: str, bits: np.ndarray, x: np.ndarray, y: np.ndarray) -
     with np.errstate(invalid="ignore"):
         # softplus and its gradient rise with x; the second derivative falls as |x| grows
         rising = np.where(negative, y[1:] > y[:-1], y[1:] < y[:-1])
-        wrong = y[1:] > y[:-1] if quantity == "grad2" else rising
+        wrong = y[1:] > y[:-1] if quantity is Quantity.GRAD2 else rising
     return usable & wrong
 
 
@@ -183,6 +182,7 @@ def finite(v: float):
 
 def accumulator_to_json(acc: Accumulator) -> dict:
     data = dataclasses.asdict(acc)
+    data["oracles"] = {oracle.value: totals for oracle, totals in data["oracles"].items()}
     for totals in data["oracles"].values():
         for key in ("argmax_output", "argmax_rounded", "max_ulp"):
             totals[key] = finite(totals[key])
@@ -202,7 +202,7 @@ def _float(v) -> float:
 def accumulator_from_json(data: dict) -> Accumulator:
     oracles = {}
     for name, t in data["oracles"].items():
-        oracles[name] = OracleTotals(
+        oracles[Oracle(name)] = OracleTotals(
             **{**t, **{k: _float(t[k]) for k in ("argmax_output", "argmax_rounded", "max_ulp")}}
         )
 

@@ -12,11 +12,11 @@ import numpy as np
 
 from suite.implementations.base import NATIVE_DTYPES
 from suite.numerics.fastref import compiled_kernels, fast_reference, float64_arguments, working_type
-from suite.numerics.formats import FLOAT32, Format, format_named
-from suite.numerics.params import Oracle, Params, Quantity
+from suite.numerics.formats import FLOAT32, Format
+from suite.numerics.params import ORACLE_ORDER, Oracle, Params, Quantity
 from suite.numerics.stats import BUCKET_LABELS
 from suite.numerics.ulp import Failure, measure
-from suite.sweep.accumulate import ORACLES, Accumulator, OracleTotals, Violation, wrong_steps
+from suite.sweep.accumulate import Accumulator, OracleTotals, Violation, wrong_steps
 from suite.sweep.spec import SweepSpec
 
 CHUNK = 1 << 20
@@ -27,15 +27,14 @@ MAX_ESCALATED = 4096
 def sweep_range(
     spec: SweepSpec, start: int, stop: int, implementation, progress=None, compiled: bool | None = None
 ) -> Accumulator:
-    """Measure patterns ``[start, stop)`` of ``spec.dtype`` (all of them) and return the statistics.
+    """Measure patterns ``[start, stop)`` of ``spec.fmt`` (all of them) and return the statistics.
 
     ``compiled`` (default: when :mod:`suite.numerics.kernels` loads) measures each chunk in one compiled
     pass (:func:`suite.numerics.kernels.sweep_chunk`); a chunk with a rounding the fast bound cannot
     decide, and every chunk with ``compiled=False``, goes through :func:`fast_reference` (which
     escalates to mpmath) and :func:`suite.numerics.ulp.measure`. Both give the same statistics.
     """
-    fmt = format_named(spec.dtype)
-    quantity = Quantity.named(spec.quantity)
+    fmt, quantity = spec.fmt, spec.quantity
     params = Params.as_kernel_sees(spec.beta, spec.threshold, fmt)
     kernels = compiled_kernels() if compiled is not False else None
     if kernels is None and compiled:
@@ -66,7 +65,7 @@ def sweep_range(
         chunk.first, chunk.last = (int(bits[0]), float(y[0])), (int(bits[-1]), float(y[-1]))
         if acc.inputs == 0 and acc.first is None:
             acc.first = chunk.first
-        acc.merge(chunk, fmt, spec.quantity)
+        acc.merge(chunk, fmt, quantity)
         if progress:
             progress(hi - lo)
     acc.seconds = time.perf_counter() - begun
@@ -77,12 +76,12 @@ def _chunk_numpy(fmt: Format, quantity: Quantity, params: Params, bits, x, y, y_
     """One chunk's statistics through :func:`fast_reference` and :func:`suite.numerics.ulp.measure`."""
     chunk = Accumulator(0, 0, path_disagreement=Violation() if y_other is not None else None)
     refs = {}
-    for name in ORACLES:
-        refs[name] = fast_reference(quantity, x, params, fmt, Oracle.named(name))
-        m = measure(y, refs[name], check_outputs=False)  # y holds the format's own values
-        chunk.oracles[name] = OracleTotals.of_chunk(fmt, bits, x, y, refs[name].rounded, m)
-    chunk.zero_where_positive.add((y == 0) & (refs["documented"].rounded > 0), bits, y)
-    chunk.not_monotone.add(wrong_steps(quantity.value, bits, x, y), bits[1:], y[1:])
+    for oracle in ORACLE_ORDER:
+        refs[oracle] = fast_reference(quantity, x, params, fmt, oracle)
+        m = measure(y, refs[oracle], check_outputs=False)  # y holds the format's own values
+        chunk.oracles[oracle] = OracleTotals.of_chunk(fmt, bits, x, y, refs[oracle].rounded, m)
+    chunk.zero_where_positive.add((y == 0) & (refs[Oracle.DOCUMENTED].rounded > 0), bits, y)
+    chunk.not_monotone.add(wrong_steps(quantity, bits, x, y), bits[1:], y[1:])
     if y_other is not None:
         chunk.path_disagreement.add(~((y == y_other) | (np.isnan(y) & np.isnan(y_other))), bits, y)
     return chunk
@@ -142,10 +141,12 @@ def _chunk_compiled(kernels, fmt: Format, quantity: Quantity, params: Params, bi
             exponents[row] = ref.exponent
         overrides = (index, values, exponents)
     chunk = Accumulator(0, 0, path_disagreement=Violation() if y_other is not None else None)
-    chunk.oracles["documented"] = OracleTotals.of_tallies(
+    chunk.oracles[Oracle.DOCUMENTED] = OracleTotals.of_tallies(
         fmt, bits, y, (kernels.TALLY_SHARED, kernels.TALLY_DOCUMENTED), tallies
     )
-    chunk.oracles["math"] = OracleTotals.of_tallies(fmt, bits, y, (kernels.TALLY_SHARED, kernels.TALLY_MATH), tallies)
+    chunk.oracles[Oracle.MATH] = OracleTotals.of_tallies(
+        fmt, bits, y, (kernels.TALLY_SHARED, kernels.TALLY_MATH), tallies
+    )
 
     def violation(k: int) -> Violation:
         count, first = int(events[k]), int(events[k + 1])

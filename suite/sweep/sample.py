@@ -9,9 +9,9 @@ import time
 import numpy as np
 
 from suite.numerics.fastref import fast_reference
-from suite.numerics.params import Oracle, Params, Quantity
+from suite.numerics.params import ORACLE_ORDER, Oracle, Params, Quantity
 from suite.numerics.ulp import Failure, measure
-from suite.sweep.accumulate import ORACLES, Accumulator, OracleTotals, Violation, finite
+from suite.sweep.accumulate import Accumulator, OracleTotals, Violation, finite
 from suite.sweep.measure import CHUNK
 from suite.sweep.spec import SweepSpec
 
@@ -27,10 +27,9 @@ def sample_float64(spec: SweepSpec, per_binade: int, implementation, progress=No
     from suite.inputs.sets import stratified
     from suite.numerics.formats import FLOAT64
 
-    if spec.dtype != "float64":
-        raise ValueError(f"sampled sweeps are for float64; {spec.dtype} can be swept whole")
-    fmt = FLOAT64
-    quantity = Quantity.named(spec.quantity)
+    if spec.fmt is not FLOAT64:
+        raise ValueError(f"sampled sweeps are for float64; {spec.fmt.name} can be swept whole")
+    fmt, quantity = spec.fmt, spec.quantity
     params = Params.as_kernel_sees(spec.beta, spec.threshold, fmt)
     x_all = stratified(fmt, spec.beta, spec.threshold, per_binade=per_binade)
     if hasattr(progress, "set_total"):
@@ -43,18 +42,18 @@ def sample_float64(spec: SweepSpec, per_binade: int, implementation, progress=No
         bits = fmt.encode(x, check=False)
         y = implementation.evaluate(x, fmt, quantity, spec.beta, spec.threshold, spec.device, spec.path)
         refs = {}
-        for name in ORACLES:
-            refs[name] = fast_reference(quantity, x, params, fmt, Oracle.named(name))
-            m = measure(y, refs[name], check_outputs=False)
-            acc.oracles[name].merge(OracleTotals.of_chunk(fmt, bits, x, y, refs[name].rounded, m))
-        acc.zero_where_positive.add((y == 0) & (refs["documented"].rounded > 0), bits, y)
+        for oracle in ORACLE_ORDER:
+            refs[oracle] = fast_reference(quantity, x, params, fmt, oracle)
+            m = measure(y, refs[oracle], check_outputs=False)
+            acc.oracles[oracle].merge(OracleTotals.of_chunk(fmt, bits, x, y, refs[oracle].rounded, m))
+        acc.zero_where_positive.add((y == 0) & (refs[Oracle.DOCUMENTED].rounded > 0), bits, y)
         # pairs of adjacent floats in value order (the sample is sorted): softplus and its
         # gradient rise with x; the second derivative rises up to 0 and falls after it
         ordinals = fmt.ordinal(bits)
         adjacent = ((ordinals[1:] - ordinals[:-1]) == 1) & np.isfinite(x[1:]) & np.isfinite(x[:-1])
         with np.errstate(invalid="ignore"):
             falls = y[1:] < y[:-1]
-            wrong = np.where(x[1:] <= 0, falls, y[1:] > y[:-1]) if spec.quantity == "grad2" else falls
+            wrong = np.where(x[1:] <= 0, falls, y[1:] > y[:-1]) if quantity is Quantity.GRAD2 else falls
         acc.not_monotone.add(np.r_[False, adjacent & wrong & ~np.isnan(y[1:]) & ~np.isnan(y[:-1])], bits, y)
         if other_path:
             y_other = implementation.evaluate(x, fmt, quantity, spec.beta, spec.threshold, spec.device, other_path)
@@ -79,8 +78,7 @@ def targeted_search(spec: SweepSpec, implementation, examples: int) -> dict:
     from suite.inputs.strategies import focused, known_hard_points
     from suite.numerics.formats import FLOAT64
 
-    fmt = FLOAT64
-    quantity = Quantity.named(spec.quantity)
+    fmt, quantity = FLOAT64, spec.quantity
     params = Params.as_kernel_sees(spec.beta, spec.threshold, fmt)
     found = {"tried": 0, "max_ulp": -1.0, "x": math.nan, "output": math.nan, "rounded": math.nan, "failures": 0}
 

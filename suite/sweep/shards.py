@@ -3,7 +3,6 @@ again, measured in one process or several, merged, and reported."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import numpy as np
 
 from suite import implementations
 from suite.files import write_json_atomically
-from suite.numerics.formats import format_named
 from suite.numerics.params import Params
 from suite.numerics.stats import BUCKET_LABELS
 from suite.sweep.accumulate import Accumulator, Violation, accumulator_from_json, accumulator_to_json, finite
@@ -33,7 +31,7 @@ def write_shard(out: Path, spec: SweepSpec, k: int, n: int, acc: Accumulator) ->
         {
             "format": FILE_VERSION,
             "kind": "sweep-shard",
-            "spec": dataclasses.asdict(spec),
+            "spec": spec.record(),
             "shard": [k, n],
             "stats": accumulator_to_json(acc),
         },
@@ -48,7 +46,7 @@ def read_shard(path: Path) -> tuple[SweepSpec, int, int, Accumulator]:
         data = json.loads(Path(path).read_text())
         if data.get("format") != FILE_VERSION or data.get("kind") != "sweep-shard":
             raise ValueError(f"format {data.get('format')!r}, kind {data.get('kind')!r}")
-        spec = SweepSpec(**data["spec"])
+        spec = SweepSpec.from_record(data["spec"])
         k, n = data["shard"]
         return spec, k, n, accumulator_from_json(data["stats"])
     except (OSError, ValueError, KeyError, TypeError) as error:
@@ -63,7 +61,7 @@ def _run_shard(args) -> tuple[int, str]:
         torch.set_num_threads(1)
     except ImportError:
         pass
-    fmt = format_named(spec.dtype)
+    fmt = spec.fmt
     start, stop = shard_range(fmt, k, n)
     acc = sweep_range(spec, start, stop, implementations.load(spec.target))
     return k, str(write_shard(Path(out), spec, k, n, acc))
@@ -72,7 +70,7 @@ def _run_shard(args) -> tuple[int, str]:
 def run_sweep(spec: SweepSpec, out: Path, shards: int, only: int | None = None, workers: int = 1) -> list[int]:
     """Measure every shard not yet checkpointed under ``out`` (or only shard ``only``); returns the
     shards measured now. Interrupted sweeps resume from their checkpoints."""
-    fmt = format_named(spec.dtype)
+    fmt = spec.fmt
     todo = [only] if only is not None else list(range(shards))
     done = []
     for k in list(todo):
@@ -137,7 +135,7 @@ def merge_shards(paths: list[Path]) -> tuple[SweepSpec, Accumulator, int]:
         )
     if len(have) != len(set(have)):
         raise ValueError(f"sweep {spec.key}: a shard appears twice")
-    fmt = format_named(spec.dtype)
+    fmt = spec.fmt
     total = shards[0][3]
     for _, _, _, acc in shards[1:]:
         total.merge(acc, fmt, spec.quantity)
@@ -150,12 +148,12 @@ def report(
     """The sweep's report JSON (the format the report commands read for sweeps). ``wall_seconds``:
     the elapsed time of a sweep measured whole in one invocation (None: resumed or merged, so
     unknown)."""
-    fmt = format_named(spec.dtype)
+    fmt = spec.fmt
     kernel = Params.as_kernel_sees(spec.beta, spec.threshold, fmt)
     oracles = {}
-    for name, t in acc.oracles.items():
+    for oracle, t in acc.oracles.items():
         worst_x = float(fmt.decode(np.array([t.argmax_bits], dtype=np.uint64).astype(fmt.uint_dtype))[0])
-        oracles[name] = {
+        oracles[oracle.value] = {
             "max_ulp": finite(t.max_ulp),
             "worst": {
                 "x_bits": fmt.hex(t.argmax_bits),
@@ -185,7 +183,7 @@ def report(
     return {
         "format": FILE_VERSION,
         "kind": "sweep",
-        "spec": dataclasses.asdict(spec),
+        "spec": spec.record(),
         "kernel_params": {
             "beta": finite(kernel.beta),
             "threshold": finite(kernel.threshold),

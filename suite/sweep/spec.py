@@ -4,27 +4,56 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from suite.numerics.formats import Format
+from suite.numerics.formats import Format, format_named
+from suite.numerics.params import Quantity
 
 
 @dataclass(frozen=True)
 class SweepSpec:
-    """What one sweep measures."""
+    """What one sweep measures: every input of ``fmt`` (a sample for float64) through one
+    implementation's kernel path, for one quantity and parameters."""
 
-    dtype: str
+    fmt: Format
     target: str = "torch.nn.functional:softplus"
     device: str = "cpu"
     path: str = "simd"
-    quantity: str = "forward"
+    quantity: Quantity = Quantity.FORWARD
     beta: float = 1.0
     threshold: float = 20.0
-    compare_paths: bool = True  # on CPU, also run the other kernel path on every input
+    compare_paths: bool = True  # also run the implementation's other kernel path on every input
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.fmt, Format) or not isinstance(self.quantity, Quantity):
+            raise TypeError("SweepSpec takes a Format and a Quantity (names are converted at the edges)")
 
     @property
     def key(self) -> str:
         target = self.target.replace(":", ".")
-        key = f"{target}-{self.device}-{self.dtype}-{self.path}-{self.quantity}-b{self.beta:g}-t{self.threshold:g}"
+        key = (
+            f"{target}-{self.device}-{self.fmt.name}-{self.path}-{self.quantity.value}"
+            f"-b{self.beta:g}-t{self.threshold:g}"
+        )
         return key if self.compare_paths else key + "-one-path"
+
+    def record(self) -> dict:
+        """The spec as shard and sweep files record it (names for the format and the quantity)."""
+        return {
+            "dtype": self.fmt.name,
+            "target": self.target,
+            "device": self.device,
+            "path": self.path,
+            "quantity": self.quantity.value,
+            "beta": self.beta,
+            "threshold": self.threshold,
+            "compare_paths": self.compare_paths,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict) -> SweepSpec:
+        """The inverse of :meth:`record`; ValueError or KeyError for a record that is not one."""
+        fields = dict(record)
+        fmt, quantity = format_named(fields.pop("dtype")), Quantity.named(fields.pop("quantity"))
+        return cls(fmt, quantity=quantity, **fields)
 
     def other_path(self, paths: tuple[str, ...]) -> str | None:
         """Of an implementation's kernel ``paths`` on this device, the one whose outputs are
