@@ -18,18 +18,22 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pytest
 
 from suite.audit import profiles
 from suite.audit.options import OPTIONS
 
+if TYPE_CHECKING:
+    from suite.audit.engine import Auditor
+
 profiles.register()  # ci, dev, thorough: what --hypothesis-profile names
 
 
 @dataclass
 class AuditSession:
-    auditor: object  # suite.audit.engine.Auditor
+    auditor: Auditor
     json_path: str | None
     started: float = field(default_factory=time.time)
     outcomes: dict[str, str] = field(default_factory=dict)
@@ -112,7 +116,7 @@ def audit_session(request) -> AuditSession:
 
 
 @pytest.fixture(scope="session")
-def auditor(audit_session):
+def auditor(audit_session) -> Auditor:
     return audit_session.auditor
 
 

@@ -1,1 +1,2 @@
-"""The property tests of the audit (run by ``softplus-audit run`` or ``pytest suite/audit_tests``)."""
+"""The property tests of the audit: run by ``softplus-audit run``, or from any pytest run with
+``pytest --pyargs suite.audit.property_tests --audit-target ...`` (the plugin, :mod:`suite.audit.plugin`)."""
