@@ -151,6 +151,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         "no:cacheprovider",
         "-p",
         "no:benchmark",
+        # the package is imported before pytest starts: no assertion rewriting (the failures
+        # carry their own messages), instead of a warning per imported plugin module
+        "--assert=plain",
         "-q",
         f"--junitxml={out / (name + '.junit.xml')}",
         f"--hypothesis-profile={args.profile}",
