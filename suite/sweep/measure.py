@@ -110,24 +110,13 @@ def _chunk_compiled(kernels, fmt: Format, quantity: Quantity, params: Params, bi
         tallies[3][:, kernels.TALLY_BEST] = -1
         events = np.array([0, 0, -1, 0, -1, 0, -1], dtype=np.int64)
         undecided = np.empty(MAX_ESCALATED, dtype=np.int64)
-        kernels.sweep_chunk(
-            args.code,
-            x,
-            y,
-            y_other if y_other is not None else np.empty(0, dtype=y.dtype),
-            args.exp_minus_abs_y,
-            args.second,
-            args.constants,
-            np.float64(params.threshold),
-            params.product_format is FLOAT32,
-            fmt.precision,
-            fmt.emin,
-            fmt.emax,
-            *overrides,
-            *tallies,
-            events,
-            undecided,
-        )
+        # the loop's arguments, in its order, by what they are
+        outputs = (x, y, y_other if y_other is not None else np.empty(0, dtype=y.dtype))
+        reference = (args.exp_minus_abs_y, args.second, args.constants)
+        documented_rule = (np.float64(params.threshold), params.product_format is FLOAT32)
+        output_format = (fmt.precision, fmt.emin, fmt.emax)
+        results = (*tallies, events, undecided)
+        kernels.sweep_chunk(args.code, *outputs, *reference, *documented_rule, *output_format, *overrides, *results)
         count = int(events[kernels.EVENT_UNDECIDED])
         if count == 0:
             break
