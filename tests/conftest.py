@@ -32,17 +32,12 @@ SMALL_AUDIT = ["--dtype", "float16", "--quantity", "forward", "--grid", "1,20"]
 SMALL_AUDIT += ["--target", "torch.nn.functional:softplus"]
 
 
-@pytest.fixture(scope="session")
-def small_audit(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
-    """One small real audit (float16, forward, one grid point, one target), run once per session
-    with the command line in a fresh interpreter, as a user would, from an empty working directory
-    with its reports in ``reports/`` there: the finished process and that directory. Tests read
-    the reports or edit copies of them."""
-    cwd = tmp_path_factory.mktemp("small-audit")
+def audit_from_the_command_line(cwd: Path, *args: str) -> tuple[subprocess.CompletedProcess, Path]:
+    """``softplus-audit run --out reports ARGS`` in a fresh interpreter, from ``cwd``."""
     out = cwd / "reports"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
-        [sys.executable, "-m", "suite.cli", "run", "--out", "reports", *SMALL_AUDIT],
+        [sys.executable, "-m", "suite.cli", "run", "--out", "reports", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -50,3 +45,19 @@ def small_audit(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
         timeout=600,
     )
     return result, out
+
+
+@pytest.fixture(scope="session")
+def small_audit(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """One small real audit (float16, forward, one grid point, one target), run once per session
+    with the command line in a fresh interpreter, as a user would, from an empty working directory
+    with its reports in ``reports/`` there: the finished process and that directory. Tests read
+    the reports or edit copies of them."""
+    return audit_from_the_command_line(tmp_path_factory.mktemp("small-audit"), *SMALL_AUDIT)
+
+
+@pytest.fixture(scope="session")
+def failing_audit(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """The same small audit of a planted defect (NaN in, 0 out): a failing run, with counterexamples."""
+    args = [a if a != "torch.nn.functional:softplus" else "tests.planted_targets:nan_to_zero" for a in SMALL_AUDIT]
+    return audit_from_the_command_line(tmp_path_factory.mktemp("failing-audit"), *args)

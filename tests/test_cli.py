@@ -80,8 +80,8 @@ def test_the_pytest_plugin_audits_an_implementation_from_any_test_run(tmp_path):
     assert report["verdict"] == "fail"
 
 
-def test_a_failing_audit_exits_1_with_a_reproducer(tmp_path):
-    result = run("run", "--out", str(tmp_path), "--target", "tests.planted_targets:nan_to_zero", *SMALL)
+def test_a_failing_audit_exits_1_with_a_reproducer(failing_audit):
+    result, tmp_path = failing_audit
     assert result.returncode == 1
     assert "special_values fails" in result.stdout
     assert "float.fromhex(" in result.stdout  # the torch snippet

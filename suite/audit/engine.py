@@ -175,11 +175,11 @@ class Auditor:
         impl = self.implementations[config.target]
         return impl.evaluate(x, config.fmt, config.quantity, config.beta, config.threshold, config.device, config.path)
 
-    def reproducer(self, config: Configuration, x: float) -> str:
-        """The implementation's snippet that evaluates ``config`` at ``x``."""
+    def reproducer(self, config: Configuration, x: float, output: float | None = None) -> str:
+        """The implementation's script that evaluates ``config`` at ``x`` (asserting ``output``)."""
         impl = self.implementations[config.target]
         return impl.reproducer(
-            x, config.fmt, config.quantity, config.beta, config.threshold, config.device, config.path
+            x, config.fmt, config.quantity, config.beta, config.threshold, config.device, config.path, output
         )
 
     def observe(

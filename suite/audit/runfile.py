@@ -51,7 +51,7 @@ def config_entry(auditor, result, search: dict | None) -> dict:
             entry["worst"]["output"] = exact_float(s.worst.output)
             entry["worst"]["exact"] = exact_float(s.worst.exact)
             entry["worst"]["correctly_rounded"] = exact_float(s.worst.correctly_rounded)
-            entry["worst"]["reproducer"] = auditor.reproducer(config, s.worst.x)
+            entry["worst"]["reproducer"] = auditor.reproducer(config, s.worst.x, s.worst.output)
         stats[oracle.value] = entry
     properties = []
     for p in result.properties:
@@ -67,7 +67,7 @@ def config_entry(auditor, result, search: dict | None) -> dict:
                         **_plain(c),
                         "x": exact_float(c.x),
                         "output": exact_float(c.output),
-                        "reproducer": auditor.reproducer(config, c.x),
+                        "reproducer": auditor.reproducer(config, c.x, c.output),
                     }
                     for c in p.counterexamples
                 ],

@@ -83,9 +83,18 @@ class Implementation(Protocol):
         ...
 
     def reproducer(
-        self, x: float, fmt: Format, quantity: Quantity, beta: float, threshold: float, device: str, path: str
+        self,
+        x: float,
+        fmt: Format,
+        quantity: Quantity,
+        beta: float,
+        threshold: float,
+        device: str,
+        path: str,
+        output: float | None = None,
     ) -> str:
-        """A short snippet a user can paste to evaluate this configuration at ``x``."""
+        """A short script a user can paste to evaluate this configuration at ``x`` on ``path``; it
+        prints the output's bits and, given the recorded ``output``, asserts them."""
         ...
 
 

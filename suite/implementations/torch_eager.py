@@ -170,23 +170,61 @@ class TorchCallable:
         return unview(grad).detach()
 
     def reproducer(
-        self, x: float, fmt: Format, quantity: Quantity, beta: float, threshold: float, device: str, path: str
+        self,
+        x: float,
+        fmt: Format,
+        quantity: Quantity,
+        beta: float,
+        threshold: float,
+        device: str,
+        path: str,
+        output: float | None = None,
     ) -> str:
-        """A two-line torch snippet that evaluates this configuration at ``x``."""
-        template = self.call_template or f"{self.spec.replace(':', '.')}(x, beta={{b!r}}, threshold={{t!r}})"
-        call = template.format(b=beta, t=threshold)
-        grad = ""
-        if quantity is not Quantity.FORWARD:
-            grad = "; g, = torch.autograd.grad(y, x, create_graph=True)"
-            if quantity is Quantity.GRAD2:
-                grad += "; g, = torch.autograd.grad(g, x)"
-        requires = ", requires_grad=True" if quantity is not Quantity.FORWARD else ""
-        layout = "" if path != "scalar" else "  # scalar path: pass a strided view, e.g. torch.stack([x, x], 1)[:, 0]"
+        """A torch script that evaluates this configuration at ``x`` on the kernel path the audit
+        measured, prints the output's bits, and (given the recorded ``output``) asserts them.
+
+        The layout is the audit's own (:func:`_layout`): ``simd``, the input at the head of a
+        contiguous tensor of :data:`SIMD_ALIGNMENT` elements, one intra-op thread; ``scalar``, the
+        first element of a strided view (every second element of a buffer); ``device``, a plain
+        tensor. A one-element tensor would not do: on CPU it is computed by the scalar lambda."""
+        width = {16: "int16", 32: "int32", 64: "int64"}[fmt.width]
+        mask = f"0x{(1 << fmt.width) - 1:x}"
+        lines = ["import torch"]
+        if self.call_template:
+            call = self.call_template.format(b=beta, t=threshold)
+        else:
+            module, _, attribute = self.spec.partition(":")
+            lines.append(f"import {module}")
+            call = f"{module}.{attribute}(x, beta={beta!r}, threshold={threshold!r})"
         value = f"float.fromhex('{float(x).hex()}')"
-        return (
-            f"x = torch.tensor([{value}], dtype=torch.{fmt.name}, device='{device}'{requires})\n"
-            f"y = {call}{grad}{layout}"
-        )
+        size = {"simd": SIMD_ALIGNMENT, "scalar": 2}.get(path, 1)
+        if path == "simd":
+            lines.append(f"torch.set_num_threads(1)  # the SIMD path: one thread, {size} elements (whole vectors)")
+        elif path == "scalar":
+            lines.append("# the scalar path: a strided view goes element by element through the scalar lambda")
+        lines.append(f"base = torch.zeros({size}, dtype=torch.{fmt.name}, device={device!r})")
+        lines.append(f"base[0] = {value}")
+        if quantity is not Quantity.FORWARD:
+            lines.append("base.requires_grad_(True)")
+        lines.append("x = base[::2]" if path == "scalar" else "x = base")
+        lines.append(f"y = {call}")
+        out = "y"
+        if quantity is not Quantity.FORWARD:
+            second = quantity is Quantity.GRAD2
+            lines.append(f"g, = torch.autograd.grad(y, base, torch.ones_like(y), create_graph={second})")
+            if second:
+                lines.append("g, = torch.autograd.grad(g, base, torch.ones_like(g))")
+            out = "g"
+        lines.append(f"out = {out}[0].detach().cpu()")
+        lines.append(f"bits = out.view(torch.{width}).item() & {mask}")
+        lines.append(f"print(repr(out.item()), f'0x{{bits:0{fmt.width // 4}x}}')")
+        if output is not None:
+            if output != output:  # NaN: its payload is not recorded
+                lines.append("assert out.isnan(), out")
+            else:
+                expected = fmt.hex(int(fmt.encode(np.float64(output))))
+                lines.append(f"assert bits == {expected}, f'0x{{bits:0{fmt.width // 4}x}}, recorded {expected}'")
+        return "\n".join(lines)
 
 
 def _functional_softplus(tensor, beta: float = 1.0, threshold: float = 20.0):

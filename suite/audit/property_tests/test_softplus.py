@@ -30,7 +30,7 @@ def explain_failure(auditor: Auditor, config: Configuration, prop: PropertyResul
         lines += [
             f"  x = {c.x!r} (bits {c.x_bits}, {config.fmt.name}, device {config.device}, path {config.path}, "
             f"beta {config.beta!r}, threshold {config.threshold!r}): output {c.output!r}, expected {c.expected}",
-            "    " + auditor.reproducer(config, c.x).replace("\n", "\n    "),
+            "    " + auditor.reproducer(config, c.x, c.output).replace("\n", "\n    "),
         ]
     return "\n".join(line for line in lines if line)
 

@@ -1,0 +1,104 @@
+"""Every reproducer a run emits reproduces: run in a fresh interpreter, it prints the output bits the
+audit recorded, on the kernel path it names, and its own assert holds.
+
+A reproducer is what a user pastes into a bug report upstream. On CPU a one-element tensor is
+computed by the scalar lambda whatever path was audited, so a reproducer of a SIMD-path result
+must lay the input out as the audit did; the float32 input 0xc2cdbf37 tells the paths apart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from suite import implementations
+from suite.numerics.formats import FLOAT32
+from suite.numerics.params import Quantity
+from suite.report.load import as_float
+
+ROOT = Path(__file__).resolve().parent.parent
+
+RUNNER = r"""
+import json, sys, io, contextlib, traceback
+results = []
+for source in json.load(sys.stdin):
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(compile(source, "<reproducer>", "exec"), {"__name__": "__main__"})
+        results.append({"ok": True, "printed": out.getvalue()})
+    except BaseException:
+        results.append({"ok": False, "printed": out.getvalue(), "error": traceback.format_exc(limit=1)})
+print(json.dumps(results))
+"""
+
+
+def run_fresh(sources: list[str]) -> list[dict]:
+    """Each source executed in a new namespace of one fresh interpreter (torch imported once)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", RUNNER], input=json.dumps(sources), capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def emitted(run: dict) -> list[tuple[str, dict, float, str]]:
+    """(where, record, recorded output, dtype) of every reproducer in a run file."""
+    found = []
+    for config in run["configurations"]:
+        for oracle, stats in config["stats"].items():
+            if stats["worst"]:
+                worst = stats["worst"]
+                found.append((f"{config['id']} worst ({oracle})", worst, as_float(worst["output"]), config["dtype"]))
+        for prop in config["properties"]:
+            for c in prop["counterexamples"]:
+                found.append((f"{config['id']} {prop['name']}", c, as_float(c["output"]), config["dtype"]))
+    return found
+
+
+def expected_bits(dtype: str, output: float) -> str | None:
+    from suite.numerics.formats import format_named
+
+    fmt = format_named(dtype)
+    return None if output != output else fmt.hex(int(fmt.encode(np.float64(output))))
+
+
+def test_every_reproducer_a_run_emits_prints_the_recorded_bits(small_audit, failing_audit):
+    cases = []
+    for _, out in (small_audit, failing_audit):
+        cases += emitted(json.loads((out / "audit.json").read_text()))
+    assert len(cases) >= 8, "the runs emit worst cases and counterexamples"
+    assert any("special_values" in where for where, *_ in cases), "counterexamples are among them"
+    results = run_fresh([item["reproducer"] for _, item, _, _ in cases])
+    for (where, item, output, dtype), result in zip(cases, results, strict=True):
+        assert result["ok"], f"{where}: the reproducer fails:\n{item['reproducer']}\n{result.get('error')}"
+        bits = expected_bits(dtype, output)
+        if bits is not None:
+            assert result["printed"].split()[-1] == bits, f"{where}: printed {result['printed']!r}, recorded {bits}"
+
+
+def test_a_reproducer_names_the_path_it_was_measured_on():
+    """float32 x = 0xc2cdbf37 (-102.87…): the SIMD path's exp flushes to 0, the scalar lambda gives the
+    smallest subnormal; each path's reproducer gives its own path's bits (a one-element tensor would
+    give the scalar path's)."""
+    torch_softplus = implementations.load("torch.nn.functional:softplus")
+    x = float(np.uint32(0xC2CDBF37).view(np.float32))
+    outputs, sources = {}, []
+    for path in ("simd", "scalar"):
+        y = torch_softplus.evaluate(np.array([x]), FLOAT32, Quantity.FORWARD, 1.0, 20.0, "cpu", path)
+        outputs[path] = float(y[0])
+        sources.append(torch_softplus.reproducer(x, FLOAT32, Quantity.FORWARD, 1.0, 20.0, "cpu", path, outputs[path]))
+    assert FLOAT32.hex(int(FLOAT32.encode(np.float64(outputs["simd"])))) != FLOAT32.hex(
+        int(FLOAT32.encode(np.float64(outputs["scalar"])))
+    ), "the two paths agree here on this machine: the test shows nothing"
+    one_element = sources[0].replace("torch.zeros(256", "torch.zeros(1").replace("torch.set_num_threads(1)", "")
+    simd, scalar, single = run_fresh([*sources, one_element])
+    assert simd["ok"], simd
+    assert scalar["ok"], scalar
+    assert not single["ok"], "a one-element tensor reproduces the SIMD result: the layout would not matter"
