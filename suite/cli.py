@@ -17,7 +17,7 @@ from pathlib import Path
 from suite.numerics.formats import FORMATS
 from suite.numerics.params import Oracle, Quantity
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOTHING_COMPARED = 0, 1, 2, 3
 
 
 class UsageError(Exception):
@@ -164,10 +164,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # the plugin module under its own name: an installed entry point of that name is then skipped
     code = pytest.main(pytest_args, plugins=[plugin, PreparedSession(session)])
     if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        print(f"softplus-audit: report written to {json_path}")
+        _print_summary(json_path)
         return EXIT_OK if code == pytest.ExitCode.OK else EXIT_FAILED
     print(f"softplus-audit: error: the audit did not run to completion (pytest exit {int(code)})", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _print_summary(json_path: Path) -> None:
+    """The run's verdict and what matters in it, read back from the run file just written."""
+    from suite.report import RunFileError, load_run
+    from suite.report.model import terminal_summary
+
+    files = [str(json_path.with_suffix(s)) for s in (".html", ".md", ".json") if json_path.with_suffix(s).exists()]
+    try:
+        run = load_run(json_path)
+    except RunFileError as error:
+        print(f"softplus-audit: warning: the run file cannot be read back ({error})", file=sys.stderr)
+        return
+    print("\n".join(terminal_summary(run, files)))
 
 
 def _cmd_budgets(args: argparse.Namespace) -> int:
@@ -245,8 +259,15 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     except RunFileError as error:
         raise UsageError(str(error)) from None
     tolerance = Tolerance(abs_ulp=args.tolerance_ulp, rel=args.tolerance_rel, rate=args.tolerance_rate)
-    result = compare_runs(base, new, tolerance)
+    result = compare_runs(base, new, tolerance, match=args.match)
     print(format_comparison(result, base, new, tolerance, (args.base, args.new)))
+    if result.matched == 0:
+        print(
+            f"softplus-audit: error: no configuration of {args.base} matched one of {args.new} (by {args.match}): "
+            "nothing was compared; compare runs of the same configurations, or --match measurement",
+            file=sys.stderr,
+        )
+        return EXIT_NOTHING_COMPARED
     return EXIT_FAILED if result.regressions else EXIT_OK
 
 
@@ -456,11 +477,13 @@ def _add_compare_command(sub) -> None:
     cmp = sub.add_parser(
         "compare",
         help="regressions and improvements between two saved runs",
-        description="Compare two runs configuration by configuration (matched by id): max ULP error of both "
-        "oracles, correctly rounded rate, property verdicts. Rule: a regression is new max ULP > base max ULP "
-        "* (1 + REL) + ABS (either oracle; NaN counts as inf), a correctly rounded rate lower by more than RATE, "
-        "or a property going from pass to fail; improvements are the reverse. Configurations in one run only "
-        "are listed, not counted. Exit 0: no regression; 1: a regression; 2: an unreadable or invalid run file.",
+        description="Compare two runs configuration by configuration (matched by id, or with --match "
+        "measurement by device, dtype, beta, threshold, path and quantity, across implementations and releases): "
+        "max ULP error of both oracles, correctly rounded rate, property verdicts. Rule: a regression is new max "
+        "ULP > base max ULP * (1 + REL) + ABS (either oracle; NaN counts as inf), a correctly rounded rate lower by "
+        "more than RATE, or a property going from pass to fail; improvements are the reverse. Configurations in "
+        "one run only are listed, not counted. Exit 0: no regression; 1: a regression; 2: an unreadable or invalid "
+        "run file; 3: no configuration matched, so nothing was compared.",
     )
     cmp.add_argument("base", metavar="BASE.json", help="the reference run")
     cmp.add_argument("new", metavar="NEW.json", help="the run to judge")
@@ -476,6 +499,12 @@ def _add_compare_command(sub) -> None:
         default=0.0,
         metavar="RATE",
         help="allowed drop of the correctly rounded rate, a fraction (default 0)",
+    )
+    cmp.add_argument(
+        "--match",
+        choices=("id", "measurement"),
+        default="id",
+        help="pair configurations by id (default), or by what they measure, whatever the implementation",
     )
     cmp.set_defaults(run=_cmd_compare)
 

@@ -47,6 +47,11 @@ SMALL = ["--dtype", "float16", "--quantity", "forward", "--grid", "1,20"]
 def test_a_passing_audit_exits_0_and_writes_its_report(small_audit):
     result, tmp_path = small_audit
     assert [p.name for p in tmp_path.parent.iterdir()] == ["reports"], "nothing but the reports is written"
+    closing = result.stdout.strip().splitlines()[-3:]  # what the reader came for, last
+    assert closing[0] == "softplus-audit: PASS: 2 configurations, 0 failing"
+    assert closing[1].startswith("largest error outside known deviations: ")
+    assert "(budget " in closing[1]
+    assert closing[2] == "reports: reports/audit.html, reports/audit.md, reports/audit.json"
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads((tmp_path / "audit.json").read_text())
     assert report["format"] == 1
@@ -84,6 +89,8 @@ def test_a_failing_audit_exits_1_with_a_reproducer(failing_audit):
     result, tmp_path = failing_audit
     assert result.returncode == 1
     assert "special_values fails" in result.stdout
+    assert "softplus-audit: FAIL: 2 configurations, 2 failing" in result.stdout  # the closing summary
+    assert "FAILED tests.planted_targets:nan_to_zero-cpu-float16-b1-t20-simd-forward: special_values" in result.stdout
     assert "float.fromhex(" in result.stdout  # the torch snippet
     report = json.loads((tmp_path / "audit.json").read_text())
     assert report["verdict"] == "fail"

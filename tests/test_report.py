@@ -494,6 +494,23 @@ def test_compare_runs_lists_configurations_in_one_run_only(run):
     assert not compare_runs(run, rate, Tolerance(rate=1e-4)).regressions
 
 
+def test_a_comparison_that_matched_nothing_is_not_a_pass(run, run_json, tmp_path):
+    """A regression gate that checked nothing says so: exit 3 and one line; --match measurement pairs
+    the same measurements of another implementation."""
+    renamed = copy.deepcopy(run)
+    for config in renamed["configurations"]:
+        config["id"] = config["id"].replace("F.softplus", "other.softplus")
+        config["target"] = "other:softplus"
+    new = write(tmp_path, renamed, "renamed.json")
+    result = cli_here("compare", str(run_json), str(new))
+    assert result[0] == 3
+    assert result[1].strip().count("\n") == 0
+    assert "nothing was compared" in result[1]
+    by_measurement = compare_runs(run, renamed, match="measurement")
+    assert by_measurement.matched == len(run["configurations"])
+    assert not by_measurement.regressions
+
+
 # -- a real browser ------------------------------------------------------------------------------
 
 

@@ -43,6 +43,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "data" / "budgets.toml"
+PACKAGED_NAME = "suite/data/budgets.toml (packaged)"
 REGIONS = ("all", "above_threshold", "at_threshold")
 # the names a budget file may use: derived from the tables, never listed again
 DTYPES = tuple(FORMATS)
@@ -228,7 +229,9 @@ def load(path: str | Path | None = None) -> Budgets:
         )
         if any(p.startswith("accuracy") for p in deviations[-1].properties) and deviations[-1].max_ulp is None:
             raise BudgetFileError(f"{where}: an accuracy deviation needs 'max_ulp' (the bound measured in its region)")
-    return Budgets(str(path), tuple(budgets), tuple(deviations))
+    # the packaged file is named as such: a report must not carry the path of the machine that made it
+    source = PACKAGED_NAME if path == DEFAULT_FILE else str(path)
+    return Budgets(source, tuple(budgets), tuple(deviations))
 
 
 @dataclass(frozen=True)

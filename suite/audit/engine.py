@@ -182,6 +182,16 @@ class Auditor:
             x, config.fmt, config.quantity, config.beta, config.threshold, config.device, config.path, output
         )
 
+    def budgets_of(self, config: Configuration) -> dict[str, float | None]:
+        """The accuracy budget (ULPs of the output format) of each oracle here; None where none applies."""
+        out = {}
+        for oracle in ORACLE_ORDER:
+            budget = self.budgets.budget_for(
+                config.fmt, config.quantity, oracle, config.path, config.beta, config.threshold
+            )
+            out[oracle.value] = budget.max_ulp if budget else None
+        return out
+
     def observe(
         self,
         config: Configuration,

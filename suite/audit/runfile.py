@@ -85,6 +85,7 @@ def config_entry(auditor, result, search: dict | None) -> dict:
         "path": config.path,
         "quantity": config.quantity.value,
         "exhaustive": result.exhaustive,
+        "budgets": auditor.budgets_of(config),
         "stats": stats,
         "properties": properties,
         "known_deviations": [_plain(c.as_record()) for c in result.deviations],

@@ -10,7 +10,10 @@ property's verdict. The rule (also in ``softplus-audit compare --help``):
   improves when it rises by more than ``rate``;
 * a property regresses from pass to fail, improves from fail to pass.
 
-Configurations or properties present in one run only are listed, not counted as regressions.
+Configurations are matched by id (``match="id"``), or across implementations and releases by
+what they measure (``match="measurement"``: device, dtype, beta, threshold, path, quantity).
+Configurations or properties present in one run only are listed, not counted as regressions; a
+comparison that matched no configuration checked nothing, which the command line reports as such.
 """
 
 from __future__ import annotations
@@ -88,19 +91,39 @@ def _compare_config(cid: str, base: dict, new: dict, tol: Tolerance, out: Compar
     out.notes += [f"{cid}: property {name} only in NEW" for name in new_props if name not in base_props]
 
 
-def compare_runs(base: dict, new: dict, tolerance: Tolerance | None = None) -> Comparison:
-    """Compare two validated runs (see :func:`suite.report.load_run`) configuration by configuration."""
+MATCHES = {
+    "id": lambda c: c["id"],
+    "measurement": lambda c: "-".join(str(c[k]) for k in ("device", "dtype", "beta", "threshold", "path", "quantity")),
+}
+"""How configurations of the two runs are paired: by id, or by what is measured (any implementation)."""
+
+
+def _by_key(run: dict, key, label: str, notes: list[str]) -> dict[str, dict]:
+    """The run's configurations by key; the first of those that share a key (noted)."""
+    out: dict[str, dict] = {}
+    for config in run["configurations"]:
+        k = key(config)
+        if k in out:
+            notes.append(f"{label}: {config['id']} has the key of {out[k]['id']}: compared the first only")
+            continue
+        out[k] = config
+    return out
+
+
+def compare_runs(base: dict, new: dict, tolerance: Tolerance | None = None, match: str = "id") -> Comparison:
+    """Compare two validated runs (see :func:`suite.report.load_run`) configuration by configuration,
+    paired as ``match`` says (a key of :data:`MATCHES`)."""
     tol = tolerance or Tolerance()
     out = Comparison()
-    base_configs = {c["id"]: c for c in base["configurations"]}
-    new_configs = {c["id"]: c for c in new["configurations"]}
-    for cid, config in base_configs.items():
-        if cid in new_configs:
+    base_configs = _by_key(base, MATCHES[match], "BASE", out.notes)
+    new_configs = _by_key(new, MATCHES[match], "NEW", out.notes)
+    for key, config in base_configs.items():
+        if key in new_configs:
             out.matched += 1
-            _compare_config(cid, config, new_configs[cid], tol, out)
+            _compare_config(key, config, new_configs[key], tol, out)
         else:
-            out.only_base.append(cid)
-    out.only_new = [cid for cid in new_configs if cid not in base_configs]
+            out.only_base.append(key)
+    out.only_new = [key for key in new_configs if key not in base_configs]
     return out
 
 

@@ -192,6 +192,35 @@ def worst_case(run: dict, outside_deviations: bool = False) -> dict | None:
     }
 
 
+def terminal_summary(run: dict, files: list[str]) -> list[str]:
+    """What a run's last lines on a terminal say: the verdict, the largest error outside known
+    deviations with its budget, each failing property with a reproducer, and where the reports are."""
+    summary = run["summary"]
+    lines = [
+        f"softplus-audit: {run['verdict'].upper()}: {summary['configurations']} configurations, "
+        f"{len(summary['failing_configurations'])} failing"
+    ]
+    worst = worst_case(run, outside_deviations=True)
+    if worst and worst["worst"]:
+        config, w = worst["config"], worst["worst"]
+        budget = config.get("budgets", {}).get("documented")
+        within = f"budget {fmt_ulp(budget)} ULP" if budget is not None else "no budget applies"
+        lines.append(
+            f"largest error outside known deviations: {fmt_ulp(config['stats']['documented']['max_ulp'])} ULP "
+            f"({within}) in {config['id']} at x = {w['x_bits']} ({as_float(w['x'])!r})"
+        )
+    for number, failing in enumerate(failing_properties(run)[:10]):
+        prop, first = failing["property"], failing["first"]
+        where = f" at x = {first['x_bits']}" if first else ""
+        lines.append(f"FAILED {failing['config']['id']}: {prop['name']} ({prop['violations']} inputs){where}")
+        if first and number < 3:  # a reproducer for the first few: the reports have every one
+            lines += ["    " + line for line in first["reproducer"].splitlines()]
+    if len(failing_properties(run)) > 10:
+        lines.append(f"… and {len(failing_properties(run)) - 10} more failing properties (see the reports)")
+    lines.append("reports: " + ", ".join(files))
+    return lines
+
+
 def environment_line(run: dict) -> str:
     """torch version, CPU capability and CPU (and the rest that makes a run reproducible)."""
     env = run["environment"]
