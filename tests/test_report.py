@@ -285,6 +285,10 @@ def test_markdown_summary(run):
     md = render_markdown(run)
     lines = md.splitlines()
     assert lines[0] == "## softplus-audit: PASS ✅"
+    # what a reader acts on first: the largest error outside known deviations, against its budget
+    lead = next(line for line in lines if line.startswith("Largest error"))
+    assert lead.startswith("Largest error outside every known deviation (documented oracle): **")
+    assert re.search(r": budget [\d.]+ ULP, headroom [\d.e+-]+\.$", lead), lead
     assert "torch " in md
     assert "CPU capability " in md
     assert "| dtype | quantity | configs | failing | max ULP (documented) | max ULP (math) | correctly rounded |" in md

@@ -192,6 +192,21 @@ def worst_case(run: dict, outside_deviations: bool = False) -> dict | None:
     }
 
 
+def budget_phrase(config: dict, oracle: str = "documented") -> str:
+    """The configuration's budget and headroom in words: "budget 2 ULP, headroom 0.31", "no budget
+    applies" (run files written before budgets were recorded say nothing)."""
+    budgets = config.get("budgets")
+    if budgets is None:
+        return ""
+    budget = budgets.get(oracle)
+    if budget is None:
+        return "no budget applies"
+    measured = as_float(config["stats"][oracle]["max_ulp"])
+    headroom = budget - measured
+    state = f"headroom {fmt_ulp(headroom)}" if headroom >= 0 else f"over it by {fmt_ulp(-headroom)}"
+    return f"budget {fmt_ulp(budget)} ULP, {state}"
+
+
 def terminal_summary(run: dict, files: list[str]) -> list[str]:
     """What a run's last lines on a terminal say: the verdict, the largest error outside known
     deviations with its budget, each failing property with a reproducer, and where the reports are."""
@@ -203,8 +218,7 @@ def terminal_summary(run: dict, files: list[str]) -> list[str]:
     worst = worst_case(run, outside_deviations=True)
     if worst and worst["worst"]:
         config, w = worst["config"], worst["worst"]
-        budget = config.get("budgets", {}).get("documented")
-        within = f"budget {fmt_ulp(budget)} ULP" if budget is not None else "no budget applies"
+        within = budget_phrase(config) or "budget not recorded"
         lines.append(
             f"largest error outside known deviations: {fmt_ulp(config['stats']['documented']['max_ulp'])} ULP "
             f"({within}) in {config['id']} at x = {w['x_bits']} ({as_float(w['x'])!r})"
