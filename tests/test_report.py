@@ -298,6 +298,48 @@ def test_markdown_summary(run):
     assert "Failing properties" not in md
 
 
+def test_each_claim_is_answered_in_one_word_with_an_example(run):
+    from suite.report.claims import VERDICTS, seed_claims
+
+    claims = {c["claim"]: c for c in seed_claims(run)}
+    assert set(claims) == {
+        "softplus is never zero",
+        "its gradient (sigmoid) is never zero",
+        "softplus(0) = ln 2 ≈ 0.6931",
+        "softplus(-2) = 0.13",
+        "softplus(5) = 5.0067",
+    }
+    assert all(c["verdict"] in VERDICTS for c in claims.values())
+    assert claims["its gradient (sigmoid) is never zero"]["verdict"] == "not audited"  # no gradient in this run
+    for x in ("0", "-2", "5"):
+        value = next(c for name, c in claims.items() if name.startswith(f"softplus({x})"))
+        assert value["verdict"] == "holds", value  # measured at x itself: float16, both paths, within 1 ULP
+        assert "torch at x = " in value["measured"]
+        assert value["example"]["reproducer"].startswith("import torch")
+    md = render_markdown(run)
+    assert "### The article's claims" in md
+    assert "- **holds**: softplus(0) = ln 2 ≈ 0.6931: exact 0.69314718" in md
+
+
+def test_a_nan_is_not_a_zero(run):
+    """Gradients that are NaN (threshold above exp's overflow) are reported as NaN, not as zeros."""
+    from suite.report.claims import seed_claims
+
+    nan_run = copy.deepcopy(run)
+    for config in nan_run["configurations"]:
+        config["quantity"] = "grad"
+        config["zeros"] = {
+            "premature": 0,
+            "example": None,
+            "nan": 3,
+            "nan_example_x": {"hex": "0x1.6p+6", "repr": "88.0"},
+        }
+    gradient = next(c for c in seed_claims(nan_run) if c["claim"].startswith("its gradient"))
+    assert gradient["verdict"] == "holds"
+    assert "NaN output(s)" in gradient["measured"]
+    assert "which are not zeros" in gradient["measured"]
+
+
 def test_markdown_shows_a_failing_property_with_its_counterexample(run):
     failing = _plant_failure(copy.deepcopy(run))
     md = render_markdown(failing)
@@ -406,8 +448,8 @@ def test_html_is_self_contained_and_accessible(run_json):
     assert len(ids) == len(set(ids)), "duplicate ids (the inline SVGs must not collide)"
     text = " ".join(doc.text)
     assert "PASS" in text.split("softplus-audit report")[0], "the verdict comes first"
-    assert "softplus(-2) ≈ 0.13" in text
-    assert "softplus(5) ≈ 5.0067" in text
+    assert "softplus(-2) = 0.13" in text
+    assert "softplus(5) = 5.0067" in text
     assert "0.12692801104297249644" in text, "the exact value, computed"
 
 

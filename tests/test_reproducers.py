@@ -1,5 +1,6 @@
-"""Every reproducer a run emits reproduces: run in a fresh interpreter, it prints the output bits the
-audit recorded, on the kernel path it names, and its own assert holds.
+"""Every reproducer a run emits (worst cases, counterexamples, premature zeros, the claims' examples)
+reproduces: run in a fresh interpreter, it prints the output bits the audit recorded, on the kernel
+path it names, and its own assert holds.
 
 A reproducer is what a user pastes into a bug report upstream. On CPU a one-element tensor is
 computed by the scalar lambda whatever path was audited, so a reproducer of a SIMD-path result
@@ -59,6 +60,13 @@ def emitted(run: dict) -> list[tuple[str, dict, float, str]]:
         for prop in config["properties"]:
             for c in prop["counterexamples"]:
                 found.append((f"{config['id']} {prop['name']}", c, as_float(c["output"]), config["dtype"]))
+        example = (config.get("zeros") or {}).get("example")
+        if example:
+            found.append((f"{config['id']} premature zero", example, as_float(example["output"]), config["dtype"]))
+    for point in run.get("reference_points", []):  # the claims' examples
+        for m in point.get("measured", []):
+            where = f"softplus({point['x']}) {m['target']} {m['dtype']} {m['path']}"
+            found.append((where, m, as_float(m["output"]), m["dtype"]))
     return found
 
 
@@ -75,6 +83,7 @@ def test_every_reproducer_a_run_emits_prints_the_recorded_bits(small_audit, fail
         cases += emitted(json.loads((out / "audit.json").read_text()))
     assert len(cases) >= 8, "the runs emit worst cases and counterexamples"
     assert any("special_values" in where for where, *_ in cases), "counterexamples are among them"
+    assert any(where.startswith("softplus(") for where, *_ in cases), "the claims' examples are among them"
     results = run_fresh([item["reproducer"] for _, item, _, _ in cases])
     for (where, item, output, dtype), result in zip(cases, results, strict=True):
         assert result["ok"], f"{where}: the reproducer fails:\n{item['reproducer']}\n{result.get('error')}"

@@ -76,6 +76,32 @@ class AuditSettings:
 
 
 @dataclass(frozen=True)
+class Zeros:
+    """Outputs that vanish or are not numbers where the exact value is a positive number."""
+
+    premature: int  # outputs exactly ±0 where the correct rounding is > 0
+    premature_x: float | None  # the first such input
+    premature_output: float | None
+    nan: int  # NaN outputs where the exact value is a number (a NaN is not a zero)
+    nan_x: float | None
+
+    @classmethod
+    def of(cls, obs: Observations) -> Zeros:
+        rounded = obs.reference(Oracle.DOCUMENTED).rounded
+        with np.errstate(invalid="ignore"):
+            premature = np.flatnonzero((obs.y == 0) & (rounded > 0))
+        nan = np.flatnonzero(np.isnan(obs.y) & ~np.isnan(rounded))
+        first = int(premature[0]) if premature.size else None
+        return cls(
+            int(premature.size),
+            float(obs.x[first]) if first is not None else None,
+            float(obs.y[first]) if first is not None else None,
+            int(nan.size),
+            float(obs.x[nan[0]]) if nan.size else None,
+        )
+
+
+@dataclass(frozen=True)
 class ConfigResult:
     config: Configuration
     kernel_params: Params
@@ -86,6 +112,9 @@ class ConfigResult:
     # consistency of the CPU kernel paths: on the scalar path, how many outputs differ from the
     # SIMD path's on the same inputs (None where not measured)
     path_disagreement: dict | None = None
+    # outputs exactly 0 where the correct rounding (documented oracle) is positive, and NaN outputs
+    # where the exact value is a number: counts, and the first input of each
+    zeros: Zeros | None = None
 
     @property
     def passed(self) -> bool:
@@ -182,6 +211,10 @@ class Auditor:
             x, config.fmt, config.quantity, config.beta, config.threshold, config.device, config.path, output
         )
 
+    def evaluate_at(self, config: Configuration, x: float) -> float:
+        """The configuration's output at one input, laid out on its path as the audit lays out all."""
+        return float(self.outputs(config, np.array([x], dtype=np.float64))[0])
+
     def budgets_of(self, config: Configuration) -> dict[str, float | None]:
         """The accuracy budget (ULPs of the output format) of each oracle here; None where none applies."""
         out = {}
@@ -227,8 +260,9 @@ class Auditor:
             oracle: summarize(obs.x, obs.y, obs.reference(oracle), obs.measurements(oracle), exhaustive)
             for oracle in ORACLE_ORDER
         }
+        disagreement = self._path_disagreement(config, obs.x, obs.y)
         result = ConfigResult(
-            config, obs.params, exhaustive, stats, properties, deviations, self._path_disagreement(config, obs.x, obs.y)
+            config, obs.params, exhaustive, stats, properties, deviations, disagreement, Zeros.of(obs)
         )
         self._results[config] = result
         return result

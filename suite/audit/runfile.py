@@ -13,6 +13,8 @@ import datetime as dt
 import math
 from pathlib import Path
 
+import numpy as np
+
 from suite.environment import environment
 from suite.files import exact_float, write_json_atomically
 
@@ -91,6 +93,7 @@ def config_entry(auditor, result, search: dict | None) -> dict:
         "known_deviations": [_plain(c.as_record()) for c in result.deviations],
         "hypothesis_search": _plain(search) if search else None,
         "path_disagreement": _plain(result.path_disagreement),
+        "zeros": _zeros_record(auditor, config, result.zeros),
         "verdict": "pass" if result.passed else "fail",
     }
 
@@ -124,7 +127,7 @@ def build(state, exit_status: int) -> dict:
         },
         "configurations": [config_entry(auditor, r, state.searches.get(r.config.id)) for r in results],
         "parameter_cases": state.parameter_cases,
-        "reference_points": reference_points(auditor.settings.formats),
+        "reference_points": reference_points(auditor),
         "test_outcomes": state.outcomes,
     }
 
@@ -133,18 +136,72 @@ REFERENCE_INPUTS = (-2.0, 0.0, 5.0)
 """Inputs at which the run records softplus's exact value (beta = 1), for the reports' claims."""
 
 
-def reference_points(formats) -> list[dict]:
-    """The exact forward value (beta = 1, threshold = 20; 25 significant digits) at each of
-    :data:`REFERENCE_INPUTS`, and its correct rounding into each audited format, so that a report
-    states them without computing anything."""
+def _zeros_record(auditor, config, zeros) -> dict | None:
+    """Outputs exactly 0 where the correct rounding is positive (the first with a reproducer), and
+    NaN outputs where the exact value is a number (counted apart: a NaN is not a zero)."""
+    if zeros is None:
+        return None
+    example = None
+    if zeros.premature_x is not None:
+        fmt = config.fmt
+        example = {
+            "x_bits": fmt.hex(int(fmt.encode(np.float64(zeros.premature_x)))),
+            "x": exact_float(zeros.premature_x),
+            "output": exact_float(zeros.premature_output),
+            "reproducer": auditor.reproducer(config, zeros.premature_x, zeros.premature_output),
+        }
+    nan_x = exact_float(zeros.nan_x) if zeros.nan_x is not None else None
+    return {"premature": zeros.premature, "example": example, "nan": zeros.nan, "nan_example_x": nan_x}
+
+
+def reference_points(auditor) -> list[dict]:
+    """At each of :data:`REFERENCE_INPUTS` (beta = 1, threshold = 20): the exact forward value (25
+    significant digits), its correct rounding into each audited format, and what every audited
+    implementation returns there, in every format and on every path (measured at the input itself,
+    not inferred from a sample), with its ULP error and a reproducer. A report states them without
+    computing anything."""
     import mpmath
 
-    from suite.numerics.params import Params, Quantity
+    from suite.audit.engine import Configuration
+    from suite.numerics.fastref import fast_reference
+    from suite.numerics.params import Oracle, Params, Quantity
     from suite.numerics.reference import correctly_rounded, exact_value
+    from suite.numerics.ulp import measure
 
+    formats = auditor.settings.formats
+    audited = {c.id for c in auditor.configurations()}
     points = []
     for x in REFERENCE_INPUTS:
         exact = exact_value(Quantity.FORWARD, x, Params(), digits=25)
+        measured = []
+        for spec, impl in auditor.implementations.items():
+            for device in auditor.devices:
+                for path in impl.paths(device):
+                    for fmt in formats:
+                        if impl.unsupported(fmt, Quantity.FORWARD):
+                            continue
+                        config = Configuration(
+                            spec, device, fmt, 1.0, 20.0, path, Quantity.FORWARD, label=impl.short_name
+                        )
+                        y = auditor.evaluate_at(config, x)
+                        params = Params.as_kernel_sees(1.0, 20.0, fmt)
+                        ref = fast_reference(Quantity.FORWARD, np.array([x]), params, fmt, Oracle.MATH)
+                        m = measure(np.array([y]), ref)
+                        measured.append(
+                            {
+                                "target": spec,
+                                "device": device,
+                                "path": path,
+                                "dtype": fmt.name,
+                                "config_id": config.id if config.id in audited else None,
+                                "output": exact_float(y),
+                                "output_bits": fmt.hex(int(fmt.encode(np.float64(y)))) if y == y else "nan",
+                                "ulp_error": _plain(float(m.ulp_error[0])),
+                                "correctly_rounded": bool(m.correctly_rounded[0]),
+                                "faithful": bool(m.faithful[0]),
+                                "reproducer": auditor.reproducer(config, x, y),
+                            }
+                        )
         points.append(
             {
                 "x": x,
@@ -158,6 +215,7 @@ def reference_points(formats) -> list[dict]:
                     )
                     for fmt in formats
                 },
+                "measured": measured,
             }
         )
     return points

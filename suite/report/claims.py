@@ -1,20 +1,25 @@
-"""The seed article's claims about softplus, checked against what the run measured.
+"""The seed article's claims about softplus, each answered in one word with an example.
 
-Each claim says what is mathematically true, what the reference computes (mpmath, exact:
-*computed*, not a measurement of torch) and what the run *measured* (property results, or an
-output torch returned). ULP errors are ULPs of the output format, relative to the exact value.
+Every claim gets a verdict: *holds* (true of the exact function, and of what torch returned in every
+audited format and path), *fails in torch* (true of the exact function, but torch breaks it: where,
+the input, what it returned and a reproducer), *does not hold* (false of the exact function itself),
+or *not audited* (this run measured nothing that bears on it). *Computed* is the reference (mpmath,
+exact), *measured* what the run observed, both read from the run file. ULP errors are ULPs of the
+output format, relative to the exact value.
 """
 
 from __future__ import annotations
 
 import math
 from decimal import Decimal
-from fractions import Fraction
 
 from suite.report.load import as_float
 from suite.report.model import DTYPE_ORDER, fmt_ulp
 
-PREFERRED_TARGET = "torch.nn.functional:softplus"
+VERDICTS = ("holds", "fails in torch", "does not hold", "not audited")
+
+VALUE_CLAIMS = ((0.0, "ln 2 ≈ 0.6931", "0.6931", 4), (-2.0, "0.13", "0.13", 2), (5.0, "5.0067", "5.0067", 4))
+"""(x, the claim's words, the claimed value, its decimal places)."""
 
 
 def _underflow_x(dtype: str) -> float | None:
@@ -29,167 +34,102 @@ def _underflow_x(dtype: str) -> float | None:
     return (fmt.emin - fmt.precision) * math.log(2.0)
 
 
-def _positivity(run: dict, quantity: str) -> dict:
-    configs = [c for c in run["configurations"] if c["quantity"] == quantity]
-    results = [p for c in configs for p in c["properties"] if p["name"] == "positivity"]
-    excused = [
-        (c["id"], d)
-        for c in configs
-        for d in c["known_deviations"]
-        if d["property"] == "positivity" and d["status"] in ("holds", "grown") and d["violations_in_region"]
-    ]
-    return {
-        "configurations": len(configs),
-        "checked": len(results),
-        "passed": sum(1 for p in results if p["passed"]),
-        "violations": sum(p["violations"] for p in results),
-        "excused_outputs": sum(d["violations_in_region"] for _, d in excused),
-        "excused_configurations": len({cid for cid, _ in excused}),
-        "excused_ids": sorted({d["id"] for _, d in excused}),
-    }
+def _index_of(run: dict) -> dict[str, int]:
+    return {c["id"]: i for i, c in enumerate(run["configurations"])}
 
 
 def _never_zero(run: dict, quantity: str, claim: str, name: str) -> dict:
-    dtypes = [d for d in DTYPE_ORDER if d in {c["dtype"] for c in run["configurations"]}]
+    configs = [c for c in run["configurations"] if c["quantity"] == quantity]
+    dtypes = [d for d in DTYPE_ORDER if d in {c["dtype"] for c in configs}]
     edges = [f"{d} below x ≈ {_underflow_x(d):.4g}" for d in dtypes if _underflow_x(d) is not None]
     computed = (
-        f"True of the real function ({name} > 0 for every x), not of its floating-point value: with beta = 1 "
-        f"the exact {name} is below half the smallest subnormal, and so correctly rounds to 0, "
-        + ("; ".join(edges) if edges else "far enough left")
-        + " (x/beta for other betas)."
+        f"True of the real function ({name} > 0 for every x). In floating point the exact {name} itself rounds "
+        "to 0 where it is below half the smallest subnormal (beta = 1: " + ("; ".join(edges) or "far left") + "): "
+        "a 0 there is correct, not a failure."
     )
-    pos = _positivity(run, quantity)
-    if not pos["checked"]:
-        return {
-            "claim": claim,
-            "computed": computed,
-            "measured": f"not audited: no {quantity} configuration in this run.",
-            "status": "not audited",
-        }
+    recorded = [c for c in configs if c.get("zeros") is not None]
+    if not recorded:
+        measured = f"no {quantity} configuration in this run" if not configs else "not recorded in this run file"
+        return {"claim": claim, "verdict": "not audited", "answer": measured, "computed": computed,
+                "measured": measured, "example": None}  # fmt: skip
+    zero = [c for c in recorded if c["zeros"]["premature"]]
+    nans = [c for c in recorded if c["zeros"]["nan"]]
+    total = sum(c["zeros"]["premature"] for c in zero)
     measured = (
-        f"positivity ({name} > 0 wherever its correct rounding is > 0, and ≥ 0 everywhere): passed in "
-        f"{pos['passed']} of {pos['checked']} {quantity} configurations"
+        f"{total} output(s) exactly 0 where the correctly rounded {name} is positive, in {len(zero)} of "
+        f"{len(recorded)} {quantity} configurations"
     )
-    if pos["violations"]:
-        measured += f"; {pos['violations']} output(s) break it"
-    if pos["excused_outputs"]:
+    if nans:
         measured += (
-            f"; {pos['excused_outputs']} output(s) in {pos['excused_configurations']} configuration(s) are 0 "
-            f"(or not positive) although the correct rounding is positive, excused as known deviation(s) "
-            f"{', '.join(pos['excused_ids'])}"
+            f"; {sum(c['zeros']['nan'] for c in nans)} NaN output(s) in {len(nans)} configuration(s) "
+            f"(e.g. {nans[0]['id']}), which are not zeros (see the accuracy and special-value checks)"
         )
-    if pos["passed"] < pos["checked"]:
-        status = f"fails: torch returns 0 (or less) where the correctly rounded {name} is positive"
-    elif pos["excused_outputs"]:
-        status = "true of the real function; torch also returns premature zeros (known deviations)"
-    else:
-        status = "true of the real function; in floating point, 0 only where the exact value underflows"
-    return {"claim": claim, "computed": computed, "measured": measured + ".", "status": status}
+    if not zero:
+        answer = f"torch's {name} is never 0 where the correctly rounded value is positive"
+        return {"claim": claim, "verdict": "holds", "answer": answer, "computed": computed,
+                "measured": measured + ".", "example": None}  # fmt: skip
+    first = zero[0]
+    example = dict(first["zeros"]["example"])
+    example.update(where=first["id"], anchor=_index_of(run).get(first["id"]))
+    answer = f"torch returns 0 where the correctly rounded {name} is positive: {first['id']} at x = {example['x_bits']}"
+    return {"claim": claim, "verdict": "fails in torch", "answer": answer, "computed": computed,
+            "measured": measured + ".", "example": example}  # fmt: skip
 
 
-def _reference_config(run: dict, dtype: str) -> dict | None:
-    """The forward, beta = 1, threshold = 20 configuration of ``dtype`` (F.softplus, simd first)."""
-    candidates = [
-        c
-        for c in run["configurations"]
-        if c["dtype"] == dtype and c["quantity"] == "forward" and c["beta"] == 1.0 and c["threshold"] == 20.0
-    ]
-    candidates.sort(key=lambda c: (c["target"] != PREFERRED_TARGET, c["path"] != "simd"))
-    return candidates[0] if candidates else None
-
-
-def _measured_at(run: dict, x: float) -> tuple[float, str] | None:
-    """torch's float32 output at ``x`` (beta = 1) if the run recorded one: the parameter cases
-    threshold=nan / threshold=inf evaluate softplus at their recorded ``inputs`` on float32 tensors,
-    where no threshold shortcut applies (for |x| < 20 the same function as the default threshold)."""
-    if abs(x) >= 20:
-        return None
-    cases = sorted(
-        (c for c in run["parameter_cases"] if c["case"] in ("threshold=nan", "threshold=inf")),
-        key=lambda c: c["target"] != PREFERRED_TARGET,
-    )
-    for case in cases:
-        inputs = [as_float(v) for v in case.get("inputs", [])]
-        if x not in inputs or not case["outcome"].startswith("returned "):
-            continue
-        try:
-            values = [float(v) for v in case["outcome"][len("returned ") :].split(", ")]
-        except ValueError:
-            continue
-        if len(values) == len(inputs):
-            source = f"{case['target']} on a float32 tensor, from the parameter case {case['case']}"
-            return values[inputs.index(x)], source
-    return None
-
-
-def _ulp_error_float32(y: float, exact: str) -> float:
-    """|y − v| in ULPs of float32 at the exact ``v`` (given to 25 digits: far beyond float32's 24 bits)."""
-    v = Fraction(exact)
-    if v == 0:
-        return math.inf if y else 0.0
-    e = math.floor(math.log2(abs(v)))
-    ulp = Fraction(2) ** (max(e, -126) - 23)
-    return float(abs(Fraction(y) - v) / ulp)
-
-
-def _value_claim(run: dict, x: float, claimed: str, digits: int) -> dict:
+def _value_claim(run: dict, x: float, words: str, claimed: str, places: int) -> dict:
+    claim = f"softplus({x:g}) = {words}"
     point = next((p for p in run.get("reference_points", []) if as_float(p["x"]) == x), None)
-    if point is None:
-        return {
-            "claim": f"softplus({x:g}) ≈ {claimed}",
-            "computed": "not recorded in this run file (written by an older softplus-audit)",
-            "measured": "not recorded in this run file.",
-            "status": "not audited",
-        }
+    if point is None or "measured" not in point:
+        text = "not recorded in this run file (written by an older softplus-audit)"
+        return {"claim": claim, "verdict": "not audited", "answer": text, "computed": text, "measured": text,
+                "example": None}  # fmt: skip
     exact = point["exact"]
     rounded = [f"{d} {as_float(v)!r}" for d, v in point["correctly_rounded"].items()]
-    computed = (
-        f"exact softplus({x:g}) = {Decimal(exact):.20g}… (mpmath); correctly rounded: " + ", ".join(rounded) + "."
+    computed = f"exact softplus({x:g}) = {Decimal(exact):.20g}…; correctly rounded: " + ", ".join(rounded) + "."
+    true = round(Decimal(exact), places) == Decimal(claimed)
+    measured = point["measured"]
+    index = _index_of(run)
+    unfaithful = [m for m in measured if not m["faithful"]]
+    rounded_ok = sum(1 for m in measured if m["correctly_rounded"])
+    summary = (
+        f"torch at x = {x:g} itself, in {len(measured)} format/path/implementation combinations: "
+        f"{rounded_ok} correctly rounded, {len(measured) - len(unfaithful)} within 1 ULP; largest error "
+        + fmt_ulp(max((as_float(m["ulp_error"]) for m in measured), default=0.0))
+        + " ULP"
     )
-    holds = round(float(exact), digits) == float(claimed)
-    dtypes = [d for d in DTYPE_ORDER if d in {c["dtype"] for c in run["configurations"]}] or ["float32"]
-    measured_parts = []
-    got = _measured_at(run, x)
-    if got is not None:
-        y, source = got
-        err = _ulp_error_float32(y, exact)
-        measured_parts.append(f"torch returned {y!r} ({source}): {fmt_ulp(err)} ULP of float32 from the exact value")
-    for dtype in dtypes:
-        config = _reference_config(run, dtype)
-        if config is None:
-            continue
-        stats = config["stats"]["documented"]
-        worst = fmt_ulp(stats["max_ulp"])
-        if stats["exhaustive"]:
-            measured_parts.append(
-                f"{dtype}: every input checked, x = {x:g} included, max error {worst} ULP ({config['id']})"
-            )
-        else:
-            measured_parts.append(
-                f"{dtype}: sampled ({stats['count']} inputs; the run does not record whether x = {x:g} was one), "
-                f"max error {worst} ULP ({config['id']})"
-            )
-    measured = (
-        "; ".join(measured_parts) + "."
-        if measured_parts
-        else "not audited in this run (no forward beta = 1, threshold = 20 configuration)."
-    )
-    return {
-        "claim": f"softplus({x:g}) ≈ {claimed}",
-        "computed": computed,
-        "measured": measured,
-        "status": "holds" if holds else "does not hold",
-    }
+    if not true:
+        return {"claim": claim, "verdict": "does not hold", "answer": f"the exact value is {Decimal(exact):.8g}",
+                "computed": computed, "measured": summary + ".", "example": None}  # fmt: skip
+    if not measured:
+        return {"claim": claim, "verdict": "not audited", "answer": "no forward configuration was audited",
+                "computed": computed, "measured": "nothing measured.", "example": None}  # fmt: skip
+    if unfaithful:
+        worst = max(unfaithful, key=lambda m: as_float(m["ulp_error"]))
+        where = f"{worst['target']} {worst['device']} {worst['dtype']} {worst['path']}"
+        example = {"where": where, "x_bits": None, "x": {"repr": repr(x)}, "output": worst["output"],
+                   "reproducer": worst["reproducer"], "anchor": index.get(worst["config_id"])}  # fmt: skip
+        answer = f"torch returns {as_float(worst['output'])!r} ({fmt_ulp(worst['ulp_error'])} ULP off) on {where}"
+        return {"claim": claim, "verdict": "fails in torch", "answer": answer, "computed": computed,
+                "measured": summary + ".", "example": example}  # fmt: skip
+    best = measured[0]
+    example = {"where": f"{best['target']} {best['device']} {best['dtype']} {best['path']}", "x_bits": None,
+               "x": {"repr": repr(x)}, "output": best["output"], "reproducer": best["reproducer"],
+               "anchor": index.get(best["config_id"])}  # fmt: skip
+    answer = f"exact {Decimal(exact):.8g}; torch within 1 ULP in every format and path"
+    return {"claim": claim, "verdict": "holds", "answer": answer, "computed": computed,
+            "measured": summary + ".", "example": example}  # fmt: skip
 
 
 def seed_claims(run: dict) -> list[dict]:
-    """The claims, each with ``claim``, ``computed`` (the reference), ``measured`` (this run) and ``status``."""
-    return [
+    """The claims, each with ``claim``, ``verdict`` (one of :data:`VERDICTS`), ``answer`` (one
+    sentence), ``computed`` (the reference), ``measured`` (this run) and ``example`` (where, the
+    input, the output and a reproducer; None where there is nothing to show)."""
+    claims = [
         _never_zero(run, "forward", "softplus is never zero", "softplus"),
         _never_zero(run, "grad", "its gradient (sigmoid) is never zero", "sigmoid"),
-        _value_claim(run, -2.0, "0.13", 2),
-        _value_claim(run, 5.0, "5.0067", 4),
     ]
+    claims += [_value_claim(run, x, words, claimed, places) for x, words, claimed, places in VALUE_CLAIMS]
+    return claims
 
 
-__all__ = ["as_float", "seed_claims"]
+__all__ = ["VERDICTS", "as_float", "seed_claims"]
