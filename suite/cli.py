@@ -17,7 +17,7 @@ from pathlib import Path
 from suite.numerics.formats import FORMATS
 from suite.numerics.params import Oracle, Quantity
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOTHING_COMPARED = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOTHING_COMPARED, EXIT_NO_BUDGET = 0, 1, 2, 3, 4
 
 
 class UsageError(Exception):
@@ -164,14 +164,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # the plugin module under its own name: an installed entry point of that name is then skipped
     code = pytest.main(pytest_args, plugins=[plugin, PreparedSession(session)])
     if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        _print_summary(json_path)
-        return EXIT_OK if code == pytest.ExitCode.OK else EXIT_FAILED
+        verdict = _print_summary(json_path)
+        if code == pytest.ExitCode.TESTS_FAILED:
+            return EXIT_FAILED
+        return EXIT_NO_BUDGET if verdict == "no budget" else EXIT_OK
     print(f"softplus-audit: error: the audit did not run to completion (pytest exit {int(code)})", file=sys.stderr)
     return EXIT_USAGE
 
 
-def _print_summary(json_path: Path) -> None:
-    """The run's verdict and what matters in it, read back from the run file just written."""
+def _print_summary(json_path: Path) -> str | None:
+    """Print the run's verdict and what matters in it, read back from the run file just written;
+    returns the verdict."""
     from suite.report import RunFileError, load_run
     from suite.report.model import terminal_summary
 
@@ -180,8 +183,9 @@ def _print_summary(json_path: Path) -> None:
         run = load_run(json_path)
     except RunFileError as error:
         print(f"softplus-audit: warning: the run file cannot be read back ({error})", file=sys.stderr)
-        return
+        return None
     print("\n".join(terminal_summary(run, files)))
+    return run["verdict"]
 
 
 def _cmd_budgets(args: argparse.Namespace) -> int:
@@ -203,7 +207,7 @@ def _cmd_budgets(args: argparse.Namespace) -> int:
         or set(settings.quantities) != set(Quantity)
         or not set(DEFAULT_TARGETS) <= set(settings.targets)
     )
-    text = budgets.regenerate(observed, auditor.budgets, provenance, partial=partial)
+    text = budgets.regenerate(observed, auditor.budgets, provenance, partial=partial, rules=args.rules)
     if args.write:
         from suite.files import write_text_atomically
 
@@ -427,7 +431,8 @@ def _add_run_command(sub) -> None:
         "run",
         help="audit softplus implementations (property tests) and write a JSON report",
         description="Run the property-based audit. Exit 0: every property within budget; 1: a budget or "
-        "property failed; 2: bad arguments (nothing is written).",
+        "property failed; 2: bad arguments (nothing is written); 4: nothing failed, but no budget applied to "
+        "some accuracy property (its measured error is reported, not judged).",
     )
     _audit_options(run)
     run.add_argument(
@@ -452,6 +457,12 @@ def _add_budgets_command(sub) -> None:
     )
     _audit_options(bud)
     bud.add_argument("--write", action="store_true", help="overwrite the budget file instead of printing")
+    bud.add_argument(
+        "--rules",
+        action="store_true",
+        help="the grid is a sample of the parameters users choose: set the rules that apply at any beta and "
+        "threshold (one for betas that are powers of two, one for any beta) instead of one budget per grid point",
+    )
     bud.set_defaults(run=_cmd_budgets)
 
 

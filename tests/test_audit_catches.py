@@ -8,6 +8,7 @@ per process (:func:`suite.audit.engine.reference_on_inputs`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import pytest
@@ -76,3 +77,37 @@ def test_parameter_cases_catch_an_ignored_beta():
     assert verdicts["beta=0"] == "fail"
     torch_auditor = Auditor(AuditSettings(targets=(TORCH,), formats=(FLOAT32,)))
     assert all(c["verdict"] == "pass" for c in judge_parameter_cases(torch_auditor))
+
+
+def test_no_budget_is_its_own_verdict_never_a_fail(tmp_path):
+    """An accuracy property that no budget covers is not judged: its verdict says so, with the error
+    measured, and the configuration is neither passed nor failed."""
+    empty = tmp_path / "budgets.toml"
+    empty.write_text("# no budgets and no deviations\n")
+    settings = AuditSettings(targets=(TORCH,), formats=(FLOAT16,), grid=((1.0, 20.0),), quantities=(Quantity.FORWARD,))
+    auditor = Auditor(dataclasses.replace(settings, budgets_file=str(empty)))
+    result = auditor.result(auditor.configurations()[0])
+    accuracy = result.property("accuracy (documented)")
+    assert accuracy.verdict == "no budget"
+    assert accuracy.detail.startswith("no budget applies: measured 0.5")
+    assert not accuracy.counterexamples
+    assert result.verdict == "no budget"
+
+
+def test_budgets_apply_to_any_parameters_through_rules():
+    """The packaged file has rules: a grid point nobody measured (PyTorch's own OpInfo point, beta 3,
+    threshold 0.2) gets the rule for any beta; a power of two the rule for powers of two; a measured
+    point its own entry."""
+    from suite.audit import budgets
+    from suite.numerics.params import Oracle
+
+    packaged = budgets.load()
+    opinfo = packaged.budget_for(FLOAT32, Quantity.FORWARD, Oracle.DOCUMENTED, "simd", 3.0, 0.2)
+    assert (opinfo.beta, opinfo.threshold, opinfo.beta_kind) == (None, None, "*")
+    power = packaged.budget_for(FLOAT32, Quantity.FORWARD, Oracle.DOCUMENTED, "simd", 4.0, 0.2)
+    assert power.beta_kind == "power_of_two"
+    assert power.max_ulp < opinfo.max_ulp  # b*x is exact: no error of its rounding to pass on
+    measured = packaged.budget_for(FLOAT32, Quantity.FORWARD, Oracle.DOCUMENTED, "simd", 1.0, 20.0)
+    assert (measured.beta, measured.threshold) == (1.0, 20.0)
+    assert budgets.is_power_of_two(0.25)
+    assert not budgets.is_power_of_two(0.1)

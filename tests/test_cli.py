@@ -98,6 +98,21 @@ def test_a_failing_audit_exits_1_with_a_reproducer(failing_audit):
     assert any(p["name"] == "special_values" and p["counterexamples"] for p in failing)
 
 
+def test_a_run_without_budgets_says_so_and_exits_4(tmp_path):
+    from tests.conftest import SMALL_AUDIT, audit_from_the_command_line
+
+    empty = tmp_path / "budgets.toml"
+    empty.write_text("# no budgets and no deviations\n")
+    result, out = audit_from_the_command_line(tmp_path, *SMALL_AUDIT, "--budgets", str(empty))
+    assert result.returncode == 4, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "softplus-audit: NO BUDGET: 2 configurations, 0 failing" in result.stdout
+    assert "no budget applies: measured" in result.stdout  # the skipped tests say why
+    report = json.loads((out / "audit.json").read_text())
+    assert report["verdict"] == "no budget"
+    assert report["summary"]["configurations_without_budget"]
+    assert (out / "audit.md").read_text().startswith("## softplus-audit: NO BUDGET")
+
+
 def test_reference_command(tmp_path):
     result = here("reference", "forward", "-2", "--dtype", "float16", "--output", "0.126953125")
     assert result.returncode == 0

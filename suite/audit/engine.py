@@ -118,7 +118,13 @@ class ConfigResult:
 
     @property
     def passed(self) -> bool:
-        return all(p.passed for p in self.properties)
+        return self.verdict == "pass"
+
+    @property
+    def verdict(self) -> str:
+        """``fail`` if a property failed, else ``no budget`` if an accuracy property had none, else ``pass``."""
+        verdicts = {p.verdict for p in self.properties}
+        return "fail" if "fail" in verdicts else ("no budget" if "no budget" in verdicts else "pass")
 
     def property(self, name: str) -> PropertyResult:
         for p in self.properties:

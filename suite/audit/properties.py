@@ -59,6 +59,14 @@ class PropertyResult:
     violating: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), compare=False, repr=False)
     # builds the counterexample of input index i (used again once known deviations excuse some)
     describe: object = field(default=None, compare=False, repr=False)
+    # an accuracy property no budget applies to: not judged (``passed`` then means only "not
+    # failed"); its verdict is "no budget" and ``detail`` says what was measured
+    no_budget: bool = False
+
+    @property
+    def verdict(self) -> str:
+        """``pass``, ``fail`` or ``no budget``."""
+        return "no budget" if self.no_budget else ("pass" if self.passed else "fail")
 
 
 @dataclass(frozen=True)

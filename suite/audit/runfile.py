@@ -60,7 +60,8 @@ def config_entry(auditor, result, search: dict | None) -> dict:
         properties.append(
             {
                 "name": p.name,
-                "passed": p.passed,
+                "passed": p.verdict == "pass",
+                "verdict": p.verdict,
                 "checked": p.checked,
                 "violations": p.violations,
                 "detail": p.detail,
@@ -94,7 +95,7 @@ def config_entry(auditor, result, search: dict | None) -> dict:
         "hypothesis_search": _plain(search) if search else None,
         "path_disagreement": _plain(result.path_disagreement),
         "zeros": _zeros_record(auditor, config, result.zeros),
-        "verdict": "pass" if result.passed else "fail",
+        "verdict": result.verdict,
     }
 
 
@@ -106,7 +107,9 @@ def build(state, exit_status: int) -> dict:
     auditor = state.auditor
     results = [auditor.result(c) for c in auditor.configurations()]
     stale = auditor.stale_deviations()
-    failing = [r.config.id for r in results if not r.passed]
+    failing = [r.config.id for r in results if r.verdict == "fail"]
+    unbudgeted = [r.config.id for r in results if r.verdict == "no budget"]
+    verdict = "fail" if exit_status != 0 else ("no budget" if unbudgeted else "pass")
     return {
         "format": FILE_VERSION,
         "tool": "softplus-audit",
@@ -117,11 +120,12 @@ def build(state, exit_status: int) -> dict:
         "defaults": {"targets": list(DEFAULT_TARGETS), "grid": [list(pair) for pair in DEFAULT_GRID]},
         "budgets_file": auditor.budgets.source,
         "not_audited": {**state.skipped, **auditor.not_audited},
-        "verdict": "pass" if exit_status == 0 else "fail",
+        "verdict": verdict,
         "pytest_exit_status": exit_status,
         "summary": {
             "configurations": len(results),
             "failing_configurations": failing,
+            "configurations_without_budget": unbudgeted,
             "stale_deviations": stale,
             "tests": {k: sum(1 for v in state.outcomes.values() if v == k) for k in ("passed", "failed", "skipped")},
         },

@@ -66,6 +66,12 @@ class Comparison:
         return [c for c in self.changes if not c.regression]
 
 
+def _verdict(prop: dict) -> str:
+    """pass, fail or no budget (``passed`` decides pass or fail; run files written before the third
+    verdict have only that)."""
+    return "no budget" if prop.get("verdict") == "no budget" else ("pass" if prop["passed"] else "fail")
+
+
 def _ulp(value) -> float:
     v = as_float(value)
     return math.inf if math.isnan(v) else v
@@ -80,14 +86,15 @@ def _compare_config(cid: str, base: dict, new: dict, tol: Tolerance, out: Compar
     b, n = (r["stats"]["documented"]["correctly_rounded_rate"] for r in (base, new))
     if n < b - tol.rate or n > b + tol.rate:
         out.changes.append(Change(cid, "correctly rounded (documented)", fmt_rate(b), fmt_rate(n), n < b))
-    base_props = {p["name"]: p["passed"] for p in base["properties"]}
-    new_props = {p["name"]: p["passed"] for p in new["properties"]}
-    for name, passed in base_props.items():
+    base_props = {p["name"]: _verdict(p) for p in base["properties"]}
+    new_props = {p["name"]: _verdict(p) for p in new["properties"]}
+    for name, verdict in base_props.items():
         if name not in new_props:
             out.notes.append(f"{cid}: property {name} only in BASE")
-        elif passed != new_props[name]:
-            verdict = {True: "pass", False: "fail"}
-            out.changes.append(Change(cid, f"property {name}", verdict[passed], verdict[new_props[name]], passed))
+        elif verdict != new_props[name]:
+            # a pass that is no longer one is a regression; a fail that is no longer one an improvement
+            regression = verdict == "pass" or new_props[name] == "fail"
+            out.changes.append(Change(cid, f"property {name}", verdict, new_props[name], regression))
     out.notes += [f"{cid}: property {name} only in NEW" for name in new_props if name not in base_props]
 
 

@@ -105,7 +105,7 @@ def failing_properties(run: dict) -> list[dict]:
     out = []
     for index, config in enumerate(run["configurations"]):
         for prop in config["properties"]:
-            if not prop["passed"]:
+            if not prop["passed"] and prop.get("verdict") != "no budget":
                 first = prop["counterexamples"][0] if prop["counterexamples"] else None
                 out.append({"config": config, "index": index, "property": prop, "first": first})
     return out
@@ -229,6 +229,11 @@ def terminal_summary(run: dict, files: list[str]) -> list[str]:
         lines.append(f"FAILED {failing['config']['id']}: {prop['name']} ({prop['violations']} inputs){where}")
         if first and number < 3:  # a reproducer for the first few: the reports have every one
             lines += ["    " + line for line in first["reproducer"].splitlines()]
+    unjudged = [(c["id"], p) for c in run["configurations"] for p in c["properties"] if p.get("verdict") == "no budget"]
+    for cid, prop in unjudged[:10]:
+        lines.append(f"NO BUDGET {cid}: {prop['name']}: {prop['detail']}")
+    if len(unjudged) > 10:
+        lines.append(f"… and {len(unjudged) - 10} more accuracy properties without a budget")
     if len(failing_properties(run)) > 10:
         lines.append(f"… and {len(failing_properties(run)) - 10} more failing properties (see the reports)")
     lines.append("reports: " + ", ".join(files))
