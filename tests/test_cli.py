@@ -54,7 +54,7 @@ def test_a_passing_audit_exits_0_and_writes_its_report(small_audit):
     assert closing[2] == "reports: reports/audit.html, reports/audit.md, reports/audit.json"
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads((tmp_path / "audit.json").read_text())
-    assert report["format"] == 1
+    assert report["format"] == 2
     assert report["verdict"] == "pass"
     (config,) = [c for c in report["configurations"] if c["path"] == "simd"]
     assert config["exhaustive"] is True

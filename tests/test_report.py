@@ -82,7 +82,7 @@ def test_the_schema_is_valid_draft_2020_12_and_a_real_run_matches_it(run):
 def test_the_fast_binade_check_gives_the_schemas_verdict():
     import jsonschema
 
-    items = schema()["$defs"]["stats"]["properties"]["binade_max"]["items"]
+    items = schema()["$defs"]["stats"]["properties"]["binade_max"]["anyOf"][0]["items"]  # format 1 entries
     validator = jsonschema.Draft202012Validator({**items, "$defs": schema()["$defs"]})
     entries = [
         {"sign": "+", "binade": -14, "max_ulp": 0.25},
@@ -130,11 +130,11 @@ def test_load_run_round_trips_the_json(run_json, run, tmp_path):
         (lambda text, run: "[1, 2]", "the top level is a list"),
         (
             lambda text, run: {k: v for k, v in run.items() if k != "format"},
-            "(no 'format' field); supported formats: 1",
+            "(no 'format' field); supported formats: 1, 2",
         ),
-        (lambda text, run: {**run, "format": 2}, "run format 2 is not supported (newer than this softplus-audit"),
-        (lambda text, run: {**run, "format": "1"}, "'format' is '1', not an integer; supported formats: 1"),
-        (lambda text, run: {**run, "format": 0}, "run format 0 is not supported; supported formats: 1"),
+        (lambda text, run: {**run, "format": 3}, "run format 3 is not supported (newer than this softplus-audit"),
+        (lambda text, run: {**run, "format": "1"}, "'format' is '1', not an integer; supported formats: 1, 2"),
+        (lambda text, run: {**run, "format": 0}, "run format 0 is not supported; supported formats: 1, 2"),
         (lambda text, run: {**run, "verdict": "maybe"}, "does not match the run schema at $.verdict"),
         (
             lambda text, run: _edit(run, lambda r: r["configurations"][0]["stats"]["math"].update(max_ulp="big")),
@@ -146,9 +146,22 @@ def test_load_run_round_trips_the_json(run_json, run, tmp_path):
         ),
         (
             lambda text, run: _edit(
-                run, lambda r: r["configurations"][0]["stats"]["math"]["binade_max"][3].pop("sign")
+                run, lambda r: r["configurations"][0]["stats"]["math"]["binade_max"]["+"].pop("first")
             ),
-            "at $.configurations[0].stats.math.binade_max[3]: 'sign' is a required property",
+            "at $.configurations[0].stats.math.binade_max: sign '+': needs exactly zero, subnormal, first and max_ulp",
+        ),
+        (
+            lambda text, run: _edit(
+                run, lambda r: r["configurations"][0]["stats"]["math"]["binade_max"]["-"]["max_ulp"].append(-1.0)
+            ),
+            "at $.configurations[0].stats.math.binade_max: sign '-': max_ulp -1.0 is not a number >= 0",
+        ),
+        (
+            lambda text, run: _edit(
+                {**run, "format": 1},
+                lambda r: r["configurations"][0]["stats"]["math"].update(binade_max=[{"sign": "+", "binade": 3}]),
+            ),
+            "at $.configurations[0].stats.math.binade_max[0]: 'max_ulp' is a required property",
         ),
         (lambda text, run: _edit(run, lambda r: r["configurations"][1].pop("id")), "at $.configurations[1]"),
     ],
@@ -169,7 +182,9 @@ def test_load_run_round_trips_the_json(run_json, run, tmp_path):
         "bad-verdict",
         "bad-max-ulp",
         "short-histogram",
-        "bad-binade-entry",
+        "bad-binade-columns",
+        "negative-binade-maximum",
+        "bad-format-1-binade-entry",
         "missing-id",
     ],
 )
@@ -192,15 +207,37 @@ def test_an_unusable_run_file_is_one_line_and_exit_2(run_json, run, tmp_path, ed
     assert not list(tmp_path.glob("*.md")), "nothing written for a bad run"
 
 
+def test_format_1_run_files_are_still_read_and_rendered_alike(run, tmp_path):
+    """Format 2 stores per-binade maxima as columns; a format-1 file (the list) of the same run loads,
+    renders the same reports and compares equal."""
+    from suite.files import binades_from_columns
+
+    old = copy.deepcopy(run)
+    old["format"] = 1
+    for config in old["configurations"]:
+        for stats in config["stats"].values():
+            stats["binade_max"] = binades_from_columns(stats["binade_max"])
+    path = write(tmp_path, old, "format1.json")
+    loaded = load_run(path)
+    assert render_markdown(loaded) == render_markdown(run)
+    assert render_html(loaded) == render_html({**run, "format": 1})  # the page names the format, and only that differs
+    comparison = compare_runs(loaded, run)
+    assert comparison.matched == len(run["configurations"])
+    assert not comparison.changes
+
+
 def small_run_text(run: dict) -> str:
     """A run file cut down to one configuration, two properties and three binade entries (a few kB)."""
     small = copy.deepcopy(run)
     small["configurations"] = small["configurations"][:1]
     for stats in small["configurations"][0]["stats"].values():
-        stats["binade_max"] = stats["binade_max"][:3]
+        for column in stats["binade_max"].values():
+            column["max_ulp"] = column["max_ulp"][:3]
     small["configurations"][0]["properties"] = small["configurations"][0]["properties"][:2]
     small["test_outcomes"] = dict(list(small["test_outcomes"].items())[:2])
     small["parameter_cases"] = small["parameter_cases"][:1]
+    small["reference_points"] = small["reference_points"][:1]
+    small["reference_points"][0]["measured"] = small["reference_points"][0]["measured"][:1]
     return json.dumps(small, indent=1) + "\n"
 
 
@@ -210,7 +247,7 @@ def test_every_cut_of_a_run_file_is_truncated_json_never_not_json(run):
     from suite.report import parse_run
 
     text = small_run_text(run)
-    assert parse_run(text)["format"] == 1  # the whole is a valid run
+    assert parse_run(text)["format"] == 2  # the whole is a valid run
     stripped = text.rstrip()
     for cut in range(1, len(stripped)):
         with pytest.raises(RunFileError, match="truncated JSON") as error:

@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from suite.environment import environment
-from suite.files import exact_float, write_json_atomically
+from suite.files import binades_to_columns, exact_float, write_json_atomically
 
-FILE_VERSION = 1
-"""The layout version of a run file: its 'format' field (not a float format)."""
+FILE_VERSION = 2
+"""The layout version of a run file: its 'format' field (not a float format). 2: compact JSON, and
+per-binade maxima as columns (:func:`suite.files.binades_to_columns`); 1: the list of entries."""
 
 
 def _plain(value):
@@ -46,6 +47,7 @@ def config_entry(auditor, result, search: dict | None) -> dict:
     stats = {}
     for oracle, s in result.stats.items():
         entry = _plain(s)
+        entry["binade_max"] = binades_to_columns(entry["binade_max"])
         entry["correctly_rounded_rate"] = s.correctly_rounded_rate
         entry["faithful_rate"] = s.faithful_rate
         if s.worst is not None:
@@ -227,4 +229,4 @@ def reference_points(auditor) -> list[dict]:
 
 def write_run(state, path: str | Path, exit_status: int) -> None:
     """Write the run file (atomically)."""
-    write_json_atomically(build(state, exit_status), path)
+    write_json_atomically(build(state, exit_status), path, compact=True)

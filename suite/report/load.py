@@ -19,10 +19,11 @@ import math
 from collections.abc import Iterable
 from pathlib import Path
 
+from suite.files import binades_from_columns
 from suite.report import jsonprefix
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "run.schema.json"
-SUPPORTED_VERSIONS = (1,)
+SUPPORTED_VERSIONS = (1, 2)
 """Run file layout versions (the files' ``format`` field) this softplus-audit reads."""
 
 
@@ -42,7 +43,8 @@ def _validator():
     import jsonschema
 
     relaxed = copy.deepcopy(schema())
-    relaxed["$defs"]["stats"]["properties"]["binade_max"]["items"] = True  # checked by binade_entry_error
+    # per-binade maxima are checked by binade_entry_error and binade_columns_error (fast)
+    relaxed["$defs"]["stats"]["properties"]["binade_max"] = {"type": ["array", "object"]}
     return jsonschema.Draft202012Validator(relaxed)
 
 
@@ -120,11 +122,48 @@ def validate(run, source: str = "run") -> None:
         raise RunFileError(f"{source}: does not match the run schema at {location(error.absolute_path)}: {message}")
     for i, config in enumerate(run["configurations"]):
         for oracle, stats in config["stats"].items():
-            for j, entry in enumerate(stats["binade_max"]):
+            where = ["configurations", i, "stats", oracle, "binade_max"]
+            binades = stats["binade_max"]
+            if isinstance(binades, dict):  # format 2: columns
+                problem = binade_columns_error(binades)
+                if problem:
+                    raise RunFileError(f"{source}: does not match the run schema at {location(where)}: {problem}")
+                continue
+            for j, entry in enumerate(binades):
                 problem = binade_entry_error(entry)
                 if problem:
-                    where = location(["configurations", i, "stats", oracle, "binade_max", j])
-                    raise RunFileError(f"{source}: does not match the run schema at {where}: {problem}")
+                    raise RunFileError(f"{source}: does not match the run schema at {location([*where, j])}: {problem}")
+
+
+def _ulp_or_none_error(value) -> str | None:
+    if value is None or (_is_number(value) and value >= 0) or _is_exact_float(value):
+        return None
+    return f"max_ulp {_short(value)} is not a number >= 0, a {{hex, repr}} float or null"
+
+
+def binade_columns_error(columns) -> str | None:
+    """Why format 2's per-binade columns do not match the schema, or None (the schema's rule, fast)."""
+    if not isinstance(columns, dict) or set(columns) - {"+", "-"}:
+        return "binade columns must be an object with the signs '+' and '-' as keys"
+    for sign, column in columns.items():
+        if not isinstance(column, dict) or set(column) != {"zero", "subnormal", "first", "max_ulp"}:
+            return f"sign {sign!r}: needs exactly zero, subnormal, first and max_ulp"
+        if not isinstance(column["first"], int) or isinstance(column["first"], bool):
+            return f"sign {sign!r}: first {_short(column['first'])} is not an integer"
+        if not isinstance(column["max_ulp"], list):
+            return f"sign {sign!r}: max_ulp is not a list"
+        for value in (column["zero"], column["subnormal"], *column["max_ulp"]):
+            problem = _ulp_or_none_error(value)
+            if problem:
+                return f"sign {sign!r}: {problem}"
+    return None
+
+
+def binade_entries(stats: dict) -> list[dict]:
+    """A configuration's per-binade maxima as ``{sign, binade, max_ulp}`` entries, whichever form
+    the run file stores (format 1: the list; format 2: columns, :func:`suite.files.binades_from_columns`)."""
+    binades = stats["binade_max"]
+    return binades_from_columns(binades) if isinstance(binades, dict) else binades
 
 
 def _reject_constant(name: str):

@@ -21,7 +21,7 @@ import json
 import math
 import re
 
-from suite.report.load import as_float
+from suite.report.load import as_float, binade_entries
 
 COLOURS = {"documented": "#0072B2", "math": "#D55E00"}  # Okabe-Ito blue and vermillion
 STYLES = {"documented": "-", "math": "--"}
@@ -54,14 +54,18 @@ def bucket_labels() -> list[str]:
     return labels
 
 
+def _numbered_binades(config: dict) -> list[int]:
+    """The binades floor(log2|x|) measured in the configuration (zero and subnormal left out)."""
+    return [b["binade"] for s in config["stats"].values() for b in binade_entries(s) if isinstance(b["binade"], int)]
+
+
 def _emax(config: dict) -> int:
     from suite.numerics.formats import format_named
 
     try:
         return format_named(config["dtype"]).emax
     except ValueError:
-        ints = [b["binade"] for s in config["stats"].values() for b in s["binade_max"] if isinstance(b["binade"], int)]
-        return max(ints, default=_emin(config))
+        return max(_numbered_binades(config), default=_emin(config))
 
 
 def _emin(config: dict) -> int:
@@ -70,8 +74,7 @@ def _emin(config: dict) -> int:
     try:
         return format_named(config["dtype"]).emin
     except ValueError:
-        ints = [b["binade"] for s in config["stats"].values() for b in s["binade_max"] if isinstance(b["binade"], int)]
-        return min(ints, default=0)
+        return min(_numbered_binades(config), default=0)
 
 
 def binade_position(sign: str, binade: int | str, emin: int) -> int:
@@ -192,7 +195,7 @@ def _binade_panel(ax, config: dict) -> None:
     maxima: dict[str, dict[int, float]] = {}
     for oracle in ("documented", "math"):
         points = maxima.setdefault(oracle, {})
-        for entry in config["stats"][oracle]["binade_max"]:
+        for entry in binade_entries(config["stats"][oracle]):
             binade = min(entry["binade"], emax) if isinstance(entry["binade"], int) else entry["binade"]
             centre = binade_position(entry["sign"], binade, emin)  # floor(log2|x|) can round up at the top
             value = as_float(entry["max_ulp"])
