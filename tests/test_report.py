@@ -478,11 +478,19 @@ def test_html_is_self_contained_and_accessible(run_json):
     assert sortable
     assert all(a["aria-sort"] == "none" for a in sortable)
     assert any("data-sort" in a for t, a in doc.tags if t == "td")
-    svgs = [a for t, a in doc.tags if t == "svg"]
+    svgs = [a for t, a in doc.tags if t == "svg" and a.get("aria-hidden") != "true"]
     assert svgs
     assert all(a.get("role") == "img" and a.get("aria-label") for a in svgs)
     ids = [a["id"] for t, a in doc.tags if "id" in a]
     assert len(ids) == len(set(ids)), "duplicate ids (the inline SVGs must not collide)"
+    # each distinct figure is drawn once, in one hidden sprite, and shown by reference
+    sprites = [a for t, a in doc.tags if t == "svg" and a.get("aria-hidden") == "true"]
+    assert len(sprites) == 1
+    symbols = {a["id"] for t, a in doc.tags if t == "symbol"}
+    uses = [a["href"].lstrip("#") for t, a in doc.tags if t == "use" and a.get("href", "").startswith("#fig")]
+    assert uses
+    assert set(uses) <= symbols
+    assert len(symbols) <= len(uses)
     text = " ".join(doc.text)
     assert "PASS" in text.split("softplus-audit report")[0], "the verdict comes first"
     assert "softplus(-2) = 0.13" in text

@@ -7,6 +7,7 @@ the exact mathematical function.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 
@@ -190,6 +191,23 @@ def worst_case(run: dict, outside_deviations: bool = False) -> dict | None:
         "worst": config["stats"]["documented"]["worst"],
         "excused": excusing_deviations(config),
     }
+
+
+def measurement_key(config: dict) -> str:
+    """What a configuration measured, whatever the target: its parameters, path and quantity, and
+    every statistic, property verdict and count, deviation check, search result and path comparison
+    (reproducers, which name the target, left out). Equal keys: identical measurements."""
+
+    def without_reproducers(value):
+        if isinstance(value, dict):
+            return {k: without_reproducers(v) for k, v in value.items() if k != "reproducer"}
+        if isinstance(value, list):
+            return [without_reproducers(v) for v in value]
+        return value
+
+    fields = ("device", "dtype", "beta", "threshold", "path", "quantity", "stats", "properties")
+    fields += ("known_deviations", "hypothesis_search", "path_disagreement", "zeros")
+    return json.dumps(without_reproducers({k: config.get(k) for k in fields}), sort_keys=True)
 
 
 def budget_phrase(config: dict, oracle: str = "documented") -> str:

@@ -267,7 +267,7 @@ def inline(svg: str, prefix: str, label: str) -> str:
     svg = re.sub(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*|<!--.*?-->\s*|<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
     svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}\1"', svg)
     svg = svg.replace("url(#", f"url(#{prefix}").replace('href="#', f'href="#{prefix}')
-    svg = re.sub(r'\bd="[^"]*"', lambda m: re.sub(r"(\d\.\d\d)\d+", r"\1", m.group(0)), svg)  # paths to 1/100 pt
+    svg = re.sub(r'\bd="[^"]*"', lambda m: re.sub(r"(\d\.\d)\d+", r"\1", m.group(0)), svg)  # paths to 1/10 pt
     svg = re.sub(r">\s+<", "><", re.sub(r"\s*\n\s*", " ", svg))
     svg = re.sub(
         r'<svg([^>]*?) width="[^"]*" height="[^"]*"',
@@ -278,14 +278,61 @@ def inline(svg: str, prefix: str, label: str) -> str:
     return svg.strip()
 
 
+def symbol(svg: str, symbol_id: str) -> tuple[str, str]:
+    """An SVG document as a ``<symbol>`` of a sprite (ids made unique with ``symbol_id``), and its viewBox."""
+    root = inline(svg, f"{symbol_id}-", "")
+    # matplotlib names every artist; only the ids something refers to are kept
+    referenced = set(re.findall(r'url\(#([^)"]+)\)', root)) | set(re.findall(r'href="#([^"]+)"', root))
+    root = re.sub(r'\sid="([^"]+)"', lambda m: m.group(0) if m.group(1) in referenced else "", root)
+    match = re.match(r"<svg([^>]*)>(.*)</svg>$", root, flags=re.S)
+    view_box = re.search(r'viewBox="([^"]*)"', match.group(1)).group(1)
+    return f'<symbol id="{symbol_id}" viewBox="{view_box}">{match.group(2)}</symbol>', view_box
+
+
 class FigureCache:
-    """Figures by content: configurations with the same measurements share one rendering."""
+    """Figures by content: configurations with the same measurements share one rendering, drawn
+    once in the page (a sprite of ``<symbol>`` s) and shown where needed with ``<use>``."""
 
     def __init__(self) -> None:
         self._svgs: dict[str, str] = {}
+        self._symbols: dict[str, tuple[str, str, str]] = {}  # key -> (symbol id, symbol, viewBox)
 
-    def svg(self, config: dict) -> str:
-        key = json.dumps(
+    def use(self, config: dict, label: str) -> str:
+        """An ``<svg>`` that shows the configuration's figure by reference (labelled for assistive
+        technology; ``label`` is escaped)."""
+        from markupsafe import escape
+
+        key = self._key(config)
+        if key not in self._symbols:
+            symbol_id = f"fig{len(self._symbols)}"
+            self._symbols[key] = (symbol_id, *symbol(self.svg(config), symbol_id))
+        symbol_id, _, view_box = self._symbols[key]
+        return (
+            f'<svg class="plot" role="img" aria-label="{escape(label)}" viewBox="{view_box}" '
+            f'xmlns="http://www.w3.org/2000/svg"><use href="#{symbol_id}"/></svg>'
+        )
+
+    def sprite(self) -> str:
+        """Every figure used, once: a zero-sized, hidden ``<svg>`` of symbols (not ``display: none``,
+        which would switch off their clip paths)."""
+        symbols = "".join(s for _, s, _ in self._symbols.values())
+        # the same style attributes recur thousands of times: one CSS class each, defined once
+        classes: dict[str, str] = {}
+
+        def as_class(match: re.Match) -> str:
+            name = classes.setdefault(match.group(1), f"fs{len(classes)}")
+            return f' class="{name}"'
+
+        symbols = re.sub(r' style="([^"]*)"', as_class, symbols)
+        rules = "".join(f".{name}{{{style}}}" for style, name in classes.items())
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" aria-hidden="true" focusable="false" '
+            f'style="position:absolute;width:0;height:0;overflow:hidden"><style>{rules}</style>{symbols}</svg>'
+        )
+
+    @staticmethod
+    def _key(config: dict) -> str:
+        return json.dumps(
             [
                 config["dtype"],
                 config["kernel_beta"],
@@ -294,6 +341,10 @@ class FigureCache:
             ],
             sort_keys=True,
         )
+
+    def svg(self, config: dict) -> str:
+        """The configuration's figure as an SVG document (rendered once per distinct content)."""
+        key = self._key(config)
         if key not in self._svgs:
             self._svgs[key] = figure_svg(config)
         return self._svgs[key]

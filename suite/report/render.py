@@ -90,6 +90,22 @@ def _worst_views(config: dict) -> list[dict]:
     return views
 
 
+def _config_views(run: dict, figures=None) -> list[dict]:
+    """Every configuration's view; one whose measurements are those of an earlier configuration of
+    another target (every statistic, property, deviation, search and path comparison: e.g.
+    torch.nn.Softplus and torch.nn.functional.softplus) is shown once, the later as "identical to"."""
+    views, seen = [], {}
+    for index, config in enumerate(run["configurations"]):
+        key = model.measurement_key(config)
+        if key in seen:
+            first = seen[key]
+            views.append({"index": index, "anchor": f"cfg-{index}", "c": config, "identical_to": first})
+            continue
+        seen[key] = {"index": index, "id": config["id"]}
+        views.append(_config_view(index, config, figures))
+    return views
+
+
 def _config_view(index: int, config: dict, figures=None) -> dict:
     view = {
         "index": index,
@@ -101,14 +117,13 @@ def _config_view(index: int, config: dict, figures=None) -> dict:
         "deviations_in_force": [d for d in config["known_deviations"] if d["status"] != "fixed"],
         "deviations_fixed": [d for d in config["known_deviations"] if d["status"] == "fixed"],
         "svg": None,
+        "identical_to": None,
     }
     if figures is not None:
         from markupsafe import Markup
 
-        from suite.report.plots import inline
-
         label = f"ULP error histogram and largest ULP error per binade of x, configuration {config['id']}"
-        view["svg"] = Markup(inline(figures.svg(config), f"f{index}-", label))
+        view["svg"] = Markup(figures.use(config, label))
     return view
 
 
@@ -142,7 +157,7 @@ def context(run: dict, figures=None) -> dict:
         "claims": seed_claims(run),
         "quantity_names": model.QUANTITY_NAMES,
         "ulp_classes": [*model.ULP_CLASSES, (None, *model.ULP_CLASS_TOP)],
-        "configs": [_config_view(i, c, figures) for i, c in enumerate(run["configurations"])],
+        "configs": _config_views(run, figures),
         "matrix": _matrix(run),
     }
 
@@ -156,9 +171,14 @@ def render_markdown(run: dict) -> str:
 
 def render_html(run: dict) -> str:
     """One self-contained HTML page (no network request of any kind) with everything in the run."""
+    from markupsafe import Markup
+
     from suite.report.plots import FigureCache
 
-    return template_environment("html").get_template("report.html.j2").render(context(run, FigureCache()))
+    figures = FigureCache()
+    page = context(run, figures)  # draws the figures the page uses
+    page["sprite"] = Markup(figures.sprite())
+    return template_environment("html").get_template("report.html.j2").render(page)
 
 
 def write_reports(run: dict, html: str | Path | None = None, md: str | Path | None = None) -> list[Path]:
