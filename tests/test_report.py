@@ -682,3 +682,12 @@ def test_the_sorting_script_sorts_on_raw_values_in_chromium(tmp_path):
     args += [f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()]
     result = subprocess.run(args, capture_output=True, text=True, timeout=180)
     assert 'data-result="bac|cab|descending"' in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_a_deviation_whose_bound_spans_the_format_is_called_what_it_is():
+    from suite.report.model import deviation_status
+
+    whole = {"grown": False, "accepts_any": True}
+    assert deviation_status(whole) == "no bound: any error accepted here"
+    assert deviation_status({"grown": False, "accepts_any": False}) == "holds"
+    assert deviation_status({"grown": True, "accepts_any": True}) == "grown"

@@ -112,6 +112,25 @@ def failing_properties(run: dict) -> list[dict]:
     return out
 
 
+def whole_range_ulp(dtype: str) -> float:
+    """2^p ULPs of a format: an error that large is a total loss of its significand (a bound at least
+    that large accepts any error)."""
+    from suite.numerics.formats import format_named
+
+    try:
+        return 2.0 ** format_named(dtype).precision
+    except ValueError:
+        return math.inf
+
+
+def deviation_status(group: dict) -> str:
+    """A deviation's status in words: grown, holds, or, where its bound spans the format's whole
+    range, 'no bound: any error accepted here'."""
+    if group["grown"]:
+        return "grown"
+    return "no bound: any error accepted here" if group.get("accepts_any") else "holds"
+
+
 def deviations_in_force(run: dict) -> list[dict]:
     """Known deviations that excuse at least one violation in this run (status 'holds') or that
     have grown beyond their recorded bound (status 'grown'), grouped by deviation id."""
@@ -132,6 +151,7 @@ def deviations_in_force(run: dict) -> list[dict]:
                     "measured_max_ulp": None,
                     "bound": None,
                     "grown": False,
+                    "accepts_any": True,  # every bound spans its format's whole range (or there is none)
                 },
             )
             g["dtypes"].add(dev["dtype"])
@@ -139,6 +159,8 @@ def deviations_in_force(run: dict) -> list[dict]:
             g["configurations"].add(config["id"])
             g["violations"] += dev["violations_in_region"]
             g["grown"] = g["grown"] or dev["status"] == "grown"
+            bound = as_float(dev["max_ulp"]) if dev["max_ulp"] is not None else None
+            g["accepts_any"] = g["accepts_any"] and bound is not None and bound >= whole_range_ulp(dev["dtype"])
             for key, field in (("measured_max_ulp", "measured_max_ulp"), ("bound", "max_ulp")):
                 if dev[field] is not None:
                     value = as_float(dev[field])

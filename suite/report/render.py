@@ -154,6 +154,7 @@ def context(run: dict, figures=None) -> dict:
         "worst": _with_reproducer(model.worst_case(run)),
         "worst_outside": _with_reproducer(model.worst_case(run, outside_deviations=True)),
         "budget_phrase": model.budget_phrase,
+        "deviation_status": model.deviation_status,
         "claims": seed_claims(run),
         "quantity_names": model.QUANTITY_NAMES,
         "ulp_classes": [*model.ULP_CLASSES, (None, *model.ULP_CLASS_TOP)],
