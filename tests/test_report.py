@@ -691,3 +691,23 @@ def test_a_deviation_whose_bound_spans_the_format_is_called_what_it_is():
     assert deviation_status(whole) == "no bound: any error accepted here"
     assert deviation_status({"grown": False, "accepts_any": False}) == "holds"
     assert deviation_status({"grown": True, "accepts_any": True}) == "grown"
+
+
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
+)
+def test_a_link_to_a_configuration_opens_it_in_chromium(run_json, run, tmp_path):
+    """Anchors come from configuration ids, and following one opens the closed section it names."""
+    from suite.report.model import anchor
+
+    page = tmp_path / "report.html"
+    shutil.copy(run_json.parent / "audit.html", page)
+    target = anchor(run["configurations"][-1]["id"])
+    args = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    args += ["--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=3000", "--dump-dom"]
+    dom = subprocess.run([*args, f"{page.as_uri()}#{target}"], capture_output=True, text=True, timeout=180).stdout
+    opened = re.search(rf'<details id="{re.escape(target)}"[^>]*>', dom)
+    assert opened, "the configuration's section is missing"
+    assert 'open=""' in opened.group(0), opened.group(0)
+    closed = re.search(rf'<details id="{re.escape(anchor(run["configurations"][0]["id"]))}"[^>]*>', dom)
+    assert 'open=""' not in closed.group(0), "only the linked section opens"

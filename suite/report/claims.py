@@ -34,10 +34,6 @@ def _underflow_x(dtype: str) -> float | None:
     return (fmt.emin - fmt.precision) * math.log(2.0)
 
 
-def _index_of(run: dict) -> dict[str, int]:
-    return {c["id"]: i for i, c in enumerate(run["configurations"])}
-
-
 def _never_zero(run: dict, quantity: str, claim: str, name: str) -> dict:
     configs = [c for c in run["configurations"] if c["quantity"] == quantity]
     dtypes = [d for d in DTYPE_ORDER if d in {c["dtype"] for c in configs}]
@@ -70,7 +66,7 @@ def _never_zero(run: dict, quantity: str, claim: str, name: str) -> dict:
                 "measured": measured + ".", "example": None}  # fmt: skip
     first = zero[0]
     example = dict(first["zeros"]["example"])
-    example.update(where=first["id"], anchor=_index_of(run).get(first["id"]))
+    example.update(where=first["id"], config_id=first["id"])
     answer = f"torch returns 0 where the correctly rounded {name} is positive: {first['id']} at x = {example['x_bits']}"
     return {"claim": claim, "verdict": "fails in torch", "answer": answer, "computed": computed,
             "measured": measured + ".", "example": example}  # fmt: skip
@@ -88,7 +84,6 @@ def _value_claim(run: dict, x: float, words: str, claimed: str, places: int) -> 
     computed = f"exact softplus({x:g}) = {Decimal(exact):.20g}…; correctly rounded: " + ", ".join(rounded) + "."
     true = round(Decimal(exact), places) == Decimal(claimed)
     measured = point["measured"]
-    index = _index_of(run)
     unfaithful = [m for m in measured if not m["faithful"]]
     rounded_ok = sum(1 for m in measured if m["correctly_rounded"])
     summary = (
@@ -107,14 +102,14 @@ def _value_claim(run: dict, x: float, words: str, claimed: str, places: int) -> 
         worst = max(unfaithful, key=lambda m: as_float(m["ulp_error"]))
         where = f"{worst['target']} {worst['device']} {worst['dtype']} {worst['path']}"
         example = {"where": where, "x_bits": None, "x": {"repr": repr(x)}, "output": worst["output"],
-                   "reproducer": worst["reproducer"], "anchor": index.get(worst["config_id"])}  # fmt: skip
+                   "reproducer": worst["reproducer"], "config_id": worst["config_id"]}  # fmt: skip
         answer = f"torch returns {as_float(worst['output'])!r} ({fmt_ulp(worst['ulp_error'])} ULP off) on {where}"
         return {"claim": claim, "verdict": "fails in torch", "answer": answer, "computed": computed,
                 "measured": summary + ".", "example": example}  # fmt: skip
     best = measured[0]
     example = {"where": f"{best['target']} {best['device']} {best['dtype']} {best['path']}", "x_bits": None,
                "x": {"repr": repr(x)}, "output": best["output"], "reproducer": best["reproducer"],
-               "anchor": index.get(best["config_id"])}  # fmt: skip
+               "config_id": best["config_id"]}  # fmt: skip
     answer = f"exact {Decimal(exact):.8g}; torch within 1 ULP in every format and path"
     return {"claim": claim, "verdict": "holds", "answer": answer, "computed": computed,
             "measured": summary + ".", "example": example}  # fmt: skip

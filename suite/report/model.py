@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import defaultdict
 
 from suite.report.load import as_float
@@ -213,6 +214,11 @@ def worst_case(run: dict, outside_deviations: bool = False) -> dict | None:
         "worst": config["stats"]["documented"]["worst"],
         "excused": excusing_deviations(config),
     }
+
+
+def anchor(config_id: str) -> str:
+    """The page anchor of a configuration, derived from its id (so links survive another grid)."""
+    return "cfg-" + re.sub(r"\s+", "-", config_id)
 
 
 def measurement_key(config: dict) -> str:

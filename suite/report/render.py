@@ -69,6 +69,7 @@ def template_environment(kind: str):
         md=md_text,
         code=md_code,
         fence=md_fence,
+        anchor=model.anchor,
     )
     return env
 
@@ -99,7 +100,7 @@ def _config_views(run: dict, figures=None) -> list[dict]:
         key = model.measurement_key(config)
         if key in seen:
             first = seen[key]
-            views.append({"index": index, "anchor": f"cfg-{index}", "c": config, "identical_to": first})
+            views.append({"index": index, "anchor": model.anchor(config["id"]), "c": config, "identical_to": first})
             continue
         seen[key] = {"index": index, "id": config["id"]}
         views.append(_config_view(index, config, figures))
@@ -109,7 +110,7 @@ def _config_views(run: dict, figures=None) -> list[dict]:
 def _config_view(index: int, config: dict, figures=None) -> dict:
     view = {
         "index": index,
-        "anchor": f"cfg-{index}",
+        "anchor": model.anchor(config["id"]),
         "c": config,
         "label": model.config_label(config),
         "worst": _worst_views(config),

@@ -30,3 +30,18 @@
     });
   });
 })();
+
+// A link to a configuration opens it (and whatever holds it): the sections are <details>, closed
+// until asked for.
+(function () {
+  "use strict";
+  function reveal() {
+    var target = location.hash ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+    for (var node = target; node; node = node.parentElement) {
+      if (node.tagName === "DETAILS") node.open = true;
+    }
+    if (target) target.scrollIntoView();
+  }
+  window.addEventListener("hashchange", reveal);
+  reveal();
+})();
