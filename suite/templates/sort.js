@@ -45,3 +45,32 @@
   window.addEventListener("hashchange", reveal);
   reveal();
 })();
+
+// Configuration filters (dtype, quantity, path, target, verdict) and expand/collapse all.
+(function () {
+  "use strict";
+  var form = document.getElementById("config-filters");
+  if (!form) return;
+  var sections = Array.prototype.slice.call(document.querySelectorAll("details.config"));
+  var count = document.getElementById("filter-count");
+  function apply() {
+    var wanted = {};
+    form.querySelectorAll("select").forEach(function (s) { if (s.value) wanted[s.dataset.field] = s.value; });
+    var shown = 0;
+    sections.forEach(function (d) {
+      var keep = Object.keys(wanted).every(function (f) { return d.dataset[f] === wanted[f]; });
+      d.hidden = !keep;
+      if (keep) shown += 1;
+    });
+    count.textContent = shown + " of " + sections.length + " configurations shown";
+  }
+  form.querySelectorAll("select").forEach(function (s) { s.addEventListener("change", apply); });
+  window.addEventListener("beforeprint", function () { sections.forEach(function (d) { d.open = true; }); });
+  form.querySelectorAll("button[data-details]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var open = b.dataset.details === "open";
+      sections.forEach(function (d) { if (!d.hidden) d.open = open; });
+    });
+  });
+  apply();
+})();
