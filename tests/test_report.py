@@ -711,3 +711,14 @@ def test_a_link_to_a_configuration_opens_it_in_chromium(run_json, run, tmp_path)
     assert 'open=""' in opened.group(0), opened.group(0)
     closed = re.search(rf'<details id="{re.escape(anchor(run["configurations"][0]["id"]))}"[^>]*>', dom)
     assert 'open=""' not in closed.group(0), "only the linked section opens"
+
+
+def test_budgets_and_deviations_are_in_view_beside_the_maxima(run):
+    """The summary names each worst maximum's budget (or its deviation), the matrix marks cells inside
+    known deviations and carries the budget in its title, worst cases show the relative error."""
+    html = render_html(run)
+    assert "its budget" in html
+    assert re.search(r"budget [\d.]+ ULP, headroom", html)
+    assert 'title="budget ' in html or 'title="inside known deviation' in html
+    assert "relative error |y − v|/|v| = " in html
+    assert '<th scope="row">accuracy budget</th>' in html

@@ -113,6 +113,15 @@ def failing_properties(run: dict) -> list[dict]:
     return out
 
 
+def relative_error(worst: dict) -> str | None:
+    """|y − v| / |v| of a worst case (from its float64 values: for reading, not for judging), which
+    a reader can weigh where a ULP count is huge; None where it has no meaning (v = 0, not finite)."""
+    exact, output = as_float(worst["exact"]), as_float(worst["output"])
+    if not (math.isfinite(exact) and math.isfinite(output)) or exact == 0:
+        return None
+    return f"{abs(output - exact) / abs(exact):.3g}"
+
+
 def whole_range_ulp(dtype: str) -> float:
     """2^p ULPs of a format: an error that large is a total loss of its significand (a bound at least
     that large accepts any error)."""

@@ -70,6 +70,7 @@ def template_environment(kind: str):
         code=md_code,
         fence=md_fence,
         anchor=model.anchor,
+        relative_error=model.relative_error,
     )
     return env
 
@@ -156,6 +157,7 @@ def context(run: dict, figures=None) -> dict:
         "worst_outside": _with_reproducer(model.worst_case(run, outside_deviations=True)),
         "budget_phrase": model.budget_phrase,
         "deviation_status": model.deviation_status,
+        "excusing": model.excusing_deviations,
         "claims": seed_claims(run),
         "quantity_names": model.QUANTITY_NAMES,
         "ulp_classes": [*model.ULP_CLASSES, (None, *model.ULP_CLASS_TOP)],
