@@ -309,7 +309,7 @@ class FigureCache:
         symbol_id, _, view_box = self._symbols[key]
         return (
             f'<svg class="plot" role="img" aria-label="{escape(label)}" viewBox="{view_box}" '
-            f'xmlns="http://www.w3.org/2000/svg"><use href="#{symbol_id}"/></svg>'
+            f'xmlns="http://www.w3.org/2000/svg"><title>{escape(label)}</title><use href="#{symbol_id}"/></svg>'
         )
 
     def sprite(self) -> str:
