@@ -722,4 +722,4 @@ def test_budgets_and_deviations_are_in_view_beside_the_maxima(run):
     assert 'title="budget ' in html or 'title="inside known deviation' in html
     assert "relative error |y − v|/|v| = " in html
     assert '<th scope="row">accuracy budget</th>' in html
-    assert re.search(r'<svg class="plot" role="img" aria-label="[^"]+"[^>]*><title>ULP error histogram', html)
+    assert re.search(r'<svg class="plot" role="img" aria-label="[^"]+"[^>]*><title>ULP errors of ', html)

@@ -202,6 +202,9 @@ def _binade_panel(ax, config: dict) -> None:
             value = FLOOR if not value > FLOOR else value  # NaN and tiny errors on the floor
             points[centre] = max(points.get(centre, 0.0), value)
     interesting = {c for points in maxima.values() for c, v in points.items() if v > FLOOR}
+    worst = _worst_position(config, emin, emax)
+    if worst is not None:
+        interesting.add(worst[0])
     threshold = _threshold_position(config, emin)
     if threshold is not None:
         interesting.add(round(threshold))
@@ -220,6 +223,15 @@ def _binade_panel(ax, config: dict) -> None:
         ax.plot(xs, ys, STYLES[oracle], color=COLOURS[oracle], lw=1.0, label=f"{oracle} oracle")
     for lo, hi in axis.bands:
         ax.axvspan(axis(lo), axis(hi), color="#e4e4e4", lw=0, zorder=0)
+    budget = (config.get("budgets") or {}).get("documented")
+    if budget is not None:  # the documented oracle's budget: errors above it are excused or failures
+        top = max(top, budget)
+        ax.axhline(budget, color="#b3261e", lw=0.7, ls="--")
+        ax.text(1.0, budget, " budget", transform=ax.get_yaxis_transform(), fontsize=6.5, va="bottom", ha="left",
+                color="#b3261e")  # fmt: skip
+    if worst is not None:  # the worst input of the configuration (documented oracle)
+        centre, value = worst
+        ax.plot([axis(centre)], [max(value, FLOOR)], marker="v", ms=5, color="#1b1b1b", ls="none", label="worst x")
     ax.set_yscale("log")
     ax.set_ylim(FLOOR / 1.5, top * 3)
     ax.set_xlim(axis.drawn[0], axis.drawn[-1])
@@ -241,6 +253,25 @@ def _binade_panel(ax, config: dict) -> None:
     ax.set_ylabel(f"max ULP error (log; ≤{FLOOR:g} on the floor)")
     ax.set_title("Largest ULP error per binade of x")
     ax.legend(loc="upper left", fontsize=7, frameon=False)
+
+
+def _worst_position(config: dict, emin: int, emax: int) -> tuple[int, float] | None:
+    """The binade centre and the error of the configuration's worst input (documented oracle)."""
+    stats = config["stats"]["documented"]
+    worst = stats.get("worst")
+    if not worst:
+        return None
+    x = as_float(worst["x"])
+    if not math.isfinite(x):
+        return None
+    if x == 0:
+        binade = "zero"
+    elif abs(x) < 2.0**emin:
+        binade = "subnormal"
+    else:
+        binade = min(math.frexp(abs(x))[1] - 1, emax)
+    sign = "-" if math.copysign(1.0, x) < 0 else "+"
+    return binade_position(sign, binade, emin), as_float(stats["max_ulp"])
 
 
 def figure_svg(config: dict) -> str:
@@ -308,8 +339,8 @@ class FigureCache:
             self._symbols[key] = (symbol_id, *symbol(self.svg(config), symbol_id))
         symbol_id, _, view_box = self._symbols[key]
         return (
-            f'<svg class="plot" role="img" aria-label="{escape(label)}" viewBox="{view_box}" '
-            f'xmlns="http://www.w3.org/2000/svg"><title>{escape(label)}</title><use href="#{symbol_id}"/></svg>'
+            f'<svg class="plot" role="img" aria-label="{escape(label)}" viewBox="{view_box}">'
+            f'<title>{escape(label)}</title><use href="#{symbol_id}"/></svg>'
         )
 
     def sprite(self) -> str:
@@ -338,6 +369,8 @@ class FigureCache:
                 config["kernel_beta"],
                 config["kernel_threshold"],
                 [config["stats"][o][k] for o in ("documented", "math") for k in ("histogram", "binade_max")],
+                (config.get("budgets") or {}).get("documented"),
+                (config["stats"]["documented"].get("worst") or {}).get("x_bits"),
             ],
             sort_keys=True,
         )

@@ -124,7 +124,7 @@ def _config_view(index: int, config: dict, figures=None) -> dict:
     if figures is not None:
         from markupsafe import Markup
 
-        label = f"ULP error histogram and largest ULP error per binade of x, configuration {config['id']}"
+        label = f"ULP errors of {config['id']}: histogram, and largest error per binade of x"
         view["svg"] = Markup(figures.use(config, label))
     return view
 
@@ -182,7 +182,14 @@ def render_html(run: dict) -> str:
     figures = FigureCache()
     page = context(run, figures)  # draws the figures the page uses
     page["sprite"] = Markup(figures.sprite())
-    return template_environment("html").get_template("report.html.j2").render(page)
+    return _without_indentation(template_environment("html").get_template("report.html.j2").render(page))
+
+
+def _without_indentation(html: str) -> str:
+    """The page without the templates' indentation (a tenth of a default audit's page): a line break
+    stays, so the whitespace between elements is kept; ``<pre>`` blocks are left as they are."""
+    parts = re.split(r"(<pre\b.*?</pre>)", html, flags=re.S)
+    return "".join(part if part.startswith("<pre") else re.sub(r"\n[ \t]+", "\n", part) for part in parts)
 
 
 def write_reports(run: dict, html: str | Path | None = None, md: str | Path | None = None) -> list[Path]:
