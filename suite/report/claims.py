@@ -22,6 +22,30 @@ VALUE_CLAIMS = ((0.0, "ln 2 ≈ 0.6931", "0.6931", 4), (-2.0, "0.13", "0.13", 2)
 """(x, the claim's words, the claimed value, its decimal places)."""
 
 
+def _claim(claim: str, verdict: str, answer: str, computed: str, measured: str, example: dict | None = None) -> dict:
+    """One claim's record (see :func:`seed_claims`)."""
+    return {
+        "claim": claim,
+        "verdict": verdict,
+        "answer": answer,
+        "computed": computed,
+        "measured": measured,
+        "example": example,
+    }
+
+
+def _example(where: str, x: float, measured: dict) -> dict:
+    """The example of a value claim: one measurement at ``x`` with its reproducer and configuration."""
+    return {
+        "where": where,
+        "x_bits": None,
+        "x": {"repr": repr(x)},
+        "output": measured["output"],
+        "reproducer": measured["reproducer"],
+        "config_id": measured["config_id"],
+    }
+
+
 def _underflow_x(dtype: str) -> float | None:
     """The x below which e^x (≈ softplus(x) ≈ sigmoid(x), beta = 1) rounds to 0 in ``dtype``:
     e^x < 2^(emin - p), half the smallest subnormal."""
@@ -46,8 +70,7 @@ def _never_zero(run: dict, quantity: str, claim: str, name: str) -> dict:
     recorded = [c for c in configs if c.get("zeros") is not None]
     if not recorded:
         measured = f"no {quantity} configuration in this run" if not configs else "not recorded in this run file"
-        return {"claim": claim, "verdict": "not audited", "answer": measured, "computed": computed,
-                "measured": measured, "example": None}  # fmt: skip
+        return _claim(claim, "not audited", measured, computed, measured)
     zero = [c for c in recorded if c["zeros"]["premature"]]
     nans = [c for c in recorded if c["zeros"]["nan"]]
     total = sum(c["zeros"]["premature"] for c in zero)
@@ -62,14 +85,12 @@ def _never_zero(run: dict, quantity: str, claim: str, name: str) -> dict:
         )
     if not zero:
         answer = f"torch's {name} is never 0 where the correctly rounded value is positive"
-        return {"claim": claim, "verdict": "holds", "answer": answer, "computed": computed,
-                "measured": measured + ".", "example": None}  # fmt: skip
+        return _claim(claim, "holds", answer, computed, measured + ".")
     first = zero[0]
     example = dict(first["zeros"]["example"])
     example.update(where=first["id"], config_id=first["id"])
     answer = f"torch returns 0 where the correctly rounded {name} is positive: {first['id']} at x = {example['x_bits']}"
-    return {"claim": claim, "verdict": "fails in torch", "answer": answer, "computed": computed,
-            "measured": measured + ".", "example": example}  # fmt: skip
+    return _claim(claim, "fails in torch", answer, computed, measured + ".", example)
 
 
 def _value_claim(run: dict, x: float, words: str, claimed: str, places: int) -> dict:
@@ -77,8 +98,7 @@ def _value_claim(run: dict, x: float, words: str, claimed: str, places: int) -> 
     point = next((p for p in run.get("reference_points", []) if as_float(p["x"]) == x), None)
     if point is None or "measured" not in point:
         text = "not recorded in this run file (written by an older softplus-audit)"
-        return {"claim": claim, "verdict": "not audited", "answer": text, "computed": text, "measured": text,
-                "example": None}  # fmt: skip
+        return _claim(claim, "not audited", text, text, text)
     exact = point["exact"]
     rounded = [f"{d} {as_float(v)!r}" for d, v in point["correctly_rounded"].items()]
     computed = f"exact softplus({x:g}) = {Decimal(exact):.20g}…; correctly rounded: " + ", ".join(rounded) + "."
@@ -93,26 +113,19 @@ def _value_claim(run: dict, x: float, words: str, claimed: str, places: int) -> 
         + " ULP"
     )
     if not true:
-        return {"claim": claim, "verdict": "does not hold", "answer": f"the exact value is {Decimal(exact):.8g}",
-                "computed": computed, "measured": summary + ".", "example": None}  # fmt: skip
+        return _claim(claim, "does not hold", f"the exact value is {Decimal(exact):.8g}", computed, summary + ".")
     if not measured:
-        return {"claim": claim, "verdict": "not audited", "answer": "no forward configuration was audited",
-                "computed": computed, "measured": "nothing measured.", "example": None}  # fmt: skip
+        return _claim(claim, "not audited", "no forward configuration was audited", computed, "nothing measured.")
     if unfaithful:
         worst = max(unfaithful, key=lambda m: as_float(m["ulp_error"]))
         where = f"{worst['target']} {worst['device']} {worst['dtype']} {worst['path']}"
-        example = {"where": where, "x_bits": None, "x": {"repr": repr(x)}, "output": worst["output"],
-                   "reproducer": worst["reproducer"], "config_id": worst["config_id"]}  # fmt: skip
+        example = _example(where, x, worst)
         answer = f"torch returns {as_float(worst['output'])!r} ({fmt_ulp(worst['ulp_error'])} ULP off) on {where}"
-        return {"claim": claim, "verdict": "fails in torch", "answer": answer, "computed": computed,
-                "measured": summary + ".", "example": example}  # fmt: skip
+        return _claim(claim, "fails in torch", answer, computed, summary + ".", example)
     best = measured[0]
-    example = {"where": f"{best['target']} {best['device']} {best['dtype']} {best['path']}", "x_bits": None,
-               "x": {"repr": repr(x)}, "output": best["output"], "reproducer": best["reproducer"],
-               "config_id": best["config_id"]}  # fmt: skip
+    example = _example(f"{best['target']} {best['device']} {best['dtype']} {best['path']}", x, best)
     answer = f"exact {Decimal(exact):.8g}; torch within 1 ULP in every format and path"
-    return {"claim": claim, "verdict": "holds", "answer": answer, "computed": computed,
-            "measured": summary + ".", "example": example}  # fmt: skip
+    return _claim(claim, "holds", answer, computed, summary + ".", example)
 
 
 def seed_claims(run: dict) -> list[dict]:

@@ -227,8 +227,8 @@ def _binade_panel(ax, config: dict) -> None:
     if budget is not None:  # the documented oracle's budget: errors above it are excused or failures
         top = max(top, budget)
         ax.axhline(budget, color="#b3261e", lw=0.7, ls="--")
-        ax.text(1.0, budget, " budget", transform=ax.get_yaxis_transform(), fontsize=6.5, va="bottom", ha="left",
-                color="#b3261e")  # fmt: skip
+        label_at = {"transform": ax.get_yaxis_transform(), "va": "bottom", "ha": "left"}
+        ax.text(1.0, budget, " budget", fontsize=6.5, color="#b3261e", **label_at)
     if worst is not None:  # the worst input of the configuration (documented oracle)
         centre, value = worst
         ax.plot([axis(centre)], [max(value, FLOOR)], marker="v", ms=5, color="#1b1b1b", ls="none", label="worst x")
