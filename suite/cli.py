@@ -164,7 +164,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # the plugin module under its own name: an installed entry point of that name is then skipped
     code = pytest.main(pytest_args, plugins=[plugin, PreparedSession(session)])
     if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        verdict = _print_summary(json_path)
+        verdict = _print_summary(json_path, session.record)
         if code == pytest.ExitCode.TESTS_FAILED:
             return EXIT_FAILED
         return EXIT_NO_BUDGET if verdict == "no budget" else EXIT_OK
@@ -172,15 +172,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return EXIT_USAGE
 
 
-def _print_summary(json_path: Path) -> str | None:
-    """Print the run's verdict and what matters in it, read back from the run file just written;
-    returns the verdict."""
+def _print_summary(json_path: Path, run: dict | None) -> str | None:
+    """Print the run's verdict and what matters in it, from the run file as the plugin read it back
+    (``run``; read here only where it could not); returns the verdict."""
     from suite.report import RunFileError, load_run
     from suite.report.model import terminal_summary
 
     files = [str(json_path.with_suffix(s)) for s in (".html", ".md", ".json") if json_path.with_suffix(s).exists()]
     try:
-        run = load_run(json_path)
+        run = run if run is not None else load_run(json_path)
     except RunFileError as error:
         print(f"softplus-audit: warning: the run file cannot be read back ({error})", file=sys.stderr)
         return None
@@ -304,7 +304,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     out = _output_directory(args.out)
     if fmt.width > 32:  # not enumerable: the stratified sample, per binade
-        return _sample_sweep(spec, out, args.per_binade, args.search)
+        return _sample_sweep(spec, implementation, out, args.per_binade, args.search)
     begun = time.perf_counter()
     measured = run_sweep(spec, out, shards, only=only, workers=args.workers)
     wall = time.perf_counter() - begun if len(measured) == shards else None  # whole, not resumed
@@ -339,10 +339,9 @@ def _shards(args: argparse.Namespace, fmt) -> tuple[int, int | None]:
     return shards, only
 
 
-def _sample_sweep(spec, out, per_binade: int, search: int) -> int:
+def _sample_sweep(spec, implementation, out, per_binade: int, search: int) -> int:
     import time
 
-    from suite import implementations
     from suite.environment import environment
     from suite.files import write_json_atomically
     from suite.report.sweepreport import write_sweep_markdown
@@ -355,10 +354,10 @@ def _sample_sweep(spec, out, per_binade: int, search: int) -> int:
     begun = time.perf_counter()
     beat = Heartbeat(1, f"sample {spec.key}")  # the total is set once the sample is drawn
     try:
-        acc, x = sample_float64(spec, per_binade, implementations.load(spec.target), progress=beat)
+        acc, x = sample_float64(spec, per_binade, implementation, progress=beat)
     finally:
         beat.close()
-    found = targeted_search(spec, implementations.load(spec.target), search) if search else None
+    found = targeted_search(spec, implementation, search) if search else None
     data = report(spec, acc, 1, environment(), wall_seconds=time.perf_counter() - begun)
     data["sample"] = {"per_binade": per_binade, "inputs": len(x), "note": "suite.inputs.sets.stratified"}
     if found:
@@ -371,8 +370,6 @@ def _sample_sweep(spec, out, per_binade: int, search: int) -> int:
 
 
 def _cmd_merge(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from suite.environment import environment
     from suite.files import write_json_atomically
     from suite.report.sweepreport import write_sweep_markdown

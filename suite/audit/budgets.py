@@ -298,7 +298,7 @@ def check_accuracy(
     name = accuracy_name(oracle)
     checked = np.ones(len(obs.x), dtype=bool)
     if budget is None:
-        worst = float(np.nanmax(meas.ulp_error)) if (~np.isnan(meas.ulp_error)).any() else 0.0
+        worst = _largest(meas.ulp_error)
         detail = (
             f"no budget applies: measured {worst:.6g} ULP (no budget in {budgets.source} for "
             f"{obs.fmt.name}/{obs.quantity.value}/{oracle.value} at these parameters)"
@@ -307,7 +307,7 @@ def check_accuracy(
     failed = meas.failure != 0
     with np.errstate(invalid="ignore"):
         bad = failed | (meas.ulp_error > budget.max_ulp)
-    worst = float(np.nanmax(meas.ulp_error)) if (~np.isnan(meas.ulp_error)).any() else 0.0
+    worst = _largest(meas.ulp_error)
 
     def expected(i):
         if failed[i]:
@@ -355,9 +355,7 @@ def apply_deviations(
             accuracy_of = [o for o in ORACLE_ORDER if result.name == accuracy_name(o)]
             if accuracy_of:
                 meas = obs.measurements(accuracy_of[0])
-                errors = meas.ulp_error[region]
-                errors = errors[~np.isnan(errors)]
-                measured = float(errors.max()) if errors.size else 0.0
+                measured = _largest(meas.ulp_error[region])
                 if measured > deviation.bound(fmt):
                     status = "grown"
             checks.append(

@@ -288,7 +288,7 @@ class Auditor:
             i = int(np.flatnonzero(differ)[0])
             example = {
                 "x": float(x[i]),
-                "x_bits": fmt.hex(fmt.encode(np.float64(x[i]))),
+                "x_bits": fmt.hex_of(x[i]),
                 config.path: float(y[i]),
                 paths[0]: float(y_first[i]),
             }

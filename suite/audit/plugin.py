@@ -41,6 +41,7 @@ class AuditSession:
     parameter_cases: list[dict] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # what was not audited, and why
     command: str = ""
+    record: dict | None = None  # the run file as written and read back (validated), once written
 
 
 SESSION_KEY = pytest.StashKey[AuditSession]()
@@ -136,13 +137,14 @@ def pytest_sessionfinish(session, exitstatus):
     from suite.audit.runfile import write_run
 
     write_run(state, state.json_path, int(exitstatus))
-    render_reports(state.json_path)
+    state.record = render_reports(state.json_path)
 
 
-def render_reports(path) -> None:
+def render_reports(path) -> dict | None:
     """NAME.html and NAME.md beside NAME.json, rendered from the file just written (see
-    :mod:`suite.report`). The JSON is the run's record and is already safe: a rendering problem
-    is one warning line on stderr (re-render with ``softplus-audit report``), never an error."""
+    :mod:`suite.report`); returns the run as read back (None where that failed). The JSON is the
+    run's record and is already safe: a rendering problem is one warning line on stderr
+    (re-render with ``softplus-audit report``), never an error."""
     import sys
     from pathlib import Path
 
@@ -150,10 +152,13 @@ def render_reports(path) -> None:
     try:
         from suite.report import load_run, write_reports
 
-        write_reports(load_run(path), html=path.with_suffix(".html"), md=path.with_suffix(".md"))
+        run = load_run(path)
+        write_reports(run, html=path.with_suffix(".html"), md=path.with_suffix(".md"))
+        return run
     except Exception as error:  # a report is a by-product: the run's verdict must stand
         print(
             f"softplus-audit: warning: HTML/Markdown reports not written ({type(error).__name__}: {error}); "
             f"retry with: softplus-audit report {path}",
             file=sys.stderr,
         )
+        return None

@@ -117,7 +117,7 @@ def property_result(
         x = float(obs.x[i])
         return Counterexample(
             x=x,
-            x_bits=obs.fmt.hex(obs.fmt.encode(np.float64(x))),
+            x_bits=obs.fmt.hex_of(x),
             output=float(obs.y[i]),
             expected=expected(i) if callable(expected) else str(expected),
         )

@@ -151,7 +151,7 @@ def _zeros_record(auditor, config, zeros) -> dict | None:
     if zeros.premature_x is not None:
         fmt = config.fmt
         example = {
-            "x_bits": fmt.hex(int(fmt.encode(np.float64(zeros.premature_x)))),
+            "x_bits": fmt.hex_of(zeros.premature_x),
             "x": exact_float(zeros.premature_x),
             "output": exact_float(zeros.premature_output),
             "reproducer": auditor.reproducer(config, zeros.premature_x, zeros.premature_output),
@@ -171,7 +171,7 @@ def reference_points(auditor) -> list[dict]:
     from suite.audit.engine import Configuration
     from suite.numerics.fastref import fast_reference
     from suite.numerics.params import Oracle, Params, Quantity
-    from suite.numerics.reference import correctly_rounded, exact_value
+    from suite.numerics.reference import exact_value
     from suite.numerics.ulp import measure
 
     formats = auditor.settings.formats
@@ -179,6 +179,13 @@ def reference_points(auditor) -> list[dict]:
     points = []
     for x in REFERENCE_INPUTS:
         exact = exact_value(Quantity.FORWARD, x, Params(), digits=25)
+        # the truth at x, once per format (the fast reference's rounding is the correct rounding)
+        references = {
+            fmt: fast_reference(
+                Quantity.FORWARD, np.array([x]), Params.as_kernel_sees(1.0, 20.0, fmt), fmt, Oracle.MATH
+            )
+            for fmt in formats
+        }
         measured = []
         for spec, impl in auditor.implementations.items():
             for device in auditor.devices:
@@ -190,9 +197,7 @@ def reference_points(auditor) -> list[dict]:
                             spec, device, fmt, 1.0, 20.0, path, Quantity.FORWARD, label=impl.short_name
                         )
                         y = auditor.evaluate_at(config, x)
-                        params = Params.as_kernel_sees(1.0, 20.0, fmt)
-                        ref = fast_reference(Quantity.FORWARD, np.array([x]), params, fmt, Oracle.MATH)
-                        m = measure(np.array([y]), ref)
+                        m = measure(np.array([y]), references[fmt])
                         measured.append(
                             {
                                 "target": spec,
@@ -201,7 +206,7 @@ def reference_points(auditor) -> list[dict]:
                                 "dtype": fmt.name,
                                 "config_id": config.id if config.id in audited else None,
                                 "output": exact_float(y),
-                                "output_bits": fmt.hex(int(fmt.encode(np.float64(y)))) if y == y else "nan",
+                                "output_bits": fmt.hex_of(y) if y == y else "nan",
                                 "ulp_error": _plain(float(m.ulp_error[0])),
                                 "correctly_rounded": bool(m.correctly_rounded[0]),
                                 "faithful": bool(m.faithful[0]),
@@ -215,12 +220,7 @@ def reference_points(auditor) -> list[dict]:
                 "beta": 1.0,
                 "threshold": 20.0,
                 "exact": mpmath.nstr(exact, 25),
-                "correctly_rounded": {
-                    fmt.name: exact_float(
-                        correctly_rounded(Quantity.FORWARD, x, Params.as_kernel_sees(1.0, 20.0, fmt), fmt)
-                    )
-                    for fmt in formats
-                },
+                "correctly_rounded": {fmt.name: exact_float(ref.rounded[0]) for fmt, ref in references.items()},
                 "measured": measured,
             }
         )

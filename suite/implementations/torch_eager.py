@@ -222,7 +222,7 @@ class TorchCallable:
             if output != output:  # NaN: its payload is not recorded
                 lines.append("assert out.isnan(), out")
             else:
-                expected = fmt.hex(int(fmt.encode(np.float64(output))))
+                expected = fmt.hex_of(output)
                 lines.append(f"assert bits == {expected}, f'0x{{bits:0{fmt.width // 4}x}}, recorded {expected}'")
         return "\n".join(lines)
 

@@ -269,6 +269,10 @@ class Format:
         """Bits as a fixed-width hex literal, e.g. ``0x3c00``."""
         return f"0x{int(bits):0{self.width // 4}x}"
 
+    def hex_of(self, value: float) -> str:
+        """The bits of a value of this format as a fixed-width hex literal (NaN: the canonical quiet NaN)."""
+        return self.hex(self.encode(np.float64(value)))
+
     def torch_dtype(self):  # -> torch.dtype; torch imported lazily so that the reference needs none
         import torch
 

@@ -103,7 +103,7 @@ def summarize(x: np.ndarray, outputs: np.ndarray, ref: ReferenceValues, m: Measu
         i = int(np.nanargmax(np.where(failed, -1.0, errors)))
         worst = Worst(
             x=float(x[i]),
-            x_bits=fmt.hex(fmt.encode(np.float64(x[i]))),
+            x_bits=fmt.hex_of(x[i]),
             output=float(outputs[i]),
             exact=float(np.float64(ref.hi[i]) + np.float64(ref.lo[i])),
             correctly_rounded=float(ref.rounded[i]),

@@ -278,7 +278,8 @@ def terminal_summary(run: dict, files: list[str]) -> list[str]:
             f"largest error outside known deviations: {fmt_ulp(config['stats']['documented']['max_ulp'])} ULP "
             f"({within}) in {config['id']} at x = {w['x_bits']} ({as_float(w['x'])!r})"
         )
-    for number, failing in enumerate(failing_properties(run)[:10]):
+    failing_all = failing_properties(run)
+    for number, failing in enumerate(failing_all[:10]):
         prop, first = failing["property"], failing["first"]
         where = f" at x = {first['x_bits']}" if first else ""
         lines.append(f"FAILED {failing['config']['id']}: {prop['name']} ({prop['violations']} inputs){where}")
@@ -289,8 +290,8 @@ def terminal_summary(run: dict, files: list[str]) -> list[str]:
         lines.append(f"NO BUDGET {cid}: {prop['name']}: {prop['detail']}")
     if len(unjudged) > 10:
         lines.append(f"… and {len(unjudged) - 10} more accuracy properties without a budget")
-    if len(failing_properties(run)) > 10:
-        lines.append(f"… and {len(failing_properties(run)) - 10} more failing properties (see the reports)")
+    if len(failing_all) > 10:
+        lines.append(f"… and {len(failing_all) - 10} more failing properties (see the reports)")
     lines.append("reports: " + ", ".join(files))
     return lines
 

@@ -290,32 +290,19 @@ def figure_svg(config: dict) -> str:
     return buffer.getvalue()
 
 
-def inline(svg: str, prefix: str, label: str) -> str:
-    """An SVG document made fit to sit inside HTML: no XML prologue, ids made unique with
-    ``prefix``, sized by its container, labelled for assistive technology (``label`` is escaped)."""
-    from markupsafe import escape
-
+def symbol(svg: str, symbol_id: str) -> tuple[str, str]:
+    """An SVG document as a ``<symbol>`` of a sprite, and its viewBox: no XML prologue, ids made
+    unique with ``symbol_id`` (only those something refers to: matplotlib names every artist),
+    paths to 1/10 pt, whitespace between elements dropped."""
+    prefix = f"{symbol_id}-"
     svg = re.sub(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*|<!--.*?-->\s*|<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
     svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}\1"', svg)
     svg = svg.replace("url(#", f"url(#{prefix}").replace('href="#', f'href="#{prefix}')
-    svg = re.sub(r'\bd="[^"]*"', lambda m: re.sub(r"(\d\.\d)\d+", r"\1", m.group(0)), svg)  # paths to 1/10 pt
-    svg = re.sub(r">\s+<", "><", re.sub(r"\s*\n\s*", " ", svg))
-    svg = re.sub(
-        r'<svg([^>]*?) width="[^"]*" height="[^"]*"',
-        rf'<svg\1 class="plot" role="img" aria-label="{escape(label)}"',
-        svg,
-        count=1,
-    )
-    return svg.strip()
-
-
-def symbol(svg: str, symbol_id: str) -> tuple[str, str]:
-    """An SVG document as a ``<symbol>`` of a sprite (ids made unique with ``symbol_id``), and its viewBox."""
-    root = inline(svg, f"{symbol_id}-", "")
-    # matplotlib names every artist; only the ids something refers to are kept
-    referenced = set(re.findall(r'url\(#([^)"]+)\)', root)) | set(re.findall(r'href="#([^"]+)"', root))
-    root = re.sub(r'\sid="([^"]+)"', lambda m: m.group(0) if m.group(1) in referenced else "", root)
-    match = re.match(r"<svg([^>]*)>(.*)</svg>$", root, flags=re.S)
+    svg = re.sub(r'\bd="[^"]*"', lambda m: re.sub(r"(\d\.\d)\d+", r"\1", m.group(0)), svg)
+    svg = re.sub(r">\s+<", "><", re.sub(r"\s*\n\s*", " ", svg)).strip()
+    referenced = set(re.findall(r'url\(#([^)"]+)\)', svg)) | set(re.findall(r'href="#([^"]+)"', svg))
+    svg = re.sub(r'\sid="([^"]+)"', lambda m: m.group(0) if m.group(1) in referenced else "", svg)
+    match = re.match(r"<svg([^>]*)>(.*)</svg>$", svg, flags=re.S)
     view_box = re.search(r'viewBox="([^"]*)"', match.group(1)).group(1)
     return f'<symbol id="{symbol_id}" viewBox="{view_box}">{match.group(2)}</symbol>', view_box
 
@@ -325,7 +312,6 @@ class FigureCache:
     once in the page (a sprite of ``<symbol>`` s) and shown where needed with ``<use>``."""
 
     def __init__(self) -> None:
-        self._svgs: dict[str, str] = {}
         self._symbols: dict[str, tuple[str, str, str]] = {}  # key -> (symbol id, symbol, viewBox)
 
     def use(self, config: dict, label: str) -> str:
@@ -336,7 +322,7 @@ class FigureCache:
         key = self._key(config)
         if key not in self._symbols:
             symbol_id = f"fig{len(self._symbols)}"
-            self._symbols[key] = (symbol_id, *symbol(self.svg(config), symbol_id))
+            self._symbols[key] = (symbol_id, *symbol(figure_svg(config), symbol_id))
         symbol_id, _, view_box = self._symbols[key]
         return (
             f'<svg class="plot" role="img" aria-label="{escape(label)}" viewBox="{view_box}">'
@@ -374,10 +360,3 @@ class FigureCache:
             ],
             sort_keys=True,
         )
-
-    def svg(self, config: dict) -> str:
-        """The configuration's figure as an SVG document (rendered once per distinct content)."""
-        key = self._key(config)
-        if key not in self._svgs:
-            self._svgs[key] = figure_svg(config)
-        return self._svgs[key]
