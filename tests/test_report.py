@@ -723,3 +723,43 @@ def test_budgets_and_deviations_are_in_view_beside_the_maxima(run):
     assert "relative error |y − v|/|v| = " in html
     assert '<th scope="row">accuracy budget</th>' in html
     assert re.search(r'<svg class="plot" role="img" aria-label="[^"]+"[^>]*><title>ULP errors of ', html)
+
+
+def test_figures_shade_the_regions_of_known_deviations(run):
+    """The run file records each deviation's input range in the configuration (here the threshold
+    shortcut: every input above t/b); the figure hatches a range where the deviation excused an
+    accuracy error, and only there."""
+    from suite.report.plots import figure_svg
+
+    config = run["configurations"][0]
+    (shortcut,) = [c for c in config["known_deviations"] if c["id"] == "threshold-shortcut"]
+    lo, hi = shortcut["x_range"]
+    assert (lo, hi) == (20.015625, 65504.0), "float16: the first input above t/b = 20, and the largest finite"
+    assert shortcut["violations_in_region"] == 0, "at t = 20 the shortcut costs float16 nothing"
+    assert "<pattern" not in figure_svg(config), "nothing excused: nothing shaded"
+    excused = copy.deepcopy(config)
+    excused["known_deviations"][config["known_deviations"].index(shortcut)]["violations_in_region"] = 1
+    assert "<pattern" in figure_svg(excused)
+
+
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
+)
+def test_figure_text_is_at_least_9_px_on_a_laptop_screen(run_json, tmp_path):
+    """At 1366×768 every text of every figure (tick labels, exponents, legends) is drawn ≥ 9 px:
+    the width Chromium gives a figure times each font size in the figure's viewBox units."""
+    html = (run_json.parent / "audit.html").read_text()
+    probe = (
+        "<script>document.querySelectorAll('details').forEach(d => d.open = true);"
+        "const svg = document.querySelector('svg.plot');"
+        "document.body.dataset.scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;</script>"
+    )
+    page = tmp_path / "probe.html"
+    page.write_text(html.replace("</body>", probe + "</body>"))
+    args = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    args += ["--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1366,768", "--dump-dom"]
+    dom = subprocess.run([*args, page.as_uri()], capture_output=True, text=True, timeout=180).stdout
+    scale = float(re.search(r'data-scale="([\d.]+)"', dom).group(1))
+    sizes = [float(s) for s in re.findall(r"font(?:-size)?:\s*([\d.]+)px", html)]
+    assert sizes, "no font sizes found in the figures"
+    assert min(sizes) * scale >= 9, f"smallest figure text {min(sizes)} × {scale:.3f} = {min(sizes) * scale:.2f} px"

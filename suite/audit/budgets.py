@@ -273,6 +273,7 @@ class DeviationCheck:
     measured_max_ulp: float | None
     max_ulp: float | None
     status: str  # "holds", "grown", "fixed"
+    x_range: tuple[float, float] | None = None  # the smallest and largest input in the region (None: empty)
 
     def as_record(self) -> dict:
         """The run file's record of this check (``dtype`` named as the format's name)."""
@@ -286,6 +287,7 @@ class DeviationCheck:
             "measured_max_ulp": self.measured_max_ulp,
             "max_ulp": self.max_ulp,
             "status": self.status,
+            "x_range": None if self.x_range is None else [float(v) for v in self.x_range],
         }
 
 
@@ -349,6 +351,8 @@ def apply_deviations(
             if not deviation.applies(target, fmt, obs.quantity, path, beta, threshold):
                 continue
             region = deviation.region_mask(obs)
+            in_region = obs.x[region]
+            x_range = (float(in_region.min()), float(in_region.max())) if in_region.size else None
             inside = remaining[region[remaining]] if remaining.size else remaining
             measured = None
             status = "holds" if inside.size else "fixed"
@@ -369,6 +373,7 @@ def apply_deviations(
                     measured,
                     deviation.bound(fmt) if deviation.max_ulp is not None else None,
                     status,
+                    x_range,
                 )
             )
             if status == "grown":

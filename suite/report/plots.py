@@ -34,6 +34,9 @@ RC = {
     "path.simplify": True,
     "axes.titlesize": 8.5,
     "axes.labelsize": 8,
+    # log-axis labels are 10 with a superscript at 70 %: 9 pt keeps the exponent at 6.3 pt, which
+    # the page draws at 9.6 px (figures are drawn 1100 px wide for a 720 pt viewBox)
+    "ytick.labelsize": 9,
 }
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -157,6 +160,36 @@ def _ticks(axis: Compression, emin: int, emax: int) -> tuple[list[float], list[s
     return [k for k, _ in kept], [t for _, t in kept]
 
 
+def x_position(x: float, emin: int, emax: int) -> float:
+    """Where the input x sits on the binade axis (continuous in log2|x|; subnormals at ±1)."""
+    if x == 0:
+        return 0.0
+    if abs(x) < 2.0**emin:
+        return math.copysign(1.0, x)
+    return edge_position(min(math.log2(abs(x)), emax + 1), emin, negative=x < 0)
+
+
+def deviation_spans(config: dict, emin: int, emax: int) -> list[tuple[float, float]]:
+    """The axis spans of the known accuracy deviations that excuse errors in this configuration:
+    from the smallest to the largest input of each region (run files that predate ``x_range``
+    give none)."""
+    spans = set()
+    for lo, hi in excusing_ranges(config):
+        spans.add((x_position(lo, emin, emax), x_position(hi, emin, emax)))
+    return sorted(spans)
+
+
+def excusing_ranges(config: dict) -> list[tuple[float, float]]:
+    """The input ranges ``(smallest, largest)`` of the accuracy deviations that excuse an error here."""
+    return sorted(
+        {
+            (as_float(check["x_range"][0]), as_float(check["x_range"][1]))
+            for check in config.get("known_deviations", [])
+            if check.get("x_range") and check["violations_in_region"] and check["property"].startswith("accuracy")
+        }
+    )
+
+
 def _threshold_position(config: dict, emin: int) -> float | None:
     beta, threshold = as_float(config["kernel_beta"]), as_float(config["kernel_threshold"])
     if not (beta > 0 and math.isfinite(beta) and math.isfinite(threshold) and threshold > 0):
@@ -179,13 +212,13 @@ def _histogram_panel(ax, config: dict) -> None:
             label=f"{oracle} oracle",
             log=True,
         )
-    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=6.5)
+    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7.5)
     ax.set_ylim(bottom=0.7)
     ax.minorticks_off()
     ax.set_ylabel("inputs (log scale)")
     ax.set_xlabel("ULP error, bucket upper edge")
-    ax.set_title("Histogram of ULP errors")
-    ax.legend(loc="upper right", fontsize=7, frameon=False)
+    ax.set_title("Histogram of ULP errors", pad=16)
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, fontsize=7.5, frameon=False, borderaxespad=0.1)
 
 
 def _binade_panel(ax, config: dict) -> None:
@@ -208,6 +241,8 @@ def _binade_panel(ax, config: dict) -> None:
     threshold = _threshold_position(config, emin)
     if threshold is not None:
         interesting.add(round(threshold))
+    spans = deviation_spans(config, emin, emax)
+    interesting.update(round(edge) for span in spans for edge in span)
     axis = Compression(extent, interesting)
     top = 1.0
     for oracle, points in maxima.items():
@@ -223,12 +258,16 @@ def _binade_panel(ax, config: dict) -> None:
         ax.plot(xs, ys, STYLES[oracle], color=COLOURS[oracle], lw=1.0, label=f"{oracle} oracle")
     for lo, hi in axis.bands:
         ax.axvspan(axis(lo), axis(hi), color="#e4e4e4", lw=0, zorder=0)
+    for k, (lo, hi) in enumerate(spans):  # known deviations: errors here are excused up to their own bound
+        label = "known deviation" if k == 0 else None
+        hatched = {"facecolor": "none", "edgecolor": "#8a6d00", "hatch": "////", "lw": 0, "zorder": 0.5}
+        ax.axvspan(axis(lo), axis(hi), label=label, **hatched)
     budget = (config.get("budgets") or {}).get("documented")
     if budget is not None:  # the documented oracle's budget: errors above it are excused or failures
         top = max(top, budget)
         ax.axhline(budget, color="#b3261e", lw=0.7, ls="--")
         label_at = {"transform": ax.get_yaxis_transform(), "va": "bottom", "ha": "left"}
-        ax.text(1.0, budget, " budget", fontsize=6.5, color="#b3261e", **label_at)
+        ax.text(1.0, budget, " budget", fontsize=7.5, color="#b3261e", **label_at)
     if worst is not None:  # the worst input of the configuration (documented oracle)
         centre, value = worst
         ax.plot([axis(centre)], [max(value, FLOOR)], marker="v", ms=5, color="#1b1b1b", ls="none", label="worst x")
@@ -238,21 +277,31 @@ def _binade_panel(ax, config: dict) -> None:
     ax.minorticks_off()
     ax.axhline(0.5, color="#555555", lw=0.6, ls=":")
     ax.text(
-        1.0, 0.5, " ½ ULP", transform=ax.get_yaxis_transform(), fontsize=6.5, va="center", ha="left", color="#555555"
+        1.0, 0.5, " ½ ULP", transform=ax.get_yaxis_transform(), fontsize=7.5, va="center", ha="left", color="#555555"
     )
     if threshold is not None:
         ax.axvline(axis(threshold), color="#555555", lw=0.8, ls="-.")
+        drawn = axis(threshold)
+        near_right = (drawn - axis.drawn[0]) > 0.8 * (axis.drawn[-1] - axis.drawn[0])  # keep the label inside
         ax.text(
-            axis(threshold), 0.98, " x = t/b", transform=ax.get_xaxis_transform(), fontsize=6.5, va="top", ha="left"
+            drawn,
+            0.98,
+            "x = t/b " if near_right else " x = t/b",
+            transform=ax.get_xaxis_transform(),
+            fontsize=7.5,
+            va="top",
+            ha="right" if near_right else "left",
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5, "alpha": 0.85},
         )
     ticks, labels = _ticks(axis, emin, emax)
-    ax.set_xticks(ticks, labels, fontsize=6.5)
+    ax.set_xticks(ticks, labels, fontsize=7.5)
     ax.set_xlabel(
         "binade of x" + ("  (grey: binades with no error above 0.0001 ULP, drawn narrow)" if axis.bands else "")
     )
     ax.set_ylabel(f"max ULP error (log; ≤{FLOOR:g} on the floor)")
-    ax.set_title("Largest ULP error per binade of x")
-    ax.legend(loc="upper left", fontsize=7, frameon=False)
+    ax.set_title("Largest ULP error per binade of x", pad=16)
+    # above the axes, not over the data: the legend never hides a step or the worst-x marker
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=4, fontsize=7.5, frameon=False, borderaxespad=0.1)
 
 
 def _worst_position(config: dict, emin: int, emax: int) -> tuple[int, float] | None:
@@ -280,8 +329,8 @@ def figure_svg(config: dict) -> str:
     from matplotlib.figure import Figure  # no pyplot: the caller's backend and figures are left alone
 
     with matplotlib.rc_context(RC):
-        fig = Figure(figsize=(10, 3.1))
-        fig.subplots_adjust(left=0.06, right=0.955, bottom=0.29, top=0.91, wspace=0.2)
+        fig = Figure(figsize=(10, 3.3))
+        fig.subplots_adjust(left=0.06, right=0.955, bottom=0.27, top=0.84, wspace=0.2)
         left, right = fig.subplots(1, 2, width_ratios=(1, 1.35))
         _histogram_panel(left, config)
         _binade_panel(right, config)
@@ -293,12 +342,16 @@ def figure_svg(config: dict) -> str:
 def symbol(svg: str, symbol_id: str) -> tuple[str, str]:
     """An SVG document as a ``<symbol>`` of a sprite, and its viewBox: no XML prologue, ids made
     unique with ``symbol_id`` (only those something refers to: matplotlib names every artist),
-    paths to 1/10 pt, whitespace between elements dropped."""
+    paths to 1/10 pt and positions to 1/100 pt, whitespace between elements dropped."""
     prefix = f"{symbol_id}-"
     svg = re.sub(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*|<!--.*?-->\s*|<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
     svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}\1"', svg)
     svg = svg.replace("url(#", f"url(#{prefix}").replace('href="#', f'href="#{prefix}')
     svg = re.sub(r'\bd="[^"]*"', lambda m: re.sub(r"(\d\.\d)\d+", r"\1", m.group(0)), svg)
+    # positions of text and markers to 1/100 pt (a figure is drawn at most 1.6 px per pt)
+    svg = re.sub(
+        r'\b(?:transform|x|y)="[^"]*"', lambda m: re.sub(r"(\d\.\d\d)\d+", r"\1", m.group(0)), svg
+    )
     svg = re.sub(r">\s+<", "><", re.sub(r"\s*\n\s*", " ", svg)).strip()
     referenced = set(re.findall(r'url\(#([^)"]+)\)', svg)) | set(re.findall(r'href="#([^"]+)"', svg))
     svg = re.sub(r'\sid="([^"]+)"', lambda m: m.group(0) if m.group(1) in referenced else "", svg)
@@ -357,6 +410,7 @@ class FigureCache:
                 [config["stats"][o][k] for o in ("documented", "math") for k in ("histogram", "binade_max")],
                 (config.get("budgets") or {}).get("documented"),
                 (config["stats"]["documented"].get("worst") or {}).get("x_bits"),
+                excusing_ranges(config),
             ],
             sort_keys=True,
         )
