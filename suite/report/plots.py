@@ -349,9 +349,7 @@ def symbol(svg: str, symbol_id: str) -> tuple[str, str]:
     svg = svg.replace("url(#", f"url(#{prefix}").replace('href="#', f'href="#{prefix}')
     svg = re.sub(r'\bd="[^"]*"', lambda m: re.sub(r"(\d\.\d)\d+", r"\1", m.group(0)), svg)
     # positions of text and markers to 1/100 pt (a figure is drawn at most 1.6 px per pt)
-    svg = re.sub(
-        r'\b(?:transform|x|y)="[^"]*"', lambda m: re.sub(r"(\d\.\d\d)\d+", r"\1", m.group(0)), svg
-    )
+    svg = re.sub(r'\b(?:transform|x|y)="[^"]*"', lambda m: re.sub(r"(\d\.\d\d)\d+", r"\1", m.group(0)), svg)
     svg = re.sub(r">\s+<", "><", re.sub(r"\s*\n\s*", " ", svg)).strip()
     referenced = set(re.findall(r'url\(#([^)"]+)\)', svg)) | set(re.findall(r'href="#([^"]+)"', svg))
     svg = re.sub(r'\sid="([^"]+)"', lambda m: m.group(0) if m.group(1) in referenced else "", svg)
