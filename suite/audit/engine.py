@@ -20,6 +20,7 @@ from suite.audit import budgets as budget_data
 from suite.audit.defaults import DEFAULT_GRID
 from suite.audit.properties import Observations, PropertyResult, check_all
 from suite.implementations import DEFAULT_TARGETS, Implementation
+from suite.implementations.base import NotInstalledError, documented_parameters
 from suite.inputs.sets import inputs_for
 from suite.numerics.fastref import ReferenceValues, fast_reference
 from suite.numerics.formats import FLOAT32, FLOAT64, FORMATS, Format
@@ -43,6 +44,7 @@ class Configuration:
     path: str
     quantity: Quantity
     label: str = field(default="", compare=False)  # the implementation's short name, for the id
+    family: str = field(default="torch", compare=False)  # the code that evaluates it (known deviations are per family)
 
     @property
     def id(self) -> str:
@@ -159,9 +161,17 @@ class Auditor:
 
     def __init__(self, settings: AuditSettings):
         self.settings = settings
-        self.implementations: dict[str, Implementation] = {
-            spec: implementations.load(spec) for spec in settings.targets
-        }
+        self.not_audited: dict[str, str] = {}  # what the implementations cannot do, and why
+        self.implementations: dict[str, Implementation] = {}
+        for spec in settings.targets:
+            try:
+                self.implementations[spec] = implementations.load(spec)
+            except NotInstalledError as error:  # an optional framework: reported, never a crash
+                self.not_audited[spec] = f"not installed: {error}"
+        if not self.implementations:
+            raise NotInstalledError(
+                "none of the targets is installed: " + "; ".join(f"{k}: {v}" for k, v in self.not_audited.items())
+            )
         self.devices = tuple(
             dict.fromkeys(impl.resolve_device(d) for impl in self.implementations.values() for d in settings.devices)
         )
@@ -176,7 +186,6 @@ class Auditor:
                         "the parameter cases)"
                     ) from None
         self.budgets = budget_data.load(settings.budgets_file)
-        self.not_audited: dict[str, str] = {}  # what the implementations cannot do, and why
         self._configurations = self._build_configurations()
         self._results: dict[Configuration, ConfigResult] = {}
 
@@ -184,8 +193,10 @@ class Auditor:
         out = []
         for spec, impl in self.implementations.items():
             for device in self.devices:
+                # an implementation without beta and threshold is audited once, at its own (1, inf)
+                grid = dict.fromkeys(documented_parameters(impl, b, t) for b, t in self.settings.grid)
                 for fmt in self.settings.formats:
-                    for beta, threshold in self.settings.grid:
+                    for beta, threshold in grid:
                         for path in impl.paths(device):
                             for quantity in self.settings.quantities:
                                 why = impl.unsupported(fmt, quantity)
@@ -194,7 +205,15 @@ class Auditor:
                                     continue
                                 out.append(
                                     Configuration(
-                                        spec, device, fmt, beta, threshold, path, quantity, label=impl.short_name
+                                        spec,
+                                        device,
+                                        fmt,
+                                        beta,
+                                        threshold,
+                                        path,
+                                        quantity,
+                                        label=impl.short_name,
+                                        family=impl.family,
                                     )
                                 )
         return out
@@ -316,7 +335,7 @@ class Auditor:
         ]
         properties.extend(check_all(obs))
         return budget_data.apply_deviations(
-            properties, obs, self.budgets, config.target, config.path, config.beta, config.threshold
+            properties, obs, self.budgets, config.target, config.path, config.beta, config.threshold, config.family
         )
 
     def results(self) -> list[ConfigResult]:

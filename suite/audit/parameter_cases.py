@@ -1,6 +1,6 @@
 """The parameter cases: parameters outside the usual range, each judged against its mathematical meaning.
 
-For every audited target (float32 tensors, the first audited device) the cases below are
+For every audited target that takes beta and threshold (float32 tensors, the first audited device) the cases below are
 evaluated at a few inputs. An exception with a message is a clear error and passes; a
 result passes when it is what the formula ``(1/b)·log1p(exp(b·x))`` with the threshold rule
 means for that parameter (a limit where the parameter is infinite or zero):
@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 
+from suite.implementations.base import has_parameters
 from suite.numerics.formats import FLOAT32
 from suite.numerics.params import Params, Quantity
 from suite.numerics.reference import correctly_rounded
@@ -77,6 +78,8 @@ def judge_parameter_cases(auditor) -> list[dict]:
     device = auditor.devices[0] if auditor.devices else "cpu"
     out = []
     for spec, impl in auditor.implementations.items():
+        if not has_parameters(impl):  # ln(1 + e^x) alone: no beta or threshold to misuse
+            continue
         path = impl.paths(device)[-1]
         for case, (beta, threshold) in CASES.items():
             record = {"target": spec, "device": device, "case": case, "beta": repr(beta), "threshold": repr(threshold)}

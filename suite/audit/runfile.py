@@ -17,6 +17,7 @@ import numpy as np
 
 from suite.environment import environment
 from suite.files import binades_to_columns, exact_float, write_json_atomically
+from suite.implementations.base import documented_parameters
 
 FILE_VERSION = 2
 """The layout version of a run file: its 'format' field (not a float format). 2: compact JSON, and
@@ -84,7 +85,7 @@ def config_entry(auditor, result, search: dict | None) -> dict:
         "device": config.device,
         "dtype": config.fmt.name,
         "beta": config.beta,
-        "threshold": config.threshold,
+        "threshold": _plain(config.threshold),  # +inf: an implementation without a threshold
         "kernel_beta": exact_float(result.kernel_params.beta),
         "kernel_threshold": exact_float(result.kernel_params.threshold),
         "path": config.path,
@@ -117,7 +118,8 @@ def build(state, exit_status: int) -> dict:
         "tool": "softplus-audit",
         "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": state.command,
-        "environment": environment(),
+        # what ran: the machine and torch, and each implementation in its own words (its version)
+        "environment": {**environment(), **{f"target {k}": v.description for k, v in auditor.implementations.items()}},
         "settings": _plain(auditor.settings.record()),
         "defaults": {"targets": list(DEFAULT_TARGETS), "grid": [list(pair) for pair in DEFAULT_GRID]},
         "budgets_file": auditor.budgets.source,
@@ -193,8 +195,11 @@ def reference_points(auditor) -> list[dict]:
                     for fmt in formats:
                         if impl.unsupported(fmt, Quantity.FORWARD):
                             continue
+                        # the seed's default parameters, or ln(1 + e^x) where there are none (the same
+                        # values at these inputs: all lie below the threshold)
+                        beta, threshold = documented_parameters(impl, 1.0, 20.0)
                         config = Configuration(
-                            spec, device, fmt, 1.0, 20.0, path, Quantity.FORWARD, label=impl.short_name
+                            spec, device, fmt, beta, threshold, path, Quantity.FORWARD, label=impl.short_name
                         )
                         y = auditor.evaluate_at(config, x)
                         m = measure(np.array([y]), references[fmt])

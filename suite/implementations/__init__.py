@@ -13,14 +13,22 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from suite.implementations import torch_eager
+from suite.implementations import jax_nn, numpy_formulas, onnxruntime_op, tensorflow_math, torch_eager
 from suite.implementations.base import DeviceUnavailableError, Implementation, ImplementationError
+
+DEFAULT_TARGETS = ("torch.nn.functional:softplus", "torch.nn:Softplus")
 
 REGISTRY: dict[str, Callable[[], Implementation]] = {
     "torch.nn.functional:softplus": torch_eager.functional,
     "torch.nn:Softplus": torch_eager.module,
+    "numpy:logaddexp": numpy_formulas.logaddexp,
+    "numpy:log1p_exp": numpy_formulas.log1p_exp,
+    "jax.nn:softplus": jax_nn.softplus,
+    "tensorflow.math:softplus": tensorflow_math.softplus,
+    "onnxruntime:Softplus": onnxruntime_op.softplus,
 }
-DEFAULT_TARGETS = ("torch.nn.functional:softplus", "torch.nn:Softplus")
+FRAMEWORK_TARGETS = tuple(spec for spec in REGISTRY if spec not in DEFAULT_TARGETS)
+"""Every built-in implementation besides eager torch: NumPy's formulas and the optional frameworks."""
 
 
 def load(spec: str) -> Implementation:
@@ -56,6 +64,7 @@ def import_object(spec: str):
 
 __all__ = [
     "DEFAULT_TARGETS",
+    "FRAMEWORK_TARGETS",
     "REGISTRY",
     "DeviceUnavailableError",
     "Implementation",

@@ -13,10 +13,18 @@ float32/float64 outputs in the format's own dtype (the sweep's hot path, no conv
 Parameters are passed as the user gives them (``beta``, ``threshold``); an implementation
 casts them as its kernel does. An implementation that rejects a parameter raises an exception
 with a message (a clear error is an acceptable outcome for out-of-range parameters).
+
+An implementation whose function has no ``beta`` or ``threshold`` (``jax.nn.softplus``,
+``tf.math.softplus``, ONNX's ``Softplus``: ln(1 + e^x)) says so with the optional method
+``documented_parameters(beta, threshold)``, returning :data:`NO_PARAMETERS`: whatever grid the
+user gives, it is audited once, at beta = 1 with no threshold (t = +inf), where torch's
+documented rule is the exact function itself, so both oracles agree.
 """
 
 from __future__ import annotations
 
+import importlib
+import math
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
@@ -29,8 +37,71 @@ NATIVE_DTYPES = ("float32", "float64")
 """Formats whose outputs :meth:`Implementation.evaluate` returns unconverted with ``native=True``."""
 
 
+NO_PARAMETERS = (1.0, math.inf)
+"""(beta, threshold) of an implementation without either: ln(1 + e^x), no threshold rule."""
+
+
 class ImplementationError(ValueError):
     """An implementation that cannot be used: not importable, not callable, wrong signature."""
+
+
+class NotInstalledError(ImplementationError):
+    """An optional framework that is not installed here (the message says how to install it)."""
+
+
+def require(module: str, extra: str):
+    """Import an optional framework's module; :class:`NotInstalledError` (one line) if it is absent."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise NotInstalledError(
+            f"{module} is not installed ({error}); install it with: pip install 'softplus-audit[{extra}]'"
+        ) from None
+
+
+def documented_parameters(implementation, beta: float, threshold: float) -> tuple[float, float]:
+    """The (beta, threshold) of torch's documented rule that state what ``implementation``
+    computes at the grid point (beta, threshold): the point itself, or :data:`NO_PARAMETERS` for
+    an implementation without them (the optional ``documented_parameters`` method)."""
+    method = getattr(implementation, "documented_parameters", None)
+    return (beta, threshold) if method is None else tuple(method(beta, threshold))
+
+
+WHOLE_VECTORS = 256
+"""Inputs are laid out in arrays whose length is a multiple of this: vectorized kernels (Eigen's
+packets, XLA's and NumPy's SIMD loops, up to 64 half-precision lanes) then compute every element
+in full vectors, never in a scalar remainder loop that may round differently, and a reproducer
+puts its input at the head of an array this long to take the same path."""
+
+
+def padded(x: np.ndarray, dtype) -> np.ndarray:
+    """``x`` as ``dtype``, followed by zeros up to a multiple of :data:`WHOLE_VECTORS` elements."""
+    out = np.zeros(-(-max(len(x), 1) // WHOLE_VECTORS) * WHOLE_VECTORS, dtype=dtype)
+    out[: len(x)] = x
+    return out
+
+
+def has_parameters(implementation) -> bool:
+    """Does ``implementation`` take beta and threshold (rather than audit ln(1 + e^x) alone)?"""
+    return documented_parameters(implementation, 2.0, 3.0) == (2.0, 3.0)
+
+
+def bits_lines(fmt: Format, value: str, output: float | None) -> list[str]:
+    """Reproducer lines for NumPy-compatible outputs: ``value`` (an expression of an array or
+    scalar) as a Python float and its bits, then an ``assert`` on the recorded ``output``'s bits."""
+    width = fmt.width
+    lines = [
+        f"out = np.asarray({value}).reshape(-1)[:1]",
+        f"bits = int(out.view(np.uint{width})[0])",
+        f"print(repr(float(out[0])), f'0x{{bits:0{width // 4}x}}')",
+    ]
+    if output is not None:
+        if output != output:  # NaN: its payload is not recorded
+            lines.append("assert np.isnan(float(out[0])), out")
+        else:
+            expected = fmt.hex_of(output)
+            lines.append(f"assert bits == {expected}, f'0x{{bits:0{width // 4}x}}, recorded {expected}'")
+    return lines
 
 
 class DeviceUnavailableError(ValueError):

@@ -1,0 +1,135 @@
+"""``jax.nn.softplus`` on JAX's CPU backend (XLA), with ``jax.grad`` for its derivatives.
+
+JAX's softplus has no beta or threshold: ln(1 + e^x), computed as ``logaddexp(x, 0)``, so it is
+audited once, at beta = 1 without a threshold, where both oracles are the exact function. The
+derivatives are ``jax.grad`` of the function and of its gradient, mapped over the inputs with
+``jax.vmap`` and compiled with ``jax.jit`` (once per dtype and quantity). float64 needs JAX's
+64-bit mode, which loading this implementation switches on (without it JAX silently computes in
+float32; :meth:`JaxSoftplus.evaluate` checks the output dtype). bfloat16 values travel as their
+bits (``bitcast_convert_type``): no rounding on the way in or out.
+
+An optional extra: ``pip install 'softplus-audit[jax]'``; absent, it is reported as not installed.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from suite.implementations.base import (
+    NATIVE_DTYPES,
+    NO_PARAMETERS,
+    WHOLE_VECTORS,
+    DeviceUnavailableError,
+    bits_lines,
+    check_path,
+    padded,
+    require,
+)
+from suite.numerics.formats import Format
+from suite.numerics.params import Quantity
+
+PATH = "xla"
+DIFFERENTIATE = {Quantity.FORWARD: 0, Quantity.GRAD: 1, Quantity.GRAD2: 2}
+
+
+class JaxSoftplus:
+    """``jax.nn.softplus`` (an implementation of the protocol in :mod:`suite.implementations.base`)."""
+
+    spec = "jax.nn:softplus"
+    short_name = "jax.softplus"
+    family = "jax"
+
+    def __init__(self) -> None:
+        jax = require("jax", "jax")
+        jax.config.update("jax_enable_x64", True)  # float64 in float64, not silently float32
+        self.version = f"jax {jax.__version__}"
+        self.description = f"jax.nn.softplus ({self.version}, XLA on the CPU)"
+
+    def resolve_device(self, name: str) -> str:
+        if name != "cpu":
+            raise DeviceUnavailableError(f"device {name!r}: jax.nn:softplus is audited on the CPU only; accepted: cpu")
+        return name
+
+    def paths(self, device: str) -> tuple[str, ...]:
+        return (PATH,)
+
+    def documented_parameters(self, beta: float, threshold: float) -> tuple[float, float]:
+        return NO_PARAMETERS
+
+    def unsupported(self, fmt: Format, quantity: Quantity) -> str | None:
+        return None  # every format, and jax.grad differentiates twice
+
+    @staticmethod
+    @functools.cache
+    def _compiled(dtype_name: str, quantity: Quantity):
+        import jax
+
+        f = jax.nn.softplus
+        for _ in range(DIFFERENTIATE[quantity]):
+            f = jax.grad(f)
+        return jax.jit(jax.vmap(f) if DIFFERENTIATE[quantity] else f)
+
+    def evaluate(
+        self,
+        x: np.ndarray,
+        fmt: Format,
+        quantity: Quantity,
+        beta: float,
+        threshold: float,
+        device: str = "cpu",
+        path: str = PATH,
+        native: bool = False,
+    ) -> np.ndarray:
+        import jax
+        import jax.numpy as jnp
+
+        check_path(self, device, path)
+        if (beta, threshold) != NO_PARAMETERS:
+            raise ValueError(f"jax.nn.softplus has no beta or threshold; audit it at {NO_PARAMETERS}")
+        dtype = getattr(jnp, fmt.name)
+        if fmt.numpy_name is None:  # bfloat16: the bits, reinterpreted
+            bits = padded(fmt.encode(np.asarray(x, np.float64)), np.uint16)
+            values = jax.lax.bitcast_convert_type(jnp.asarray(bits), dtype)
+        else:
+            values = jnp.asarray(padded(np.asarray(x).astype(fmt.numpy_name), fmt.numpy_name))
+        y = self._compiled(fmt.name, quantity)(values)[: len(x)]
+        if y.dtype != dtype:
+            raise TypeError(f"jax.nn.softplus returned {y.dtype} for {fmt.name} inputs")
+        if fmt.numpy_name is None:
+            return fmt.decode(np.asarray(jax.lax.bitcast_convert_type(y, jnp.uint16)))
+        out = np.asarray(y)
+        return out if native and fmt.name in NATIVE_DTYPES else out.astype(np.float64)
+
+    def reproducer(
+        self,
+        x: float,
+        fmt: Format,
+        quantity: Quantity,
+        beta: float,
+        threshold: float,
+        device: str,
+        path: str,
+        output: float | None = None,
+    ) -> str:
+        function = "jax.nn.softplus"
+        for _ in range(DIFFERENTIATE[quantity]):
+            function = f"jax.grad({function})"
+        if DIFFERENTIATE[quantity]:
+            function = f"jax.vmap({function})"
+        lines = [
+            "import jax",
+            "import numpy as np",
+            'jax.config.update("jax_enable_x64", True)',
+            "import jax.numpy as jnp",
+            f"x = jnp.zeros({WHOLE_VECTORS}, dtype=jnp.{fmt.name})  # whole vectors, as the audit lays inputs out",
+            f"x = x.at[0].set(float.fromhex('{float(x).hex()}'))",
+            f"y = jax.jit({function})(x)",
+        ]
+        return "\n".join(lines + bits_lines(fmt, "y", output))
+
+
+def softplus() -> JaxSoftplus:
+    """``jax.nn.softplus``; :class:`~suite.implementations.base.NotInstalledError` without JAX."""
+    return JaxSoftplus()

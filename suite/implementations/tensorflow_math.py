@@ -1,0 +1,153 @@
+"""``tf.math.softplus`` on TensorFlow's CPU kernels, with ``tf.GradientTape`` for its derivatives.
+
+TensorFlow's softplus has no beta or threshold: ln(1 + e^x), audited once at beta = 1 without a
+threshold (both oracles are then the exact function). Its kernel has cut-offs of its own that
+are not parameters: docs/frameworks.md says what it computes. The gradient is the tape's
+derivative of the outputs' sum (elementwise, so one derivative per input); the second
+derivative differentiates that gradient under a second tape. bfloat16 values travel as bits
+(``tf.bitcast``), float16/32/64 as NumPy arrays of their own dtype: nothing is rounded on the
+way in or out.
+
+An optional extra: ``pip install 'softplus-audit[tensorflow]'``; absent, it is reported as not
+installed.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from suite.implementations.base import (
+    NATIVE_DTYPES,
+    NO_PARAMETERS,
+    WHOLE_VECTORS,
+    DeviceUnavailableError,
+    bits_lines,
+    check_path,
+    padded,
+    require,
+)
+from suite.numerics.formats import Format
+from suite.numerics.params import Quantity
+
+PATH = "eigen"
+
+
+class TensorflowSoftplus:
+    """``tf.math.softplus`` (an implementation of the protocol in :mod:`suite.implementations.base`)."""
+
+    spec = "tensorflow.math:softplus"
+    short_name = "tf.softplus"
+    family = "tensorflow"
+
+    def __init__(self) -> None:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # its start-up banner is not the audit's output
+        tf = require("tensorflow", "tensorflow")
+        self.version = f"tensorflow {tf.__version__}"
+        self.description = f"tf.math.softplus ({self.version}, CPU kernels)"
+
+    def resolve_device(self, name: str) -> str:
+        if name != "cpu":
+            raise DeviceUnavailableError(
+                f"device {name!r}: tensorflow.math:softplus is audited on the CPU only; accepted: cpu"
+            )
+        return name
+
+    def paths(self, device: str) -> tuple[str, ...]:
+        return (PATH,)
+
+    def documented_parameters(self, beta: float, threshold: float) -> tuple[float, float]:
+        return NO_PARAMETERS
+
+    def unsupported(self, fmt: Format, quantity: Quantity) -> str | None:
+        return None  # every format; the tape differentiates twice
+
+    def evaluate(
+        self,
+        x: np.ndarray,
+        fmt: Format,
+        quantity: Quantity,
+        beta: float,
+        threshold: float,
+        device: str = "cpu",
+        path: str = PATH,
+        native: bool = False,
+    ) -> np.ndarray:
+        import tensorflow as tf
+
+        check_path(self, device, path)
+        if (beta, threshold) != NO_PARAMETERS:
+            raise ValueError(f"tf.math.softplus has no beta or threshold; audit it at {NO_PARAMETERS}")
+        dtype = getattr(tf, fmt.name)
+        with tf.device("/CPU:0"):
+            if fmt.numpy_name is None:  # bfloat16: the bits, reinterpreted
+                values = tf.bitcast(tf.constant(padded(fmt.encode(np.asarray(x, np.float64)), np.uint16)), dtype)
+            else:
+                values = tf.constant(padded(np.asarray(x).astype(fmt.numpy_name), fmt.numpy_name))
+            y = _derivative(tf, values, quantity)[: len(x)]
+        if y.dtype != dtype:
+            raise TypeError(f"tf.math.softplus returned {y.dtype.name} for {fmt.name} inputs")
+        if fmt.numpy_name is None:
+            return fmt.decode(tf.bitcast(y, tf.uint16).numpy())
+        out = y.numpy()
+        return out if native and fmt.name in NATIVE_DTYPES else out.astype(np.float64)
+
+    def reproducer(
+        self,
+        x: float,
+        fmt: Format,
+        quantity: Quantity,
+        beta: float,
+        threshold: float,
+        device: str,
+        path: str,
+        output: float | None = None,
+    ) -> str:
+        lines = [
+            "import numpy as np",
+            "import tensorflow as tf",
+            f"values = np.zeros({WHOLE_VECTORS})  # whole vectors: Eigen's packets, no scalar remainder",
+            f"values[0] = float.fromhex('{float(x).hex()}')",
+            f"x = tf.cast(tf.constant(values), tf.{fmt.name})  # exact: x is a {fmt.name} value",
+        ]
+        if quantity is Quantity.FORWARD:
+            lines.append("y = tf.math.softplus(x)")
+        elif quantity is Quantity.GRAD:
+            lines += [
+                "with tf.GradientTape() as tape:",
+                "    tape.watch(x)",
+                "    s = tf.math.softplus(x)",
+                "y = tape.gradient(s, x)",
+            ]
+        else:
+            lines += [
+                "with tf.GradientTape() as outer:",
+                "    outer.watch(x)",
+                "    with tf.GradientTape() as inner:",
+                "        inner.watch(x)",
+                "        s = tf.math.softplus(x)",
+                "    g = inner.gradient(s, x)",
+                "y = outer.gradient(g, x)",
+            ]
+        return "\n".join(lines + bits_lines(fmt, "y.numpy()", output))
+
+
+def _derivative(tf, values, quantity: Quantity):
+    """softplus, its tape gradient, or the gradient of that gradient, at ``values``."""
+    if quantity is Quantity.FORWARD:
+        return tf.math.softplus(values)
+    with tf.GradientTape() as outer:
+        outer.watch(values)
+        with tf.GradientTape() as inner:
+            inner.watch(values)
+            y = tf.math.softplus(values)
+        grad = inner.gradient(y, values)
+    if quantity is Quantity.GRAD:
+        return grad
+    return outer.gradient(grad, values)
+
+
+def softplus() -> TensorflowSoftplus:
+    """``tf.math.softplus``; :class:`~suite.implementations.base.NotInstalledError` without TensorFlow."""
+    return TensorflowSoftplus()

@@ -1,0 +1,200 @@
+"""Implementations beyond eager torch: NumPy's formulas (always here), and JAX, TensorFlow and
+ONNX Runtime (optional extras: their tests skip, saying how to install them; ``tox -e frameworks``
+installs all three and runs these tests with them).
+
+Each is audited for real, from the command line, and every reproducer its run emits is executed
+in a fresh interpreter (the same check as tests/test_reproducers.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from suite import implementations
+from suite.audit import budgets
+from suite.implementations.base import NO_PARAMETERS, NotInstalledError, documented_parameters
+from suite.numerics.formats import FLOAT16, FLOAT64, format_named
+from suite.numerics.params import Params, Quantity
+from suite.numerics.reference import correctly_rounded
+from suite.report.load import as_float
+from tests.conftest import ROOT, audit_from_the_command_line
+from tests.test_reproducers import emitted, expected_bits, run_fresh
+
+OPTIONAL = {  # target -> (module, extra)
+    "jax.nn:softplus": ("jax", "jax"),
+    "tensorflow.math:softplus": ("tensorflow", "tensorflow"),
+    "onnxruntime:Softplus": ("onnxruntime", "onnxruntime"),
+}
+
+
+def needs(target: str):
+    module, extra = OPTIONAL[target]
+    return pytest.mark.skipif(
+        importlib.util.find_spec(module) is None,
+        reason=f"{module} is not installed (pip install 'softplus-audit[{extra}]', or tox -e frameworks)",
+    )
+
+
+def audited(tmp_path_factory, *args: str) -> dict:
+    """A real audit from the command line with ``--exit-zero`` (findings are expected: exit 0 all the
+    same); its run file."""
+    result, out = audit_from_the_command_line(tmp_path_factory.mktemp("framework-audit"), "--exit-zero", *args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads((out / "audit.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def numpy_run(tmp_path_factory) -> dict:
+    args = ["--target", "numpy:logaddexp", "--target", "numpy:log1p_exp", "--grid", "1,20;1,1"]
+    return audited(tmp_path_factory, *args, "--dtype", "float16", "--dtype", "float32", "--dtype", "bfloat16")
+
+
+def check_reproducers(run: dict) -> int:
+    cases = emitted(run)
+    results = run_fresh([item["reproducer"] for _, item, _, _ in cases])
+    for (where, item, output, dtype), result in zip(cases, results, strict=True):
+        assert result["ok"], f"{where}: the reproducer fails:\n{item['reproducer']}\n{result.get('error')}"
+        bits = expected_bits(dtype, output)
+        if bits is not None:
+            assert result["printed"].split()[-1] == bits, f"{where}: printed {result['printed']!r}, recorded {bits}"
+    return len(cases)
+
+
+def test_a_function_without_parameters_is_audited_once_at_beta_1_without_a_threshold(numpy_run):
+    """Two grid points, one configuration per dtype: ln(1 + e^x) has no beta or threshold to vary."""
+    ids = [c["id"] for c in numpy_run["configurations"]]
+    assert sorted(ids) == sorted(
+        f"{name}-cpu-{dtype}-b1-tinf-numpy-forward"
+        for name in ("np.logaddexp", "np.log1p_exp")
+        for dtype in ("float16", "float32")
+    )
+    assert all(as_float(c["threshold"]) == math.inf for c in numpy_run["configurations"])
+    assert numpy_run["not_audited"]["numpy:logaddexp bfloat16 forward"] == "NumPy has no bfloat16"
+    assert "does not differentiate" in numpy_run["not_audited"]["numpy:log1p_exp float32 grad"]
+    assert not any(p["target"].startswith("numpy") for p in numpy_run["parameter_cases"])
+    assert numpy_run["verdict"] == "fail", "--exit-zero exited 0 on a failing run: the verdict is still recorded"
+
+
+def test_the_textbook_formula_overflows_where_logaddexp_does_not(numpy_run):
+    """np.log1p(np.exp(x)) is inf once e^x overflows (float16: x ≥ 11.09); np.logaddexp(0, x) is not."""
+    by_id = {c["id"]: c for c in numpy_run["configurations"]}
+    textbook = by_id["np.log1p_exp-cpu-float16-b1-tinf-numpy-forward"]
+    (accuracy,) = [p for p in textbook["properties"] if p["name"] == "accuracy (math)"]
+    assert accuracy["verdict"] == "fail"
+    example = accuracy["counterexamples"][0]
+    assert as_float(example["output"]) == math.inf
+    assert 11 < as_float(example["x"]) < 65504
+    stable = by_id["np.logaddexp-cpu-float16-b1-tinf-numpy-forward"]
+    assert stable["stats"]["math"]["max_ulp"] <= 1
+
+
+def test_every_reproducer_of_the_numpy_run_reproduces(numpy_run):
+    assert check_reproducers(numpy_run) >= 4
+
+
+def test_known_deviations_of_torch_excuse_no_other_family():
+    """The packaged deviations describe torch's kernels: the same region in NumPy's results is a finding."""
+    (shortcut,) = [d for d in budgets.load().deviations if d.id == "threshold-shortcut"]
+    where = ("numpy:logaddexp", FLOAT16, Quantity.FORWARD, "numpy", 1.0, 20.0)
+    assert shortcut.applies(*where, family="torch")
+    assert not shortcut.applies(*where, family="numpy")
+
+
+def test_an_absent_framework_is_reported_not_installed_never_a_crash(tmp_path):
+    """With JAX hidden from the interpreter, a run that names it audits the rest and says how to
+    install it; a run of nothing but absent frameworks is one line and exit 2."""
+    hide = "import sys; sys.modules['jax'] = None; from suite.cli import main; sys.exit(main(sys.argv[1:]))"
+    base = [sys.executable, "-c", hide, "run", "--dtype", "float16", "--quantity", "forward", "--grid", "1,20"]
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    both = subprocess.run(
+        [*base, "--target", "numpy:logaddexp", "--target", "jax.nn:softplus", "--out", str(tmp_path / "both")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert both.returncode in (0, 1), both.stderr[-2000:]
+    run = json.loads((tmp_path / "both" / "audit.json").read_text())
+    why = run["not_audited"]["jax.nn:softplus"]
+    assert why.startswith("not installed:")
+    assert "pip install 'softplus-audit[jax]'" in why
+    assert {c["target"] for c in run["configurations"]} == {"numpy:logaddexp"}
+    alone = subprocess.run(
+        [*base, "--target", "jax.nn:softplus", "--out", str(tmp_path / "alone")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert alone.returncode == 2
+    assert len(alone.stderr.strip().splitlines()) == 1, alone.stderr
+    assert "pip install 'softplus-audit[jax]'" in alone.stderr
+    assert not (tmp_path / "alone").exists()
+
+
+def test_loading_an_absent_framework_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(NotInstalledError, match=r"pip install 'softplus-audit\[onnxruntime\]'"):
+        implementations.load("onnxruntime:Softplus")
+
+
+# -- the optional frameworks, where installed -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def frameworks_run(tmp_path_factory) -> dict:
+    """Every installed framework, every dtype and quantity it has."""
+    present = [t for t, (module, _) in OPTIONAL.items() if importlib.util.find_spec(module) is not None]
+    if not present:
+        pytest.skip("none of jax, tensorflow, onnxruntime is installed (tox -e frameworks installs them)")
+    return audited(tmp_path_factory, *[a for t in present for a in ("--target", t)])
+
+
+@pytest.mark.parametrize("target", list(OPTIONAL))
+def test_each_installed_framework_is_audited_in_every_dtype_it_has(frameworks_run, target):
+    if importlib.util.find_spec(OPTIONAL[target][0]) is None:
+        pytest.skip(f"{OPTIONAL[target][0]} is not installed (tox -e frameworks installs it)")
+    configs = [c for c in frameworks_run["configurations"] if c["target"] == target]
+    reasons = {k: v for k, v in frameworks_run["not_audited"].items() if k.startswith(target)}
+    # each (dtype, quantity) is audited or has its reason: nothing silently dropped
+    for dtype in ("float16", "bfloat16", "float32", "float64"):
+        for quantity in ("forward", "grad", "grad2"):
+            measured = [c for c in configs if (c["dtype"], c["quantity"]) == (dtype, quantity)]
+            assert measured or f"{target} {dtype} {quantity}" in reasons, (dtype, quantity)
+    assert all(c["id"].split("-")[-3:-1] != ["b1", "t20"] for c in configs)
+    assert all(as_float(c["threshold"]) == math.inf for c in configs)
+
+
+def test_every_reproducer_of_the_frameworks_run_reproduces(frameworks_run):
+    assert check_reproducers(frameworks_run) >= 10
+
+
+@needs("jax.nn:softplus")
+def test_jax_computes_float64_in_float64():
+    """Without JAX's 64-bit mode a float64 input is silently computed in float32, where
+    softplus(-700) underflows to 0; in float64 it is 9.86e-305, correctly rounded or next to it."""
+    jax_softplus = implementations.load("jax.nn:softplus")
+    y = jax_softplus.evaluate(np.array([-700.0]), FLOAT64, Quantity.FORWARD, *NO_PARAMETERS)
+    want = correctly_rounded(Quantity.FORWARD, -700.0, Params(beta=1.0, threshold=math.inf), FLOAT64)
+    assert abs(y[0] - want) <= math.ulp(want)
+    assert documented_parameters(jax_softplus, 0.5, 3.0) == NO_PARAMETERS
+
+
+@needs("onnxruntime:Softplus")
+def test_onnxruntime_dtypes_are_measured_from_the_runtime():
+    """Which dtypes the CPU provider has is ONNX Runtime's answer, not a list of ours."""
+    ort_softplus = implementations.load("onnxruntime:Softplus")
+    for name in ("float16", "bfloat16", "float32", "float64"):
+        why = ort_softplus.unsupported(format_named(name), Quantity.FORWARD)
+        if why is None:
+            y = ort_softplus.evaluate(np.array([0.0]), format_named(name), Quantity.FORWARD, *NO_PARAMETERS)
+            assert abs(y[0] - math.log(2)) < 1e-3
+        else:
+            assert why.startswith("ONNX Runtime's CPU provider:")
+            assert "Softplus" in why
