@@ -81,6 +81,25 @@ def padded(x: np.ndarray, dtype) -> np.ndarray:
     return out
 
 
+class CpuFunctionWithoutParameters:
+    """What the implementations of ln(1 + e^x) alone on the CPU share: the device ``cpu``, one
+    kernel path (the class's ``path``), and :data:`NO_PARAMETERS`."""
+
+    spec: str
+    path: str
+
+    def resolve_device(self, name: str) -> str:
+        if name != "cpu":
+            raise DeviceUnavailableError(f"device {name!r}: {self.spec} is audited on the CPU only; accepted: cpu")
+        return name
+
+    def paths(self, device: str) -> tuple[str, ...]:
+        return (self.path,)
+
+    def documented_parameters(self, beta: float, threshold: float) -> tuple[float, float]:
+        return NO_PARAMETERS
+
+
 def has_parameters(implementation) -> bool:
     """Does ``implementation`` take beta and threshold (rather than audit ln(1 + e^x) alone)?"""
     return documented_parameters(implementation, 2.0, 3.0) == (2.0, 3.0)

@@ -21,7 +21,7 @@ from suite.implementations.base import (
     NATIVE_DTYPES,
     NO_PARAMETERS,
     WHOLE_VECTORS,
-    DeviceUnavailableError,
+    CpuFunctionWithoutParameters,
     bits_lines,
     check_path,
     padded,
@@ -34,29 +34,19 @@ PATH = "xla"
 DIFFERENTIATE = {Quantity.FORWARD: 0, Quantity.GRAD: 1, Quantity.GRAD2: 2}
 
 
-class JaxSoftplus:
+class JaxSoftplus(CpuFunctionWithoutParameters):
     """``jax.nn.softplus`` (an implementation of the protocol in :mod:`suite.implementations.base`)."""
 
     spec = "jax.nn:softplus"
     short_name = "jax.softplus"
     family = "jax"
+    path = PATH
 
     def __init__(self) -> None:
         jax = require("jax", "jax")
         jax.config.update("jax_enable_x64", True)  # float64 in float64, not silently float32
         self.version = f"jax {jax.__version__}"
         self.description = f"jax.nn.softplus ({self.version}, XLA on the CPU)"
-
-    def resolve_device(self, name: str) -> str:
-        if name != "cpu":
-            raise DeviceUnavailableError(f"device {name!r}: jax.nn:softplus is audited on the CPU only; accepted: cpu")
-        return name
-
-    def paths(self, device: str) -> tuple[str, ...]:
-        return (PATH,)
-
-    def documented_parameters(self, beta: float, threshold: float) -> tuple[float, float]:
-        return NO_PARAMETERS
 
     def unsupported(self, fmt: Format, quantity: Quantity) -> str | None:
         return None  # every format, and jax.grad differentiates twice

@@ -18,9 +18,8 @@ import numpy as np
 
 from suite.implementations.base import (
     NATIVE_DTYPES,
-    NO_PARAMETERS,
     WHOLE_VECTORS,
-    DeviceUnavailableError,
+    CpuFunctionWithoutParameters,
     bits_lines,
     check_path,
     padded,
@@ -32,7 +31,7 @@ PATH = "numpy"
 
 
 @dataclass(frozen=True)
-class NumpyFormula:
+class NumpyFormula(CpuFunctionWithoutParameters):
     """One NumPy expression of ln(1 + e^x), evaluated in the input's dtype."""
 
     spec: str
@@ -41,17 +40,7 @@ class NumpyFormula:
     formula: Callable[[np.ndarray], np.ndarray]
     source: str  # the expression, with ``x`` for the input (reproducers)
     family: str = "numpy"
-
-    def resolve_device(self, name: str) -> str:
-        if name != "cpu":
-            raise DeviceUnavailableError(f"device {name!r}: NumPy computes on the CPU only; accepted: cpu")
-        return name
-
-    def paths(self, device: str) -> tuple[str, ...]:
-        return (PATH,)
-
-    def documented_parameters(self, beta: float, threshold: float) -> tuple[float, float]:
-        return NO_PARAMETERS
+    path: str = PATH
 
     def unsupported(self, fmt: Format, quantity: Quantity) -> str | None:
         if fmt.numpy_name is None:

@@ -20,7 +20,7 @@ from suite.implementations.base import (
     NATIVE_DTYPES,
     NO_PARAMETERS,
     WHOLE_VECTORS,
-    DeviceUnavailableError,
+    CpuFunctionWithoutParameters,
     bits_lines,
     check_path,
     padded,
@@ -59,31 +59,19 @@ def _session(fmt_name: str):
         return str(error).strip().splitlines()[0]
 
 
-class OnnxruntimeSoftplus:
+class OnnxruntimeSoftplus(CpuFunctionWithoutParameters):
     """ONNX ``Softplus`` on ONNX Runtime (an implementation of the protocol in :mod:`suite.implementations.base`)."""
 
     spec = "onnxruntime:Softplus"
     short_name = "ort.Softplus"
     family = "onnxruntime"
+    path = PATH
 
     def __init__(self) -> None:
         ort = require("onnxruntime", "onnxruntime")
         onnx = require("onnx", "onnxruntime")
         self.version = f"onnxruntime {ort.__version__}, onnx {onnx.__version__}"
         self.description = f"ONNX Softplus (opset {OPSET}) on ONNX Runtime's CPU execution provider ({self.version})"
-
-    def resolve_device(self, name: str) -> str:
-        if name != "cpu":
-            raise DeviceUnavailableError(
-                f"device {name!r}: onnxruntime:Softplus is audited on the CPU only; accepted: cpu"
-            )
-        return name
-
-    def paths(self, device: str) -> tuple[str, ...]:
-        return (PATH,)
-
-    def documented_parameters(self, beta: float, threshold: float) -> tuple[float, float]:
-        return NO_PARAMETERS
 
     def unsupported(self, fmt: Format, quantity: Quantity) -> str | None:
         if quantity is not Quantity.FORWARD:

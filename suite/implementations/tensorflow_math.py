@@ -22,7 +22,7 @@ from suite.implementations.base import (
     NATIVE_DTYPES,
     NO_PARAMETERS,
     WHOLE_VECTORS,
-    DeviceUnavailableError,
+    CpuFunctionWithoutParameters,
     bits_lines,
     check_path,
     padded,
@@ -34,31 +34,19 @@ from suite.numerics.params import Quantity
 PATH = "eigen"
 
 
-class TensorflowSoftplus:
+class TensorflowSoftplus(CpuFunctionWithoutParameters):
     """``tf.math.softplus`` (an implementation of the protocol in :mod:`suite.implementations.base`)."""
 
     spec = "tensorflow.math:softplus"
     short_name = "tf.softplus"
     family = "tensorflow"
+    path = PATH
 
     def __init__(self) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # its start-up banner is not the audit's output
         tf = require("tensorflow", "tensorflow")
         self.version = f"tensorflow {tf.__version__}"
         self.description = f"tf.math.softplus ({self.version}, CPU kernels)"
-
-    def resolve_device(self, name: str) -> str:
-        if name != "cpu":
-            raise DeviceUnavailableError(
-                f"device {name!r}: tensorflow.math:softplus is audited on the CPU only; accepted: cpu"
-            )
-        return name
-
-    def paths(self, device: str) -> tuple[str, ...]:
-        return (PATH,)
-
-    def documented_parameters(self, beta: float, threshold: float) -> tuple[float, float]:
-        return NO_PARAMETERS
 
     def unsupported(self, fmt: Format, quantity: Quantity) -> str | None:
         return None  # every format; the tape differentiates twice
