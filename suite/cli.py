@@ -581,6 +581,40 @@ def _add_merge_command(sub) -> None:
     merge.set_defaults(run=_cmd_merge)
 
 
+def _cmd_table(args: argparse.Namespace) -> int:
+    from suite.files import write_text_atomically
+    from suite.report import RunFileError
+    from suite.report.table import load_rows, render_table_html, render_table_markdown
+
+    out = _output_directory(args.out)
+    try:
+        rows = load_rows(args.files)
+    except RunFileError as error:
+        raise UsageError(str(error)) from None
+    sources = [Path(f).name for f in args.files]
+    html, md = out / f"{args.name}.html", out / f"{args.name}.md"
+    write_text_atomically(render_table_html(rows, sources), html)
+    write_text_atomically(render_table_markdown(rows, sources), md)
+    print(f"softplus-audit: {len(rows)} configurations side by side: {html}, {md}")
+    return EXIT_OK
+
+
+def _add_table_command(sub) -> None:
+    """``softplus-audit table``."""
+    table = sub.add_parser(
+        "table",
+        help="implementations side by side: one page for any number of runs and sweeps",
+        description="One table of every configuration in the given run and sweep files (implementation, build, "
+        "dtype, quantity, path, parameters -> max ULP with its input, exact-function max ULP, correctly rounded "
+        "share, premature zeros, non-finite outputs, path disagreement), as a self-contained HTML page and a "
+        "Markdown table. Exit 0: written; 2: a file that is not a run or sweep report, or an unwritable --out.",
+    )
+    table.add_argument("files", nargs="+", metavar="FILE.json", help="run files (softplus-audit run) and sweeps")
+    table.add_argument("--out", default="reports", help="directory for the page and the table (default: reports)")
+    table.add_argument("--name", default="table", help="file name without extension (default: table)")
+    table.set_defaults(run=_cmd_table)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="softplus-audit",
@@ -592,6 +626,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_budgets_command(sub)
     _add_report_command(sub)
     _add_compare_command(sub)
+    _add_table_command(sub)
     _add_sweep_command(sub)
     _add_merge_command(sub)
     return parser

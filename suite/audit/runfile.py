@@ -82,6 +82,7 @@ def config_entry(auditor, result, search: dict | None) -> dict:
     return {
         "id": config.id,
         "target": config.target,
+        "family": config.family,
         "device": config.device,
         "dtype": config.fmt.name,
         "beta": config.beta,

@@ -99,12 +99,20 @@ def _log1p_exp(x: np.ndarray) -> np.ndarray:
 def logaddexp() -> NumpyFormula:
     """``np.logaddexp(0, x)``."""
     return NumpyFormula(
-        "numpy:logaddexp", "numpy.logaddexp(0, x)", "np.logaddexp", _logaddexp, "np.logaddexp(x.dtype.type(0), x)"
+        "numpy:logaddexp",
+        f"numpy.logaddexp(0, x) (numpy {np.__version__})",
+        "np.logaddexp",
+        _logaddexp,
+        "np.logaddexp(x.dtype.type(0), x)",
     )
 
 
 def log1p_exp() -> NumpyFormula:
     """``np.log1p(np.exp(x))``."""
     return NumpyFormula(
-        "numpy:log1p_exp", "numpy.log1p(numpy.exp(x))", "np.log1p_exp", _log1p_exp, "np.log1p(np.exp(x))"
+        "numpy:log1p_exp",
+        f"numpy.log1p(numpy.exp(x)) (numpy {np.__version__})",
+        "np.log1p_exp",
+        _log1p_exp,
+        "np.log1p(np.exp(x))",
     )

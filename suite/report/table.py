@@ -1,0 +1,218 @@
+"""Implementations side by side: one table of any number of audit runs and sweeps.
+
+Each configuration of a run (``softplus-audit run``) and each sweep (``softplus-audit sweep``)
+becomes one :class:`Row`: implementation × build × dtype × quantity × path × parameters → the
+largest ULP error (documented oracle, with its input's bits; and the exact function's), the
+correctly rounded share, premature zeros, non-finite outputs and path disagreement. Rows are
+read from the JSON files alone and rendered to one self-contained HTML page and one Markdown
+table (``suite/templates/table.*.j2``): the table a reader uses to choose a framework or to file
+a bug. ULPs are ULPs of the output format, relative to the exact value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from suite.report.load import RunFileError, as_float, load_run
+from suite.report.sweepreport import is_sweep, load_sweep
+
+NON_FINITE = ("unexpected_nan", "spurious_infinity")
+"""Failure classes that are non-finite outputs where the exact value is a number."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One measured configuration, from a run or a sweep file."""
+
+    target: str  # the implementation's spec, e.g. jax.nn:softplus
+    family: str  # torch, numpy, jax, tensorflow, onnxruntime, ...
+    build: str  # what ran: torch's version and CPU capability, or the implementation's own words
+    device: str
+    dtype: str
+    quantity: str
+    path: str
+    beta: float
+    threshold: float
+    inputs: int
+    every_input: bool  # every input of the format (else a stratified sample)
+    kind: str  # "audit" or "sweep"
+    max_ulp: float  # documented oracle (the implementation's own documented function)
+    max_ulp_math: float  # the exact function
+    worst_bits: str | None  # the input of max_ulp
+    correctly_rounded: int
+    premature_zeros: int | None  # outputs 0 where the correct rounding is positive
+    non_finite: int  # NaN or inf outputs where the exact value is a finite number
+    path_disagreement: int | None  # outputs that differ from the other kernel path's (None: not measured)
+    source: str  # the file's name
+
+    @property
+    def correctly_rounded_rate(self) -> float:
+        return self.correctly_rounded / self.inputs if self.inputs else math.nan
+
+    @property
+    def parameters(self) -> str:
+        """``default`` for beta = 1 with torch's default threshold 20 or none at all (+inf: a function
+        without parameters, the same function below torch's threshold), else the values."""
+        if self.beta == 1 and self.threshold in (20.0, math.inf):
+            return "default"
+        return f"β={self.beta:g}, t={self.threshold:g}"
+
+    @property
+    def group(self) -> tuple[str, str, str]:
+        """What rows are compared within: the same dtype, quantity and parameters."""
+        return (self.dtype, self.quantity, self.parameters)
+
+
+def _build(environment: dict, family: str, target: str) -> str:
+    if family == "torch":
+        capability = environment.get("aten_cpu_capability") or "?"
+        return f"torch {environment.get('torch', '?')}, CPU capability {capability}"
+    return environment.get(f"target {target}", target)
+
+
+def _non_finite(stats: dict) -> int:
+    return sum(int(stats.get("failures", {}).get(name, 0)) for name in NON_FINITE)
+
+
+def rows_of_run(run: dict, source: str) -> list[Row]:
+    """A run file's configurations as rows."""
+    rows = []
+    for config in run["configurations"]:
+        doc, exact = config["stats"]["documented"], config["stats"]["math"]
+        family = config.get("family", "torch")
+        zeros = config.get("zeros") or {}
+        disagreement = config.get("path_disagreement")
+        rows.append(
+            Row(
+                target=config["target"],
+                family=family,
+                build=_build(run["environment"], family, config["target"]),
+                device=config["device"],
+                dtype=config["dtype"],
+                quantity=config["quantity"],
+                path=config["path"],
+                beta=as_float(config["beta"]),
+                threshold=as_float(config["threshold"]),
+                inputs=int(doc["count"]),
+                every_input=bool(config["exhaustive"]),
+                kind="audit",
+                max_ulp=as_float(doc["max_ulp"]),
+                max_ulp_math=as_float(exact["max_ulp"]),
+                worst_bits=(doc.get("worst") or {}).get("x_bits"),
+                correctly_rounded=int(doc["correctly_rounded"]),
+                premature_zeros=zeros.get("premature"),
+                non_finite=_non_finite(doc),
+                path_disagreement=disagreement["differing"] if disagreement else None,
+                source=source,
+            )
+        )
+    return rows
+
+
+def rows_of_sweep(sweep: dict, source: str) -> list[Row]:
+    """A sweep file as one row."""
+    spec, oracles, violations = sweep["spec"], sweep["oracles"], sweep["violations"]
+    doc, exact = oracles["documented"], oracles["math"]
+    family = spec.get("family", "torch")
+    disagreement = violations.get("path_disagreement")
+    return [
+        Row(
+            target=spec["target"],
+            family=family,
+            build=_build(sweep["environment"], family, spec["target"]),
+            device=spec["device"],
+            dtype=spec["dtype"],
+            quantity=spec["quantity"],
+            path=spec["path"],
+            beta=as_float(spec["beta"]),
+            threshold=as_float(spec["threshold"]),
+            inputs=int(sweep["inputs"]),
+            every_input=bool(sweep["exhaustive"]),
+            kind="sweep",
+            max_ulp=as_float(doc["max_ulp"]),
+            max_ulp_math=as_float(exact["max_ulp"]),
+            worst_bits=(doc.get("worst") or {}).get("x_bits"),
+            correctly_rounded=int(doc["correctly_rounded"]),
+            premature_zeros=(violations.get("zero_where_positive") or {}).get("count"),
+            non_finite=_non_finite(doc),
+            path_disagreement=disagreement["count"] if disagreement else None,
+            source=source,
+        )
+    ]
+
+
+def load_rows(paths: list[str]) -> list[Row]:
+    """Every row of every file, ordered for reading: by dtype, quantity, then implementation, so
+    that the implementations of one dtype and quantity stand together. :class:`RunFileError`
+    (one line) for a file that is neither a run nor a sweep."""
+    rows: list[Row] = []
+    for path in paths:
+        name = Path(path).name
+        if is_sweep(path):
+            rows += rows_of_sweep(load_sweep(path), name)
+        else:
+            rows += rows_of_run(load_run(path), name)
+    if not rows:
+        raise RunFileError("the files hold no configuration to compare")
+    dtypes = ("float16", "bfloat16", "float32", "float64")
+    quantities = ("forward", "grad", "grad2")
+
+    def order(row: Row):
+        return (
+            dtypes.index(row.dtype) if row.dtype in dtypes else len(dtypes),
+            quantities.index(row.quantity) if row.quantity in quantities else len(quantities),
+            row.parameters != "default",
+            row.beta,
+            row.threshold,
+            row.family != "torch",
+            row.target,
+            row.build,
+            row.path,
+            row.beta,
+            row.threshold,
+            row.kind,
+        )
+
+    return sorted(rows, key=order)
+
+
+def best_in_group(rows: list[Row]) -> set[int]:
+    """Indices of the rows with the smallest max ULP (documented oracle) of their dtype, quantity
+    and parameters, where the group has more than one implementation (NaN never wins)."""
+    best: set[int] = set()
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    for i, row in enumerate(rows):
+        groups.setdefault(row.group, []).append(i)
+    for members in groups.values():
+        if len({rows[i].target for i in members}) < 2:
+            continue
+        finite = [rows[i].max_ulp for i in members if not math.isnan(rows[i].max_ulp)]
+        if finite:
+            low = min(finite)
+            best.update(i for i in members if rows[i].max_ulp == low)
+    return best
+
+
+def _context(rows: list[Row], sources: list[str]) -> dict:
+    return {
+        "rows": rows,
+        "best": best_in_group(rows),
+        "implementations": list(dict.fromkeys(r.target for r in rows)),
+        "sources": sources,
+    }
+
+
+def render_table_html(rows: list[Row], sources: list[str]) -> str:
+    """The side-by-side page: self-contained HTML (styles and the sorting script inline)."""
+    from suite.report.render import template_environment
+
+    return template_environment("html").get_template("table.html.j2").render(_context(rows, sources))
+
+
+def render_table_markdown(rows: list[Row], sources: list[str]) -> str:
+    """The side-by-side table as Markdown (for CI logs and issues)."""
+    from suite.report.render import template_environment
+
+    return template_environment("md").get_template("table.md.j2").render(_context(rows, sources))

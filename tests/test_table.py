@@ -1,0 +1,85 @@
+"""``softplus-audit table``: implementations side by side, from run and sweep files alone."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from suite.report.table import Row, best_in_group, load_rows, render_table_html, render_table_markdown
+from tests.test_report import cli_here
+
+ROOT = Path(__file__).resolve().parent.parent
+SWEEP = ROOT / "reports" / "published" / "torch-2.13.0-cpu-AVX512-float32-forward-b1-t20-simd.json"
+
+
+@pytest.fixture(scope="module")
+def run_json(small_audit) -> Path:
+    result, out = small_audit
+    assert result.returncode == 0, result.stderr[-2000:]
+    return out / "audit.json"
+
+
+def test_runs_and_sweeps_become_rows_of_one_table(run_json):
+    rows = load_rows([str(run_json), str(SWEEP)])
+    (sweep,) = [r for r in rows if r.kind == "sweep"]
+    assert sweep.inputs == 2**32
+    assert sweep.every_input
+    assert sweep.premature_zeros == 143_998, "the published sweep's zeros where softplus is positive"
+    assert sweep.path_disagreement == 32_017_277
+    assert sweep.worst_bits == "0xc2cad073"
+    audits = [r for r in rows if r.kind == "audit"]
+    assert audits
+    assert all(r.dtype == "float16" and r.every_input for r in audits)
+    assert [r.dtype for r in rows] == sorted((r.dtype for r in rows), key=["float16", "float32"].index)
+    assert all(r.build.startswith("torch 2.") for r in rows)
+
+
+def _row(target: str, max_ulp: float, **changes) -> Row:
+    base = Row(
+        target=target, family="torch", build="b", device="cpu", dtype="float32", quantity="forward", path="p",
+        beta=1.0, threshold=20.0, inputs=10, every_input=False, kind="audit", max_ulp=max_ulp, max_ulp_math=max_ulp,
+        worst_bits=None, correctly_rounded=9, premature_zeros=0, non_finite=0, path_disagreement=None, source="s",
+    )  # fmt: skip
+    return dataclasses.replace(base, **changes)
+
+
+def test_the_best_of_a_group_is_the_smallest_max_ulp_among_implementations():
+    rows = [
+        _row("a", 1.5),
+        _row("b", 0.75, threshold=math.inf, family="jax"),  # no threshold: the same default group
+        _row("c", math.nan),
+        _row("d", 0.5, beta=0.1),  # other parameters: its own group, alone
+    ]
+    assert best_in_group(rows) == {1}
+    assert rows[1].parameters == "default"
+    assert rows[3].parameters == "β=0.1, t=20"
+    assert best_in_group([_row("a", 1.0), _row("a", 0.5, path="q")]) == set(), "one implementation: no contest"
+
+
+def test_the_page_is_self_contained_and_the_table_says_the_same(run_json):
+    rows = load_rows([str(run_json), str(SWEEP)])
+    html = render_table_html(rows, ["audit.json", SWEEP.name])
+    assert not re.search(r"(src|href)=\"(https?:)?//", html), "nothing is fetched"
+    assert html.count("<tr") == len(rows) + 1
+    assert "4,294,967,296" in html
+    assert "143,998" in html
+    md = render_table_markdown(rows, ["audit.json", SWEEP.name])
+    assert len([line for line in md.splitlines() if line.startswith("| float")]) == len(rows)
+
+
+def test_the_command_writes_both_files_and_refuses_what_is_not_a_report(run_json, tmp_path):
+    code, err = cli_here("table", str(run_json), str(SWEEP), "--out", str(tmp_path / "t"))
+    assert code == 0, err
+    assert (tmp_path / "t" / "table.html").exists()
+    assert (tmp_path / "t" / "table.md").exists()
+    bogus = tmp_path / "bogus.json"
+    bogus.write_text('{"hello": 1}')
+    code, err = cli_here("table", str(run_json), str(bogus), "--out", str(tmp_path / "u"))
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert "bogus.json" in err
+    assert not (tmp_path / "u" / "table.html").exists()
