@@ -198,3 +198,32 @@ def test_onnxruntime_dtypes_are_measured_from_the_runtime():
         else:
             assert why.startswith("ONNX Runtime's CPU provider:")
             assert "Softplus" in why
+
+
+# -- torch.compile (Inductor on the CPU) -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compiled_run(tmp_path_factory) -> dict:
+    args = ["--target", "torch.compile:softplus", "--dtype", "float16", "--dtype", "float32", "--grid", "1,20"]
+    return audited(tmp_path_factory, *args)
+
+
+@pytest.mark.compiled
+def test_torch_compile_is_audited_and_compared_with_eager_torch(compiled_run):
+    """Every dtype's value and gradient from Inductor's generated code, each compared input by input
+    with eager torch's vector path; the second derivative is not audited, in torch's words."""
+    configs = {(c["dtype"], c["quantity"]): c for c in compiled_run["configurations"]}
+    assert set(configs) == {(d, q) for d in ("float16", "float32") for q in ("forward", "grad")}
+    for config in configs.values():
+        disagreement = config["path_disagreement"]
+        assert disagreement["versus"] == "torch.nn.functional:softplus simd"
+        assert disagreement["inputs"] == config["stats"]["documented"]["count"]
+        assert config["path"] == "inductor"
+    assert "double backward" in compiled_run["not_audited"]["torch.compile:softplus float32 grad2"]
+    assert "backend inductor" in compiled_run["environment"]["target torch.compile:softplus"]
+
+
+@pytest.mark.compiled
+def test_every_reproducer_of_the_compiled_run_reproduces(compiled_run):
+    assert check_reproducers(compiled_run) >= 4

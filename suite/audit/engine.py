@@ -293,12 +293,22 @@ class Auditor:
         return result
 
     def _path_disagreement(self, config: Configuration, x: np.ndarray, y: np.ndarray) -> dict | None:
-        """On the second of an implementation's two paths, how many outputs differ from the first's."""
-        paths = self.implementations[config.target].paths(config.device)
-        if len(paths) != 2 or config.path != paths[1]:
-            return None
-        first = dataclasses.replace(config, path=paths[0])
-        y_first = self.outputs(first, x)
+        """On the second of an implementation's two paths, how many outputs differ from the first's;
+        for an implementation that names a ``counterpart(device)`` (torch.compile: eager torch's
+        vector path), how many differ from that one's."""
+        impl = self.implementations[config.target]
+        counterpart = getattr(impl, "counterpart", None)
+        if counterpart is not None:
+            spec, path = counterpart(config.device)
+            other = implementations.load(spec)
+            y_first = other.evaluate(x, config.fmt, config.quantity, config.beta, config.threshold, config.device, path)
+            versus = f"{spec} {path}"
+        else:
+            paths = impl.paths(config.device)
+            if len(paths) != 2 or config.path != paths[1]:
+                return None
+            versus = paths[0]
+            y_first = self.outputs(dataclasses.replace(config, path=paths[0]), x)
         differ = ~((y == y_first) | (np.isnan(y) & np.isnan(y_first)))
         fmt = config.fmt
         count = int(differ.sum())
@@ -309,9 +319,9 @@ class Auditor:
                 "x": float(x[i]),
                 "x_bits": fmt.hex_of(x[i]),
                 config.path: float(y[i]),
-                paths[0]: float(y_first[i]),
+                versus: float(y_first[i]),
             }
-        return {"versus": paths[0], "inputs": len(x), "differing": count, "example": example}
+        return {"versus": versus, "inputs": len(x), "differing": count, "example": example}
 
     def judge_points(self, config: Configuration, x: np.ndarray) -> tuple[Observations, list[PropertyResult]]:
         """Every property at a few inputs (hypothesis examples): the same checks, budgets and

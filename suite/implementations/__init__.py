@@ -13,7 +13,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from suite.implementations import jax_nn, numpy_formulas, onnxruntime_op, tensorflow_math, torch_eager
+from suite.implementations import (
+    jax_nn,
+    numpy_formulas,
+    onnxruntime_op,
+    tensorflow_math,
+    torch_compiled,
+    torch_eager,
+)
 from suite.implementations.base import DeviceUnavailableError, Implementation, ImplementationError
 
 DEFAULT_TARGETS = ("torch.nn.functional:softplus", "torch.nn:Softplus")
@@ -21,6 +28,7 @@ DEFAULT_TARGETS = ("torch.nn.functional:softplus", "torch.nn:Softplus")
 REGISTRY: dict[str, Callable[[], Implementation]] = {
     "torch.nn.functional:softplus": torch_eager.functional,
     "torch.nn:Softplus": torch_eager.module,
+    "torch.compile:softplus": torch_compiled.compiled,
     "numpy:logaddexp": numpy_formulas.logaddexp,
     "numpy:log1p_exp": numpy_formulas.log1p_exp,
     "jax.nn:softplus": jax_nn.softplus,

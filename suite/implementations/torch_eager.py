@@ -66,7 +66,7 @@ def paths_for(device: str) -> tuple[str, ...]:
 
 
 @contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
+def one_thread() -> Iterator[None]:
     import torch
 
     previous = torch.get_num_threads()
@@ -137,7 +137,7 @@ class TorchCallable:
         own = np.dtype(fmt.numpy_name) if fmt.name in NATIVE_DTYPES else None
         out_dtype = own if (native and own is not None) else np.dtype(np.float64)
         out = np.empty(len(x), dtype=out_dtype)
-        context = _one_thread() if path == "simd" else contextlib.nullcontext()
+        context = one_thread() if path == "simd" else contextlib.nullcontext()
         with context:
             for start in range(0, len(x), CHUNK):
                 part = x[start : start + CHUNK]
