@@ -599,6 +599,72 @@ def _cmd_table(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_builds(args: argparse.Namespace) -> int:
+    from suite.audit import builds
+    from suite.files import write_json_atomically, write_text_atomically
+    from suite.numerics.formats import format_named
+    from suite.numerics.params import Quantity
+    from suite.report.table import load_rows, render_table_html, render_table_markdown
+
+    out = _output_directory(args.out)
+    dtypes = args.dtype or ["float16", "bfloat16", "float32", "float64"]
+    quantities = args.quantity or [q.value for q in Quantity]
+    for name in dtypes:
+        try:
+            format_named(name)
+        except ValueError as error:
+            raise UsageError(f"--dtype: {error}") from None
+    for name in quantities:
+        if name not in {q.value for q in Quantity}:
+            raise UsageError(f"--quantity {name!r}; accepted: {', '.join(q.value for q in Quantity)}")
+    grid = ["--grid", args.grid] if args.grid else []
+    if args.grid:
+        from suite.audit.options import parse_grid
+
+        try:
+            parse_grid(args.grid)  # bad input stops here, before any process starts
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    run_args = ["--target", builds.TARGET, *grid, "--profile", args.profile]
+    run_args += [a for d in dtypes for a in ("--dtype", d)] + [a for q in quantities for a in ("--quantity", q)]
+    out.mkdir(parents=True, exist_ok=True)
+    done = builds.run_builds(run_args, dtypes, quantities, out)
+    record = builds.summary(done)
+    write_json_atomically(record, out / "builds.json")
+    text = builds.markdown(record)
+    write_text_atomically(text, out / "builds.md")
+    print(text)
+    runs = [b.run_file for b in done if b.run_file]
+    if runs:
+        rows = load_rows(runs)
+        sources = [Path(r).name for r in runs]
+        write_text_atomically(render_table_html(rows, sources), out / "table.html")
+        write_text_atomically(render_table_markdown(rows, sources), out / "table.md")
+        print(f"softplus-audit: {len(runs)} build(s) audited; side by side: {out / 'table.html'}")
+    return EXIT_OK
+
+
+def _add_builds_command(sub) -> None:
+    """``softplus-audit builds``."""
+    from suite.audit import profiles
+
+    cmd = sub.add_parser(
+        "builds",
+        help="torch's CPU capability builds (ATEN_CPU_CAPABILITY) side by side, each in its own process",
+        description="Audit torch.nn.functional.softplus once per CPU capability build torch has for this "
+        "architecture (x86: default, avx2, avx512), each in a fresh interpreter with ATEN_CPU_CAPABILITY set "
+        "before torch is imported; a build the CPU cannot run is reported 'unsupported on this CPU'. Writes each "
+        "build's audit (audit-CAPABILITY.*), builds.md/.json (what ran, and the outputs that differ bit for bit "
+        "from the default build's) and table.html/.md (the builds side by side). Exit 0: done; 2: bad input.",
+    )
+    cmd.add_argument("--dtype", action="append", help="float16, bfloat16, float32, float64 (repeatable; default all)")
+    cmd.add_argument("--quantity", action="append", help="forward, grad, grad2 (repeatable; default all)")
+    cmd.add_argument("--grid", help="'beta,threshold;...' for the audits (default: the audit's)")
+    cmd.add_argument("--profile", default=profiles.DEFAULT_PROFILE, choices=profiles.PROFILES)
+    cmd.add_argument("--out", default="reports/builds", help="directory (default: reports/builds)")
+    cmd.set_defaults(run=_cmd_builds)
+
+
 def _add_table_command(sub) -> None:
     """``softplus-audit table``."""
     table = sub.add_parser(
@@ -627,6 +693,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_command(sub)
     _add_compare_command(sub)
     _add_table_command(sub)
+    _add_builds_command(sub)
     _add_sweep_command(sub)
     _add_merge_command(sub)
     return parser
