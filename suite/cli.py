@@ -283,6 +283,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from suite import implementations
     from suite.environment import environment
     from suite.files import write_json_atomically
+    from suite.implementations.base import documented_parameters
     from suite.numerics.formats import format_named
     from suite.numerics.params import Params
     from suite.report.sweepreport import write_sweep_markdown
@@ -297,8 +298,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         path = args.path or paths[0]
         if path not in paths:
             raise ValueError(f"--path {path!r} does not exist on {device}; accepted: {', '.join(paths)}")
-        Params.as_kernel_sees(args.beta, args.threshold, fmt)  # a beta the reference is defined for
-        spec = SweepSpec(fmt, args.target, device, path, quantity, args.beta, args.threshold, not args.one_path)
+        # ln(1 + e^x) alone (another framework): swept at beta = 1 without a threshold
+        beta, threshold = documented_parameters(implementation, args.beta, args.threshold)
+        Params.as_kernel_sees(beta, threshold, fmt)  # a beta the reference is defined for
+        spec = SweepSpec(fmt, args.target, device, path, quantity, beta, threshold, not args.one_path)
         shards, only = _shards(args, fmt)
         if args.workers < 1:
             raise ValueError(f"--workers {args.workers}: give a number of processes >= 1")
@@ -315,12 +318,20 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         return EXIT_OK
     files = sorted((out / spec.key).glob(f"shard-*-of-{shards:04d}.json"))
     spec, total, n = merge_shards(files)
-    data = report(spec, total, n, environment(), wall_seconds=wall)
+    data = _described(report(spec, total, n, environment(), wall_seconds=wall), implementation)
     target = out / f"sweep-{spec.key}.json"
     write_json_atomically(data, target)
     summary = write_sweep_markdown(data, target.with_suffix(".md"))
     print(f"softplus-audit: sweep of {total.inputs:,} inputs written to {target} and {summary}")
     return EXIT_OK
+
+
+def _described(data: dict, implementation) -> dict:
+    """A sweep report that says which family evaluated it and, in the implementation's own words,
+    what ran (its version): what ``softplus-audit table`` shows as the build."""
+    data["spec"]["family"] = implementation.family
+    data["environment"][f"target {implementation.spec}"] = implementation.description
+    return data
 
 
 def _shards(args: argparse.Namespace, fmt) -> tuple[int, int | None]:
@@ -360,7 +371,7 @@ def _sample_sweep(spec, implementation, out, per_binade: int, search: int) -> in
     finally:
         beat.close()
     found = targeted_search(spec, implementation, search) if search else None
-    data = report(spec, acc, 1, environment(), wall_seconds=time.perf_counter() - begun)
+    data = _described(report(spec, acc, 1, environment(), wall_seconds=time.perf_counter() - begun), implementation)
     data["sample"] = {"per_binade": per_binade, "inputs": len(x), "note": "suite.inputs.sets.stratified"}
     if found:
         data["search"] = found

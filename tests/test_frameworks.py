@@ -94,6 +94,27 @@ def test_the_textbook_formula_overflows_where_logaddexp_does_not(numpy_run):
     assert stable["stats"]["math"]["max_ulp"] <= 1
 
 
+def test_a_sweep_of_a_function_without_parameters_agrees_with_its_audit(numpy_run, tmp_path):
+    """Every float16 input of np.logaddexp(0, x), swept (at beta = 1 without a threshold, whatever
+    --beta and --threshold say) and audited: the same statistics, and the table names NumPy as the build."""
+    from suite.report.table import load_rows
+    from tests.test_report import cli_here
+
+    code, err = cli_here("sweep", "--target", "numpy:logaddexp", "--dtype", "float16", "--out", str(tmp_path))
+    assert code == 0, err
+    (sweep_file,) = tmp_path.glob("sweep-*-b1-tinf.json")
+    sweep = json.loads(sweep_file.read_text())
+    assert sweep["spec"]["family"] == "numpy"
+    (audit,) = [c for c in numpy_run["configurations"] if c["id"] == "np.logaddexp-cpu-float16-b1-tinf-numpy-forward"]
+    doc = audit["stats"]["documented"]
+    assert sweep["oracles"]["documented"]["max_ulp"] == doc["max_ulp"]
+    assert sweep["oracles"]["documented"]["correctly_rounded"] == doc["correctly_rounded"]
+    assert sweep["oracles"]["documented"]["worst"]["x_bits"] == doc["worst"]["x_bits"]
+    (row,) = load_rows([str(sweep_file)])
+    assert row.build.startswith("numpy.logaddexp(0, x) (numpy ")
+    assert row.threshold == math.inf
+
+
 def test_every_reproducer_of_the_numpy_run_reproduces(numpy_run):
     assert check_reproducers(numpy_run) >= 4
 

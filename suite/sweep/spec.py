@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+from suite.files import exact_float
 from suite.numerics.formats import Format, format_named
 from suite.numerics.params import Quantity
 
@@ -44,7 +46,8 @@ class SweepSpec:
             "path": self.path,
             "quantity": self.quantity.value,
             "beta": self.beta,
-            "threshold": self.threshold,
+            # +inf (a function without a threshold) as JSON has no number for it
+            "threshold": self.threshold if math.isfinite(self.threshold) else exact_float(self.threshold),
             "compare_paths": self.compare_paths,
         }
 
@@ -53,6 +56,9 @@ class SweepSpec:
         """The inverse of :meth:`record`; ValueError or KeyError for a record that is not one."""
         fields = dict(record)
         fmt, quantity = format_named(fields.pop("dtype")), Quantity.named(fields.pop("quantity"))
+        fields.pop("family", None)  # a sweep report says who evaluated it; the spec does not need it
+        if isinstance(fields.get("threshold"), dict):
+            fields["threshold"] = float(fields["threshold"]["repr"])
         return cls(fmt, quantity=quantity, **fields)
 
     def other_path(self, paths: tuple[str, ...]) -> str | None:
