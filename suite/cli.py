@@ -598,11 +598,14 @@ def _cmd_table(args: argparse.Namespace) -> int:
     from suite.report.table import load_rows, render_table_html, render_table_markdown
 
     out = _output_directory(args.out)
+    from suite.report.table import report_files
+
     try:
-        rows = load_rows(args.files)
+        files = report_files(args.files)
+        rows = load_rows(files)
     except RunFileError as error:
         raise UsageError(str(error)) from None
-    sources = [Path(f).name for f in args.files]
+    sources = [Path(f).name for f in files]
     html, md = out / f"{args.name}.html", out / f"{args.name}.md"
     write_text_atomically(render_table_html(rows, sources), html)
     write_text_atomically(render_table_markdown(rows, sources), md)
@@ -686,7 +689,12 @@ def _add_table_command(sub) -> None:
         "share, premature zeros, non-finite outputs, path disagreement), as a self-contained HTML page and a "
         "Markdown table. Exit 0: written; 2: a file that is not a run or sweep report, or an unwritable --out.",
     )
-    table.add_argument("files", nargs="+", metavar="FILE.json", help="run files (softplus-audit run) and sweeps")
+    table.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE.json",
+        help="run files (softplus-audit run) and sweeps, or directories holding them",
+    )
     table.add_argument("--out", default="reports", help="directory for the page and the table (default: reports)")
     table.add_argument("--name", default="table", help="file name without extension (default: table)")
     table.set_defaults(run=_cmd_table)

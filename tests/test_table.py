@@ -83,3 +83,19 @@ def test_the_command_writes_both_files_and_refuses_what_is_not_a_report(run_json
     assert len(err.strip().splitlines()) == 1, err
     assert "bogus.json" in err
     assert not (tmp_path / "u" / "table.html").exists()
+
+
+def test_a_directory_stands_for_the_reports_in_it(run_json, tmp_path):
+    """A directory gives its run and sweep files; other JSON beside them (a builds summary) is not a report."""
+    import shutil
+
+    shutil.copy(run_json, tmp_path / "audit.json")
+    shutil.copy(SWEEP, tmp_path / SWEEP.name)
+    (tmp_path / "builds.json").write_text('{"builds": []}')
+    code, err = cli_here("table", str(tmp_path), "--out", str(tmp_path / "t"))
+    assert code == 0, err
+    md = (tmp_path / "t" / "table.md").read_text()
+    assert "from 2 file(s)" in md
+    code, err = cli_here("table", str(tmp_path / "missing"), "--out", str(tmp_path / "u"))
+    assert code == 2
+    assert "no such file or directory" in err

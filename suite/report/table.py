@@ -143,12 +143,41 @@ def rows_of_sweep(sweep: dict, source: str) -> list[Row]:
     ]
 
 
-def load_rows(paths: list[str]) -> list[Row]:
-    """Every row of every file, ordered for reading: by dtype, quantity, then implementation, so
-    that the implementations of one dtype and quantity stand together. :class:`RunFileError`
-    (one line) for a file that is neither a run nor a sweep."""
-    rows: list[Row] = []
+def report_files(paths: list[str]) -> list[str]:
+    """The files named, with each directory replaced by the run and sweep reports directly in it
+    (``*.json`` with ``"kind": "sweep"`` or a ``"configurations"`` list; other JSON, such as a
+    builds summary, is not a report and is left out). :class:`RunFileError` for a path that does
+    not exist."""
+    files: list[str] = []
     for path in paths:
+        p = Path(path)
+        if not p.exists():
+            raise RunFileError(f"{path}: no such file or directory")
+        if not p.is_dir():
+            files.append(path)
+            continue
+        for candidate in sorted(p.glob("*.json")):
+            if is_sweep(candidate) or _is_run(candidate):
+                files.append(str(candidate))
+    return files
+
+
+def _is_run(path: Path) -> bool:
+    import json
+
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("configurations"), list)
+
+
+def load_rows(paths: list[str]) -> list[Row]:
+    """Every row of every file (directories: the reports in them), ordered for reading: by dtype,
+    quantity, then implementation, so that the implementations of one dtype and quantity stand
+    together. :class:`RunFileError` (one line) for a file that is neither a run nor a sweep."""
+    rows: list[Row] = []
+    for path in report_files(paths):
         name = Path(path).name
         if is_sweep(path):
             rows += rows_of_sweep(load_sweep(path), name)
