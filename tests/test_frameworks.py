@@ -248,3 +248,25 @@ def test_torch_compile_is_audited_and_compared_with_eager_torch(compiled_run):
 @pytest.mark.compiled
 def test_every_reproducer_of_the_compiled_run_reproduces(compiled_run):
     assert check_reproducers(compiled_run) >= 4
+
+
+def test_the_claims_are_answered_per_implementation(numpy_run):
+    from suite.report.claims import seed_claims
+
+    claims = seed_claims(numpy_run)
+    assert {c["implementation"] for c in claims} == {"numpy:logaddexp", "numpy:log1p_exp"}
+    (ln2,) = [c for c in claims if c["implementation"] == "numpy:logaddexp" and c["claim"].startswith("softplus(0)")]
+    assert ln2["verdict"] == "holds"
+    assert ln2["answer"].endswith("numpy:logaddexp within 1 ULP in every format and path")
+
+
+@needs("jax.nn:softplus")
+def test_a_framework_that_flushes_to_zero_fails_the_never_zero_claim_in_its_own_name(frameworks_run):
+    from suite.report.claims import seed_claims
+
+    (never_zero,) = [
+        c for c in seed_claims(frameworks_run)
+        if c["implementation"] == "jax.nn:softplus" and c["claim"] == "softplus is never zero"
+    ]  # fmt: skip
+    assert never_zero["verdict"] == "fails in jax.nn:softplus"
+    assert never_zero["example"]["reproducer"]
