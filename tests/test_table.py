@@ -64,7 +64,8 @@ def test_the_page_is_self_contained_and_the_table_says_the_same(run_json):
     rows = load_rows([str(run_json), str(SWEEP)])
     html = render_table_html(rows, ["audit.json", SWEEP.name])
     assert not re.search(r"(src|href)=\"(https?:)?//", html), "nothing is fetched"
-    assert html.count("<tr") == len(rows) + 1
+    assert html.split('id="table"')[1].count("<tr") == len(rows) + 1
+    assert html.index("At a glance") < html.index('id="table"'), "the glance comes first"
     assert "4,294,967,296" in html
     assert "143,998" in html
     md = render_table_markdown(rows, ["audit.json", SWEEP.name])
@@ -99,3 +100,19 @@ def test_a_directory_stands_for_the_reports_in_it(run_json, tmp_path):
     code, err = cli_here("table", str(tmp_path / "missing"), "--out", str(tmp_path / "u"))
     assert code == 2
     assert "no such file or directory" in err
+
+
+def test_the_glance_gives_each_implementation_its_worst_row_at_default_parameters():
+    from suite.report.table import glance
+
+    rows = [
+        _row("a", 1.5, premature_zeros=3, worst_bits="0x1"),
+        _row("a", 2.5, path="q", premature_zeros=0, worst_bits="0x2"),  # its worse path counts
+        _row("a", 9.0, beta=0.1),  # not default parameters: left out
+        _row("b", math.nan, threshold=math.inf, family="jax"),  # NaN is the worst
+        _row("b", 0.5, threshold=math.inf, family="jax", quantity="grad"),  # another quantity
+    ]
+    seen = glance(rows)
+    assert seen.dtypes == ["float32"]
+    assert seen.cells["a"]["float32"] == (2.5, 3, "0x2")
+    assert math.isnan(seen.cells["b"]["float32"][0])

@@ -224,8 +224,52 @@ def best_in_group(rows: list[Row]) -> set[int]:
     return best
 
 
+@dataclass(frozen=True)
+class Glance:
+    """The first table a reader sees: per implementation and dtype, at default parameters, the
+    largest error of one quantity over all of its rows (paths, builds, files: a user may get any of
+    them) and the premature zeros among them (None: no such row)."""
+
+    quantity: str
+    dtypes: list[str]
+    cells: dict[str, dict[str, tuple[float, int | None, str | None]]]  # target -> dtype -> (max ULP, zeros, worst x)
+
+
+def glance(rows: list[Row], quantity: str = "forward") -> Glance:
+    cells: dict[str, dict[str, tuple[float, int | None, str | None]]] = {}
+    for row in rows:
+        if row.quantity != quantity or row.parameters != "default":
+            continue
+        per_dtype = cells.setdefault(row.target, {})
+        worst, zeros, bits = per_dtype.get(row.dtype, (-math.inf, None, None))
+        if math.isnan(row.max_ulp) or row.max_ulp > worst:
+            worst, bits = row.max_ulp, row.worst_bits
+        if row.premature_zeros is not None:
+            zeros = max(zeros or 0, row.premature_zeros)
+        per_dtype[row.dtype] = (worst, zeros, bits)
+    dtypes = list(dict.fromkeys(r.dtype for r in rows if r.target in cells and r.quantity == quantity))
+    return Glance(quantity, dtypes, cells)
+
+
+def _glance_cells(per_dtype: dict, dtypes: list[str]) -> list[str]:
+    """The Markdown cells of one implementation's row of the glance table."""
+    from suite.report.model import fmt_ulp
+
+    out = []
+    for dtype in dtypes:
+        cell = per_dtype.get(dtype)
+        if cell is None:
+            out.append("—")
+            continue
+        worst, zeros, _ = cell
+        out.append(fmt_ulp(worst) + (f" ({zeros:,} zeros)" if zeros else ""))
+    return out
+
+
 def _context(rows: list[Row], sources: list[str]) -> dict:
     return {
+        "glance": glance(rows),
+        "glance_cells": _glance_cells,
         "rows": rows,
         "best": best_in_group(rows),
         "implementations": list(dict.fromkeys(r.target for r in rows)),
