@@ -116,3 +116,35 @@ def test_the_glance_gives_each_implementation_its_worst_row_at_default_parameter
     assert seen.dtypes == ["float32"]
     assert seen.cells["a"]["float32"] == (2.5, 3, "0x2")
     assert math.isnan(seen.cells["b"]["float32"][0])
+
+
+def test_pytorchs_own_tolerance_is_applied_as_pytorch_applies_it():
+    """|actual - expected| <= atol + rtol*|expected|, with softplus's tolerances; NaN equals NaN."""
+    from suite.report.opinfo import describe, judge
+
+    flush = judge("float32", 0.0, 1.1754907e-38, -87.34, 1.0, 20.0)  # a flushed subnormal: far below atol
+    assert not flush.flags
+    assert not flush.tested, "PyTorch runs softplus at beta = 3, threshold = 0.2 only"
+    off = judge("float32", 1.0, 1.001, 0.5, 3.0, 0.2)
+    assert off.flags
+    assert off.tested
+    assert off.rtol_to_pass == pytest.approx((0.001 - 1e-5) / 1.001)
+    assert describe(off).startswith("flags it (slips through from rtol 0.00099")
+    assert judge("float16", 0.70, 0.69, 0.0, 3.0, 0.2).flags is False, "float16: atol = rtol = 1e-2"
+    assert judge("float64", math.nan, 0.5, 1.0, 3.0, 0.2).flags
+    assert judge("float64", math.nan, 0.5, 1.0, 3.0, 0.2).rtol_to_pass is None, "no tolerance admits a NaN"
+    assert not judge("float64", math.nan, math.nan, math.nan, 3.0, 0.2).flags
+    assert judge("float32", math.inf, 3e38, 89.0, 3.0, 0.2).flags
+    assert not judge("float32", 1.0, 1.0, 12.0, 3.0, 0.2).tested, "outside make_tensor's [-9, 9]"
+    assert judge("int8", 1.0, 1.0, 1.0, 3.0, 0.2) is None
+
+
+def test_each_row_says_whether_pytorchs_test_would_flag_its_worst_output(run_json):
+    rows = load_rows([str(run_json), str(SWEEP)])
+    (sweep,) = [r for r in rows if r.kind == "sweep"]
+    verdict = sweep.opinfo
+    assert verdict is not None
+    assert not verdict.tested
+    md = render_table_markdown(rows, ["a", "b"])
+    assert "PyTorch's OpInfo test" in md
+    assert "not run here" in md

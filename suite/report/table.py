@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from suite.report import opinfo
 from suite.report.load import RunFileError, as_float, load_run
 from suite.report.sweepreport import is_sweep, load_sweep
 
@@ -46,6 +47,15 @@ class Row:
     non_finite: int  # NaN or inf outputs where the exact value is a finite number
     path_disagreement: int | None  # outputs that differ from the other kernel path's (None: not measured)
     source: str  # the file's name
+    worst: tuple[float, float, float] | None = None  # (x, output, correctly rounded) of max_ulp
+
+    @property
+    def opinfo(self) -> opinfo.Judgement | None:
+        """PyTorch's OpInfo comparison applied to the worst output (:mod:`suite.report.opinfo`)."""
+        if self.worst is None:
+            return None
+        x, output, expected = self.worst
+        return opinfo.judge(self.dtype, output, expected, x, self.beta, self.threshold)
 
     @property
     def correctly_rounded_rate(self) -> float:
@@ -70,6 +80,13 @@ def _build(environment: dict, family: str, target: str) -> str:
         capability = environment.get("aten_cpu_capability") or "?"
         return f"torch {environment.get('torch', '?')}, CPU capability {capability}"
     return environment.get(f"target {target}", target)
+
+
+def _worst(stats: dict) -> tuple[float, float, float] | None:
+    worst = stats.get("worst")
+    if not worst:
+        return None
+    return as_float(worst["x"]), as_float(worst["output"]), as_float(worst["correctly_rounded"])
 
 
 def _non_finite(stats: dict) -> int:
@@ -106,6 +123,7 @@ def rows_of_run(run: dict, source: str) -> list[Row]:
                 non_finite=_non_finite(doc),
                 path_disagreement=disagreement["differing"] if disagreement else None,
                 source=source,
+                worst=_worst(doc),
             )
         )
     return rows
@@ -139,6 +157,7 @@ def rows_of_sweep(sweep: dict, source: str) -> list[Row]:
             non_finite=_non_finite(doc),
             path_disagreement=disagreement["count"] if disagreement else None,
             source=source,
+            worst=_worst(doc),
         )
     ]
 
@@ -269,6 +288,8 @@ def _glance_cells(per_dtype: dict, dtypes: list[str]) -> list[str]:
 def _context(rows: list[Row], sources: list[str]) -> dict:
     return {
         "glance": glance(rows),
+        "opinfo_rule": opinfo.RULE,
+        "describe_opinfo": opinfo.describe,
         "glance_cells": _glance_cells,
         "rows": rows,
         "best": best_in_group(rows),
