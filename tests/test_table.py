@@ -116,6 +116,8 @@ def test_the_glance_gives_each_implementation_its_worst_row_at_default_parameter
     assert seen.dtypes == ["float32"]
     assert seen.cells["a"]["float32"] == (2.5, 3, "0x2")
     assert math.isnan(seen.cells["b"]["float32"][0])
+    releases = glance([_row("a", 1.0, build="torch 2.13.0"), _row("a", 2.0, build="torch 2.14.1")])
+    assert set(releases.cells) == {"a · torch 2.13.0", "a · torch 2.14.1"}, "one row per build"
 
 
 def test_pytorchs_own_tolerance_is_applied_as_pytorch_applies_it():

@@ -246,8 +246,9 @@ def best_in_group(rows: list[Row]) -> set[int]:
 @dataclass(frozen=True)
 class Glance:
     """The first table a reader sees: per implementation and dtype, at default parameters, the
-    largest error of one quantity over all of its rows (paths, builds, files: a user may get any of
-    them) and the premature zeros among them (None: no such row)."""
+    largest error of one quantity over all of its rows (paths and files: a user may get any of
+    them) and the premature zeros among them (None: no such row). An implementation seen in
+    several builds (releases, CPU capabilities) has a row per build."""
 
     quantity: str
     dtypes: list[str]
@@ -256,17 +257,21 @@ class Glance:
 
 def glance(rows: list[Row], quantity: str = "forward") -> Glance:
     cells: dict[str, dict[str, tuple[float, int | None, str | None]]] = {}
+    builds: dict[str, set[str]] = {}
+    for row in rows:
+        builds.setdefault(row.target, set()).add(row.build)
     for row in rows:
         if row.quantity != quantity or row.parameters != "default":
             continue
-        per_dtype = cells.setdefault(row.target, {})
+        name = row.target if len(builds[row.target]) == 1 else f"{row.target} · {row.build}"
+        per_dtype = cells.setdefault(name, {})
         worst, zeros, bits = per_dtype.get(row.dtype, (-math.inf, None, None))
         if math.isnan(row.max_ulp) or row.max_ulp > worst:
             worst, bits = row.max_ulp, row.worst_bits
         if row.premature_zeros is not None:
             zeros = max(zeros or 0, row.premature_zeros)
         per_dtype[row.dtype] = (worst, zeros, bits)
-    dtypes = list(dict.fromkeys(r.dtype for r in rows if r.target in cells and r.quantity == quantity))
+    dtypes = list(dict.fromkeys(r.dtype for r in rows if r.quantity == quantity and r.parameters == "default"))
     return Glance(quantity, dtypes, cells)
 
 
