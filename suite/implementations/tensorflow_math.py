@@ -46,7 +46,9 @@ class TensorflowSoftplus(CpuFunctionWithoutParameters):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # its start-up banner is not the audit's output
         tf = require("tensorflow", "tensorflow")
         self.version = f"tensorflow {tf.__version__}"
-        self.description = f"tf.math.softplus ({self.version}, CPU kernels)"
+        # oneDNN may replace TensorFlow's own kernels (on by default on x86 Linux): say which ran
+        onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset: TensorFlow's default")
+        self.description = f"tf.math.softplus ({self.version}, CPU kernels, TF_ENABLE_ONEDNN_OPTS {onednn})"
 
     def unsupported(self, fmt: Format, quantity: Quantity) -> str | None:
         return None  # every format; the tape differentiates twice
