@@ -110,6 +110,9 @@ def test_a_sweep_of_a_function_without_parameters_agrees_with_its_audit(numpy_ru
     assert sweep["oracles"]["documented"]["max_ulp"] == doc["max_ulp"]
     assert sweep["oracles"]["documented"]["correctly_rounded"] == doc["correctly_rounded"]
     assert sweep["oracles"]["documented"]["worst"]["x_bits"] == doc["worst"]["x_bits"]
+    summary = sweep_file.with_suffix(".md").read_text()
+    assert "numpy.logaddexp(0, x) (numpy " in summary, "the summary names what ran, not torch"
+    assert "threshold = inf" in summary
     (row,) = load_rows([str(sweep_file)])
     assert row.build.startswith("numpy.logaddexp(0, x) (numpy ")
     assert row.threshold == math.inf

@@ -79,6 +79,10 @@ def render_sweep_markdown(data: dict) -> str:
     histogram, the property violations with their first example, and the worst binades."""
     env = data["environment"]
     env_line = model.environment_line({"environment": env}) if "torch" in env else ""
+    spec = data["spec"]
+    if spec.get("family", "torch") != "torch":  # another framework: its own words (version) first
+        described = env.get(f"target {spec['target']}", spec["target"])
+        env_line = f"{described} · " + env_line.split(" · ", 2)[-1] if env_line else described
     return (
         template_environment("md")
         .get_template("sweep.md.j2")
