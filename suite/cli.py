@@ -658,6 +658,58 @@ def _cmd_builds(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_corpus(args: argparse.Namespace) -> int:
+    from suite import implementations
+    from suite.audit import corpus
+    from suite.files import write_json_atomically, write_text_atomically
+    from suite.implementations.base import NotInstalledError
+
+    out = _output_directory(args.out)
+    try:
+        problems = corpus.load(args.corpus)
+    except corpus.CorpusFileError as error:
+        raise UsageError(str(error)) from None
+    targets = args.target or list(implementations.REGISTRY)
+    loaded, absent = {}, {}
+    for spec in targets:
+        try:
+            loaded[spec] = implementations.load(spec)
+        except NotInstalledError as error:
+            absent[spec] = str(error)
+        except implementations.ImplementationError as error:
+            raise UsageError(str(error)) from None
+    if not loaded:
+        raise UsageError("none of the targets is installed: " + "; ".join(absent.values()))
+    outcomes = [corpus.check(p, spec, impl) for p in problems for spec, impl in loaded.items()]
+    record = {
+        "corpus": args.corpus or "suite/data/corpus.toml (packaged)",
+        "not_installed": absent,
+        "outcomes": [o.__dict__ for o in outcomes],
+    }
+    write_json_atomically(record, out / "corpus.json")
+    text = corpus.markdown(problems, outcomes)
+    if absent:
+        text += "\nNot installed: " + "; ".join(f"`{k}`" for k in absent) + "\n"
+    write_text_atomically(text, out / "corpus.md")
+    print(text)
+    return EXIT_OK
+
+
+def _add_corpus_command(sub) -> None:
+    """``softplus-audit corpus``."""
+    cmd = sub.add_parser(
+        "corpus",
+        help="known upstream softplus problems: present or fixed in each implementation here",
+        description="Check every problem of the corpus (suite/data/corpus.toml, or --corpus FILE: data, one "
+        "[[problem]] per known upstream problem) on each implementation: present, fixed, or not applicable. "
+        "Writes corpus.md and corpus.json. Exit 0: checked; 2: bad input (an unreadable corpus, an unknown target).",
+    )
+    cmd.add_argument("--target", action="append", help="implementations (repeatable; default: every built-in one)")
+    cmd.add_argument("--corpus", help="a corpus TOML file (default: the packaged one)")
+    cmd.add_argument("--out", default="reports/corpus", help="directory (default: reports/corpus)")
+    cmd.set_defaults(run=_cmd_corpus)
+
+
 def _add_builds_command(sub) -> None:
     """``softplus-audit builds``."""
     from suite.audit import profiles
@@ -713,6 +765,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare_command(sub)
     _add_table_command(sub)
     _add_builds_command(sub)
+    _add_corpus_command(sub)
     _add_sweep_command(sub)
     _add_merge_command(sub)
     return parser
