@@ -138,6 +138,7 @@ def test_pytorchs_own_tolerance_is_applied_as_pytorch_applies_it():
     assert not judge("float64", math.nan, math.nan, math.nan, 3.0, 0.2).flags
     assert judge("float32", math.inf, 3e38, 89.0, 3.0, 0.2).flags
     assert not judge("float32", 1.0, 1.0, 12.0, 3.0, 0.2).tested, "outside make_tensor's [-9, 9]"
+    assert not judge("float32", 1.0, 1.0, 1.0, 3.0, 0.2, "grad").tested, "gradients: gradcheck, no reference"
     assert judge("int8", 1.0, 1.0, 1.0, 3.0, 0.2) is None
 
 

@@ -55,7 +55,7 @@ class Row:
         if self.worst is None:
             return None
         x, output, expected = self.worst
-        return opinfo.judge(self.dtype, output, expected, x, self.beta, self.threshold)
+        return opinfo.judge(self.dtype, output, expected, x, self.beta, self.threshold, self.quantity)
 
     @property
     def correctly_rounded_rate(self) -> float:
