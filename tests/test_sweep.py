@@ -242,3 +242,29 @@ def test_the_compiled_histogram_buckets_are_those_of_the_report():
         counts, scratch,
     )  # fmt: skip
     assert counts_by_bucket[0].tolist() == list(histogram(errors, failure != 0))
+
+
+def test_a_terminal_gets_a_progress_bar_and_a_log_gets_heartbeat_lines(monkeypatch):
+    """tqdm (a declared dependency) draws the bar on a terminal; a CI log gets plain lines."""
+    import io
+
+    from suite.sweep.progress import Heartbeat
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr("sys.stderr", screen)
+    beat = Heartbeat(100, "sweep x")
+    beat(50)
+    beat(50)
+    beat.close()
+    assert "100/100" in screen.getvalue()
+    assert "|" in screen.getvalue(), "a bar"
+    log = io.StringIO()
+    monkeypatch.setattr("sys.stderr", log)
+    beat = Heartbeat(100, "sweep x", every=0.0)
+    beat(100)
+    beat.close()
+    assert "sweep x: 100/100 inputs (100.0%)" in log.getvalue()
