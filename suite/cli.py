@@ -258,15 +258,32 @@ def _tolerance(text: str) -> float:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from suite.report import RunFileError, Tolerance, compare_runs, format_comparison, load_run
+    from suite.report import RunFileError, Tolerance, compare_runs, compare_sweeps, format_comparison, load_run
+    from suite.report.sweepreport import is_sweep, load_sweep
 
+    tolerance = Tolerance(abs_ulp=args.tolerance_ulp, rel=args.tolerance_rel, rate=args.tolerance_rate)
+    sweeps = [is_sweep(args.base), is_sweep(args.new)]
+    if any(sweeps) and not all(sweeps):
+        raise UsageError("compare a run with a run, or a sweep with a sweep: one of the two files is a sweep")
     try:
-        base, new = load_run(args.base), load_run(args.new)
+        if all(sweeps):
+            base, new = load_sweep(args.base), load_sweep(args.new)
+        else:
+            base, new = load_run(args.base), load_run(args.new)
     except RunFileError as error:
         raise UsageError(str(error)) from None
-    tolerance = Tolerance(abs_ulp=args.tolerance_ulp, rel=args.tolerance_rel, rate=args.tolerance_rate)
-    result = compare_runs(base, new, tolerance, match=args.match)
+    if all(sweeps):
+        result = compare_sweeps(base, new, tolerance)
+    else:
+        result = compare_runs(base, new, tolerance, match=args.match)
     print(format_comparison(result, base, new, tolerance, (args.base, args.new)))
+    if result.matched == 0 and all(sweeps):
+        print(
+            f"softplus-audit: error: {args.base} and {args.new} sweep different devices, dtypes, quantities or "
+            "parameters: nothing was compared",
+            file=sys.stderr,
+        )
+        return EXIT_NOTHING_COMPARED
     if result.matched == 0:
         print(
             f"softplus-audit: error: no configuration of {args.base} matched one of {args.new} (by {args.match}): "
@@ -509,11 +526,13 @@ def _add_compare_command(sub) -> None:
         "max ULP error of both oracles, correctly rounded rate, property verdicts. Rule: a regression is new max "
         "ULP > base max ULP * (1 + REL) + ABS (either oracle; NaN counts as inf), a correctly rounded rate lower by "
         "more than RATE, or a property going from pass to fail; improvements are the reverse. Configurations in "
-        "one run only are listed, not counted. Exit 0: no regression; 1: a regression; 2: an unreadable or invalid "
-        "run file; 3: no configuration matched, so nothing was compared.",
+        "one run only are listed, not counted. Two sweeps (of any implementations, releases or builds) are compared "
+        "when they share device, dtype, quantity and parameters: the same rule, and each violation count (zeros where "
+        "positive, wrong-way steps, path disagreement) regresses when it grows. Exit 0: no regression; 1: a "
+        "regression; 2: an unreadable or invalid run file; 3: nothing matched, so nothing was compared.",
     )
-    cmp.add_argument("base", metavar="BASE.json", help="the reference run")
-    cmp.add_argument("new", metavar="NEW.json", help="the run to judge")
+    cmp.add_argument("base", metavar="BASE.json", help="the reference run (or sweep)")
+    cmp.add_argument("new", metavar="NEW.json", help="the run (or sweep) to judge")
     cmp.add_argument(
         "--tolerance-ulp", type=_tolerance, default=0.5, metavar="ABS", help="absolute ULP slack (default 0.5)"
     )

@@ -151,3 +151,38 @@ def test_each_row_says_whether_pytorchs_test_would_flag_its_worst_output(run_jso
     md = render_table_markdown(rows, ["a", "b"])
     assert "PyTorch's OpInfo test" in md
     assert "not run here" in md
+
+
+def test_compare_takes_two_sweeps_of_any_implementations(run_json, tmp_path):
+    """Same dtype, quantity and parameters (torch's threshold 20 and a function without one are both
+    default): max ULP, correctly rounded rate and each violation count; regressions exit 1."""
+    import json
+
+    code, err = cli_here("compare", str(SWEEP), str(SWEEP))
+    assert code == 0, err
+    worse = json.loads(SWEEP.read_text())
+    worse["spec"].update(target="jax.nn:softplus", threshold={"hex": "inf", "repr": "inf"}, path="xla")
+    worse["oracles"]["documented"]["max_ulp"] = 8388581.98
+    worse["violations"]["zero_where_positive"]["count"] += 1
+    planted = tmp_path / "worse.json"
+    planted.write_text(json.dumps(worse))
+    code, err = cli_here("compare", str(SWEEP), str(planted))
+    assert code == 1, err
+    from suite.report import compare_sweeps
+    from suite.report.sweepreport import load_sweep
+
+    result = compare_sweeps(load_sweep(SWEEP), load_sweep(planted))
+    assert {c.what for c in result.regressions} == {
+        "max ULP (documented)",
+        "outputs 0 where the correct rounding is > 0",
+    }
+    other = json.loads(SWEEP.read_text())
+    other["spec"]["dtype"] = "bfloat16"
+    elsewhere = tmp_path / "other.json"
+    elsewhere.write_text(json.dumps(other))
+    code, err = cli_here("compare", str(SWEEP), str(elsewhere))
+    assert code == 3
+    assert "nothing was compared" in err
+    code, err = cli_here("compare", str(SWEEP), str(run_json))
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1

@@ -7,7 +7,7 @@
 All ULP figures are ULPs of the output format, relative to the exact value.
 """
 
-from suite.report.compare import Comparison, Tolerance, compare_runs, format_comparison
+from suite.report.compare import Comparison, Tolerance, compare_runs, compare_sweeps, format_comparison
 from suite.report.load import SCHEMA_PATH, SUPPORTED_VERSIONS, RunFileError, load_run, parse_run, schema, validate
 from suite.report.render import render_html, render_markdown, write_reports
 
@@ -18,6 +18,7 @@ __all__ = [
     "RunFileError",
     "Tolerance",
     "compare_runs",
+    "compare_sweeps",
     "format_comparison",
     "load_run",
     "parse_run",

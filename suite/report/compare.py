@@ -134,11 +134,74 @@ def compare_runs(base: dict, new: dict, tolerance: Tolerance | None = None, matc
     return out
 
 
+SWEEP_MATCH = ("device", "dtype", "quantity")
+"""What two sweeps must share to be compared, with their parameters (implementation, release, build
+and path may differ)."""
+
+
+def _parameters(spec: dict) -> str:
+    """``default`` for beta = 1 with torch's threshold 20 or none (+inf: a function without
+    parameters, the same function below torch's threshold), else ``beta=…, threshold=…``."""
+    beta, threshold = as_float(spec["beta"]), as_float(spec["threshold"])
+    if beta == 1 and threshold in (20.0, math.inf):
+        return "default"
+    return f"beta={beta:g}, threshold={threshold:g}"
+
+
+SWEEP_COUNTS = {
+    "zero_where_positive": "outputs 0 where the correct rounding is > 0",
+    "not_monotone": "neighbouring outputs stepping the wrong way",
+    "path_disagreement": "inputs where the two kernel paths differ",
+}
+
+
+def compare_sweeps(base: dict, new: dict, tolerance: Tolerance | None = None) -> Comparison:
+    """Two sweeps (``softplus-audit sweep`` reports) of the same dtype, quantity and parameters, of
+    any implementations, releases or builds: the max ULP of each oracle and the correctly rounded
+    rate (the rule of :func:`compare_runs`), and each violation count, which regresses when it
+    grows (its first input in each, where they differ)."""
+    tol = tolerance or Tolerance()
+    out = Comparison()
+    key = {**{k: str(base["spec"].get(k)) for k in SWEEP_MATCH}, "parameters": _parameters(base["spec"])}
+    if key != {**{k: str(new["spec"].get(k)) for k in SWEEP_MATCH}, "parameters": _parameters(new["spec"])}:
+        out.only_base.append(_sweep_name(base))
+        out.only_new.append(_sweep_name(new))
+        return out
+    out.matched = 1
+    name = "-".join(key.values())
+    pseudo = [
+        {"stats": {o: s["oracles"][o] for o in ORACLES}, "properties": []} for s in (base, new)
+    ]  # a sweep's statistics in a run configuration's shape
+    _compare_config(name, pseudo[0], pseudo[1], tol, out)
+    for count, words in SWEEP_COUNTS.items():
+        b, n = (s["violations"].get(count) for s in (base, new))
+        if b is None or n is None:
+            if (b is None) != (n is None):
+                out.notes.append(f"{name}: {count} measured in {'NEW' if b is None else 'BASE'} only")
+            continue
+        if b["count"] != n["count"]:
+            first = (n if n["count"] > b["count"] else b).get("example") or {}
+            example = f" (first: x = {first.get('x_bits')})" if first.get("x_bits") else ""
+            out.changes.append(
+                Change(name, f"{words}", f"{b['count']:,}", f"{n['count']:,}{example}", n["count"] > b["count"])
+            )
+    return out
+
+
+def _sweep_name(sweep: dict) -> str:
+    spec = sweep["spec"]
+    return f"{spec['target']} {spec['device']} {spec['dtype']} {spec['quantity']} ({_parameters(spec)} parameters)"
+
+
 def format_comparison(result: Comparison, base: dict, new: dict, tolerance: Tolerance, names: tuple[str, str]) -> str:
-    """The comparison as text, one change per line, regressions first."""
+    """The comparison as text, one change per line, regressions first (runs or sweeps)."""
 
     def describe(run: dict, name: str) -> str:
         env = run["environment"]
+        if run.get("kind") == "sweep":
+            target = run["spec"]["target"]
+            what = env.get(f"target {target}") or f"torch {env.get('torch')}, {env.get('aten_cpu_capability')}"
+            return f"{name} (sweep of {run['inputs']:,} inputs; {target}: {what})"
         return f"{name} ({run['verdict']}; torch {env['torch']}, {env['aten_cpu_capability']}; {run['created_utc']})"
 
     lines = [f"BASE {describe(base, names[0])}", f"NEW  {describe(new, names[1])}", f"rule: {tolerance.describe()}"]
