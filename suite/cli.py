@@ -8,6 +8,7 @@ what was wrong and what is accepted, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
@@ -224,13 +225,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from suite.report import RunFileError, load_run, write_reports
-    from suite.report.sweepreport import is_sweep, load_sweep, write_sweep_markdown
+    from suite.report.sweepreport import is_sweep, load_sweep, write_sweep_html, write_sweep_markdown
 
     run_path = Path(args.run_file)
-    if is_sweep(run_path):  # a sweep's report: its Markdown summary
+    if is_sweep(run_path):  # a sweep's report: its page and its Markdown summary
         try:
             md = Path(args.md) if args.md else run_path.with_suffix(".md")
-            print(f"softplus-audit: wrote {write_sweep_markdown(load_sweep(run_path), md)} (sweeps have no HTML page)")
+            html = Path(args.html) if args.html else run_path.with_suffix(".html")
+            sweep = load_sweep(run_path)
+            print(f"softplus-audit: wrote {write_sweep_markdown(sweep, md)}, {write_sweep_html(sweep, html)}")
         except RunFileError as error:
             raise UsageError(str(error)) from None
         except OSError as error:
@@ -303,7 +306,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from suite.implementations.base import documented_parameters
     from suite.numerics.formats import format_named
     from suite.numerics.params import Params
-    from suite.report.sweepreport import write_sweep_markdown
+    from suite.report.sweepreport import write_sweep_html, write_sweep_markdown
     from suite.sweep import SweepSpec, merge_shards, report, run_sweep
 
     try:
@@ -339,15 +342,41 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     target = out / f"sweep-{spec.key}.json"
     write_json_atomically(data, target)
     summary = write_sweep_markdown(data, target.with_suffix(".md"))
-    print(f"softplus-audit: sweep of {total.inputs:,} inputs written to {target} and {summary}")
+    page = write_sweep_html(data, target.with_suffix(".html"))
+    print(f"softplus-audit: sweep of {total.inputs:,} inputs written to {target}, {summary} and {page}")
     return EXIT_OK
 
 
 def _described(data: dict, implementation) -> dict:
     """A sweep report that says which family evaluated it and, in the implementation's own words,
-    what ran (its version): what ``softplus-audit table`` shows as the build."""
-    data["spec"]["family"] = implementation.family
+    what ran (its version): what ``softplus-audit table`` shows as the build; and the reproducers
+    of its largest error and of each violation's first example, on the path it measured."""
+    import math
+
+    from suite.numerics.formats import format_named
+
+    spec = data["spec"]
+    spec["family"] = implementation.family
     data["environment"][f"target {implementation.spec}"] = implementation.description
+    fmt, quantity = format_named(spec["dtype"]), Quantity.named(spec["quantity"])
+    beta = float(spec["beta"])
+    threshold = math.inf if isinstance(spec["threshold"], dict) else float(spec["threshold"])
+
+    def number(value) -> float:  # a JSON number, or {hex, repr} for NaN and infinities
+        return float(value["repr"]) if isinstance(value, dict) else float(value)
+
+    def reproducer(x, output) -> str:
+        return implementation.reproducer(
+            number(x), fmt, quantity, beta, threshold, spec["device"], spec["path"], number(output)
+        )
+
+    worst = data["oracles"]["documented"].get("worst")
+    reproducers = {"worst": reproducer(worst["x"], worst["output"]) if worst else None}
+    for key, violation in data["violations"].items():
+        example = (violation or {}).get("example")
+        if example and key != "path_disagreement":  # the other path's reproducer names the other path
+            reproducers[key] = reproducer(example["x"], example["output"])
+    data["reproducers"] = reproducers
     return data
 
 
@@ -374,7 +403,7 @@ def _sample_sweep(spec, implementation, out, per_binade: int, search: int) -> in
 
     from suite.environment import environment
     from suite.files import write_json_atomically
-    from suite.report.sweepreport import write_sweep_markdown
+    from suite.report.sweepreport import write_sweep_html, write_sweep_markdown
     from suite.sweep import Heartbeat, report, sample_float64, targeted_search
 
     if per_binade < 2:
@@ -395,14 +424,15 @@ def _sample_sweep(spec, implementation, out, per_binade: int, search: int) -> in
     target = out / f"sample-{spec.key}-{per_binade}-per-binade.json"
     write_json_atomically(data, target)
     summary = write_sweep_markdown(data, target.with_suffix(".md"))
-    print(f"softplus-audit: float64 sample of {acc.inputs:,} inputs written to {target} and {summary}")
+    page = write_sweep_html(data, target.with_suffix(".html"))
+    print(f"softplus-audit: float64 sample of {acc.inputs:,} inputs written to {target}, {summary} and {page}")
     return EXIT_OK
 
 
 def _cmd_merge(args: argparse.Namespace) -> int:
     from suite.environment import environment
     from suite.files import write_json_atomically
-    from suite.report.sweepreport import write_sweep_markdown
+    from suite.report.sweepreport import write_sweep_html, write_sweep_markdown
     from suite.sweep import merge_shards, report
 
     paths = []
@@ -417,8 +447,13 @@ def _cmd_merge(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     _output_directory(str(Path(args.out).parent))
     data = report(spec, total, n, environment())
+    from suite import implementations
+
+    with contextlib.suppress(implementations.ImplementationError):  # in its own words, where installed here
+        data = _described(data, implementations.load(spec.target))
     write_json_atomically(data, args.out)
     summary = write_sweep_markdown(data, Path(args.out).with_suffix(".md"))
+    write_sweep_html(data, Path(args.out).with_suffix(".html"))
     print(f"softplus-audit: {n} shards, {total.inputs:,} inputs merged into {args.out} and {summary}")
     return EXIT_OK
 

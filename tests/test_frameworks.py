@@ -113,6 +113,14 @@ def test_a_sweep_of_a_function_without_parameters_agrees_with_its_audit(numpy_ru
     summary = sweep_file.with_suffix(".md").read_text()
     assert "numpy.logaddexp(0, x) (numpy " in summary, "the summary names what ran, not torch"
     assert "threshold = inf" in summary
+    page = sweep_file.with_suffix(".html").read_text()
+    assert "<svg" in page
+    assert "Errors against the input" in page
+    worst = sweep["oracles"]["documented"]["worst"]
+    assert worst["x_bits"] in page
+    (result,) = run_fresh([sweep["reproducers"]["worst"]])
+    assert result["ok"], result
+    assert result["printed"].split()[-1] == expected_bits("float16", worst["output"]), "it reproduces"
     (row,) = load_rows([str(sweep_file)])
     assert row.build.startswith("numpy.logaddexp(0, x) (numpy ")
     assert row.threshold == math.inf

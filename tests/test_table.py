@@ -186,3 +186,22 @@ def test_compare_takes_two_sweeps_of_any_implementations(run_json, tmp_path):
     code, err = cli_here("compare", str(SWEEP), str(run_json))
     assert code == 2
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+def test_a_sweep_has_a_page_that_opens_in_chromium(tmp_path):
+    """The published sweep's page, from its JSON alone: the largest error, the figure, the violations."""
+    from suite.report.sweepreport import load_sweep, write_sweep_html
+    from tests.test_report import chromium, console_errors
+
+    page = write_sweep_html(load_sweep(SWEEP), tmp_path / "sweep.html")
+    html = page.read_text()
+    assert "0xc2cad073" in html
+    assert "143,998" in html
+    assert '<svg class="plot"' in html
+    assert not re.search(r"(src|href)=\"(https?:)?//", html), "nothing is fetched"
+    shot = tmp_path / "sweep.png"
+    result = chromium(page.as_uri(), tmp_path / "profile", shot)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not console_errors(result.stderr)
+    assert shot.stat().st_size > 20_000, "a blank page?"

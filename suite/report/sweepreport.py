@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from markupsafe import Markup
+
 from suite.files import write_text_atomically
 from suite.report import model
 from suite.report.load import RunFileError, as_float
@@ -101,4 +103,74 @@ def render_sweep_markdown(data: dict) -> str:
 
 def write_sweep_markdown(data: dict, path: str | Path) -> Path:
     write_text_atomically(render_sweep_markdown(data), path)
+    return Path(path)
+
+
+def figure_config(data: dict) -> dict:
+    """The sweep in the shape of a run's configuration, for :func:`suite.report.plots.figure_svg`:
+    histograms as lists, per-binade maxima as ``{sign, binade, max_ulp}`` entries."""
+
+    def entries(binade_max: dict) -> list[dict]:
+        out = []
+        for key, value in binade_max.items():
+            sign, binade = key[0], key[1:]
+            out.append({"sign": sign, "binade": binade if binade in ("zero", "subnormal") else int(binade),
+                        "max_ulp": value})  # fmt: skip
+        return out
+
+    stats = {}
+    for oracle, s in data["oracles"].items():
+        worst = s.get("worst") or None
+        stats[oracle] = {
+            "histogram": list(s["histogram"].values()),
+            "binade_max": entries(s["binade_max"]),
+            "max_ulp": s["max_ulp"],
+            "worst": {"x": worst["x"], "x_bits": worst["x_bits"]} if worst else None,
+        }
+    return {
+        "dtype": data["spec"]["dtype"],
+        "kernel_beta": data["kernel_params"]["beta"],
+        "kernel_threshold": data["kernel_params"]["threshold"],
+        "stats": stats,
+        "budgets": {},
+        "known_deviations": [],
+    }
+
+
+def render_sweep_html(data: dict) -> str:
+    """The sweep as one self-contained page: the largest errors with their inputs and reproducer,
+    the figure of errors against the input, the violations, the worst binades."""
+    import re
+
+    from suite.report.plots import figure_svg
+
+    env = data["environment"]
+    env_line = model.environment_line({"environment": env}) if "torch" in env else ""
+    spec = data["spec"]
+    if spec.get("family", "torch") != "torch":
+        env_line = env.get(f"target {spec['target']}", spec["target"])
+    svg = figure_svg(figure_config(data))
+    svg = re.sub(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*", "", svg)
+    svg = svg.replace("<svg ", '<svg class="plot" role="img" aria-label="ULP errors of the sweep" ', 1)
+    documented = data["oracles"]["documented"]
+    verdict = "faithful" if as_float(documented["max_ulp"]) < 1 else "not faithful"
+    return (
+        template_environment("html")
+        .get_template("sweep.html.j2")
+        .render(
+            s={**data, "reproducers": data.get("reproducers")},
+            env_line=env_line,
+            verdict=verdict,
+            zeros=(data["violations"].get("zero_where_positive") or {}).get("count", 0),
+            figure=Markup(svg),
+            cpu=_duration(data.get("cpu_seconds")),
+            wall=_duration(data.get("wall_seconds")),
+            binades=_binade_rows(data),
+            precise=precise_ulp,
+        )
+    )
+
+
+def write_sweep_html(data: dict, path: str | Path) -> Path:
+    write_text_atomically(render_sweep_html(data), path)
     return Path(path)
