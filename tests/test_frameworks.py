@@ -79,6 +79,7 @@ def test_a_function_without_parameters_is_audited_once_at_beta_1_without_a_thres
     assert "does not differentiate" in numpy_run["not_audited"]["numpy:log1p_exp float32 grad"]
     assert not any(p["target"].startswith("numpy") for p in numpy_run["parameter_cases"])
     assert numpy_run["verdict"] == "fail", "--exit-zero exited 0 on a failing run: the verdict is still recorded"
+    assert numpy_run["environment"]["formula numpy:log1p_exp"] == "in the input's dtype, no threshold"
 
 
 def test_the_textbook_formula_overflows_where_logaddexp_does_not(numpy_run):
@@ -201,6 +202,7 @@ def test_each_installed_framework_is_audited_in_every_dtype_it_has(frameworks_ru
             assert measured or f"{target} {dtype} {quantity}" in reasons, (dtype, quantity)
     assert all(c["id"].split("-")[-3:-1] != ["b1", "t20"] for c in configs)
     assert all(as_float(c["threshold"]) == math.inf for c in configs)
+    assert frameworks_run["environment"][f"formula {target}"], "what it computes is recorded"
 
 
 def test_every_reproducer_of_the_frameworks_run_reproduces(frameworks_run):

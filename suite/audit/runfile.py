@@ -120,7 +120,12 @@ def build(state, exit_status: int) -> dict:
         "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": state.command,
         # what ran: the machine and torch, and each implementation in its own words (its version)
-        "environment": {**environment(), **{f"target {k}": v.description for k, v in auditor.implementations.items()}},
+        "environment": {
+            **environment(),
+            **{f"target {k}": v.description for k, v in auditor.implementations.items()},
+            # what each computes, where it says (another framework's formula explains its deviations)
+            **{f"formula {k}": v.formula for k, v in auditor.implementations.items() if getattr(v, "formula", None)},
+        },
         "settings": _plain(auditor.settings.record()),
         "defaults": {"targets": list(DEFAULT_TARGETS), "grid": [list(pair) for pair in DEFAULT_GRID]},
         "budgets_file": auditor.budgets.source,

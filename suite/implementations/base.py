@@ -18,7 +18,9 @@ An implementation whose function has no ``beta`` or ``threshold`` (``jax.nn.soft
 ``tf.math.softplus``, ONNX's ``Softplus``: ln(1 + e^x)) says so with the optional method
 ``documented_parameters(beta, threshold)``, returning :data:`NO_PARAMETERS`: whatever grid the
 user gives, it is audited once, at beta = 1 with no threshold (t = +inf), where torch's
-documented rule is the exact function itself, so both oracles agree.
+documented rule is the exact function itself, so both oracles agree. An optional ``formula``
+attribute says in words what the implementation computes (its cut-offs, the dtype it computes
+in, its derivative's formula); a run records it beside the implementation's description.
 """
 
 from __future__ import annotations

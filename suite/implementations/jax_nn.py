@@ -40,6 +40,10 @@ class JaxSoftplus(CpuFunctionWithoutParameters):
     spec = "jax.nn:softplus"
     short_name = "jax.softplus"
     family = "jax"
+    formula = (
+        "logaddexp(x, 0) = max(x, 0) + log1p(exp(-|x|)) in the input's dtype, no threshold; "
+        "gradient exp(x - softplus(x)) (logaddexp's custom JVP), second derivative its derivative"
+    )
     path = PATH
 
     def __init__(self) -> None:

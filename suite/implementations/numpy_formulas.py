@@ -37,8 +37,9 @@ class NumpyFormula(CpuFunctionWithoutParameters):
     spec: str
     description: str
     short_name: str
-    formula: Callable[[np.ndarray], np.ndarray]
+    function: Callable[[np.ndarray], np.ndarray]
     source: str  # the expression, with ``x`` for the input (reproducers)
+    formula: str = "in the input's dtype, no threshold"
     family: str = "numpy"
     path: str = PATH
 
@@ -63,7 +64,7 @@ class NumpyFormula(CpuFunctionWithoutParameters):
         check_path(self, device, path)
         dtype = np.dtype(fmt.numpy_name)
         with np.errstate(all="ignore"):  # overflow to inf is a measured outcome, not a warning
-            y = np.asarray(self.formula(padded(np.asarray(x).astype(dtype), dtype)))[: len(x)]
+            y = np.asarray(self.function(padded(np.asarray(x).astype(dtype), dtype)))[: len(x)]
         if y.dtype != dtype:
             raise TypeError(f"{self.spec} returned {y.dtype} for {dtype} inputs")
         return y if native and fmt.name in NATIVE_DTYPES else y.astype(np.float64)

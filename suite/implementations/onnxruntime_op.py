@@ -65,6 +65,7 @@ class OnnxruntimeSoftplus(CpuFunctionWithoutParameters):
     spec = "onnxruntime:Softplus"
     short_name = "ort.Softplus"
     family = "onnxruntime"
+    formula = "ln(exp(x) + 1) by definition; evaluated as x + log1p(exp(-x)) for x > 0, log1p(exp(x)) otherwise"
     path = PATH
 
     def __init__(self) -> None:

@@ -40,6 +40,10 @@ class TensorflowSoftplus(CpuFunctionWithoutParameters):
     spec = "tensorflow.math:softplus"
     short_name = "tf.softplus"
     family = "tensorflow"
+    formula = (
+        "in the tensor's dtype: x above -c, exp(x) below c, log1p(exp(x)) between, c = ln(machine epsilon) + 2 "
+        "(float16 -4.9, float32 -13.9, float64 -34.0); gradient dy / (exp(-x) + 1)"
+    )
     path = PATH
 
     def __init__(self) -> None:

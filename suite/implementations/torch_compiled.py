@@ -59,6 +59,10 @@ class TorchCompiled:
     spec = "torch.compile:softplus"
     short_name = "compiled"
     family = "torch"
+    formula = (
+        "Inductor's C++ from torch's decomposition: where(b*x > t, x, log1p(exp(b*x)) / b), half types in float32; "
+        "gradient where(b*x > t, dy, dy * z / (z + 1)), z = exp(b*x)"
+    )
 
     def __init__(self) -> None:
         import torch
