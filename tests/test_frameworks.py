@@ -24,7 +24,7 @@ from suite.numerics.params import Params, Quantity
 from suite.numerics.reference import correctly_rounded
 from suite.report.load import as_float
 from tests.conftest import ROOT, audit_from_the_command_line
-from tests.test_reproducers import emitted, expected_bits, run_fresh
+from tests.test_reproducers import check_reproduced, emitted, expected_bits, run_fresh
 
 OPTIONAL = {  # target -> (module, extra)
     "jax.nn:softplus": ("jax", "jax"),
@@ -57,12 +57,7 @@ def numpy_run(tmp_path_factory) -> dict:
 
 def check_reproducers(run: dict) -> int:
     cases = emitted(run)
-    results = run_fresh([item["reproducer"] for _, item, _, _ in cases])
-    for (where, item, output, dtype), result in zip(cases, results, strict=True):
-        assert result["ok"], f"{where}: the reproducer fails:\n{item['reproducer']}\n{result.get('error')}"
-        bits = expected_bits(dtype, output)
-        if bits is not None:
-            assert result["printed"].split()[-1] == bits, f"{where}: printed {result['printed']!r}, recorded {bits}"
+    check_reproduced(cases)
     return len(cases)
 
 

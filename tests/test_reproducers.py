@@ -77,6 +77,16 @@ def expected_bits(dtype: str, output: float) -> str | None:
     return None if output != output else format_named(dtype).hex_of(output)
 
 
+def check_reproduced(cases: list[tuple[str, dict, float, str]]) -> None:
+    """Run each case's reproducer in one fresh interpreter: it succeeds and prints the recorded bits."""
+    results = run_fresh([item["reproducer"] for _, item, _, _ in cases])
+    for (where, item, output, dtype), result in zip(cases, results, strict=True):
+        assert result["ok"], f"{where}: the reproducer fails:\n{item['reproducer']}\n{result.get('error')}"
+        bits = expected_bits(dtype, output)
+        if bits is not None:
+            assert result["printed"].split()[-1] == bits, f"{where}: printed {result['printed']!r}, recorded {bits}"
+
+
 def test_every_reproducer_a_run_emits_prints_the_recorded_bits(small_audit, failing_audit):
     cases = []
     for _, out in (small_audit, failing_audit):
@@ -84,12 +94,7 @@ def test_every_reproducer_a_run_emits_prints_the_recorded_bits(small_audit, fail
     assert len(cases) >= 8, "the runs emit worst cases and counterexamples"
     assert any("special_values" in where for where, *_ in cases), "counterexamples are among them"
     assert any(where.startswith("softplus(") for where, *_ in cases), "the claims' examples are among them"
-    results = run_fresh([item["reproducer"] for _, item, _, _ in cases])
-    for (where, item, output, dtype), result in zip(cases, results, strict=True):
-        assert result["ok"], f"{where}: the reproducer fails:\n{item['reproducer']}\n{result.get('error')}"
-        bits = expected_bits(dtype, output)
-        if bits is not None:
-            assert result["printed"].split()[-1] == bits, f"{where}: printed {result['printed']!r}, recorded {bits}"
+    check_reproduced(cases)
 
 
 def test_a_reproducer_names_the_path_it_was_measured_on():

@@ -26,7 +26,7 @@ import functools
 import numpy as np
 
 from suite.implementations.base import NATIVE_DTYPES, check_path
-from suite.implementations.torch_eager import one_thread
+from suite.implementations.torch_eager import one_thread, tensor_bits_lines
 from suite.implementations.torch_eager import resolve_device as torch_resolve_device
 from suite.numerics.formats import Format
 from suite.numerics.params import Quantity
@@ -150,18 +150,7 @@ class TorchCompiled:
             lines.append("y = f(base)")
         else:
             lines += ["base.requires_grad_(True)", "y, = torch.autograd.grad(f(base), base, torch.ones_like(base))"]
-        width = {16: "int16", 32: "int32", 64: "int64"}[fmt.width]
-        digits = fmt.width // 4
-        lines.append("out = y.detach()[0].cpu()")
-        lines.append(f"bits = out.view(torch.{width}).item() & 0x{(1 << fmt.width) - 1:x}")
-        lines.append(f"print(repr(out.item()), f'0x{{bits:0{digits}x}}')")
-        if output is not None:
-            if output != output:  # NaN: its payload is not recorded
-                lines.append("assert out.isnan(), out")
-            else:
-                expected = fmt.hex_of(output)
-                lines.append(f"assert bits == {expected}, f'0x{{bits:0{digits}x}}, recorded {expected}'")
-        return "\n".join(lines)
+        return "\n".join(lines + tensor_bits_lines(fmt, "y", output))
 
 
 def compiled() -> TorchCompiled:

@@ -187,8 +187,6 @@ class TorchCallable:
         contiguous tensor of :data:`SIMD_ALIGNMENT` elements, one intra-op thread; ``scalar``, the
         first element of a strided view (every second element of a buffer); ``device``, a plain
         tensor. A one-element tensor would not do: on CPU it is computed by the scalar lambda."""
-        width = {16: "int16", 32: "int32", 64: "int64"}[fmt.width]
-        mask = f"0x{(1 << fmt.width) - 1:x}"
         lines = ["import torch"]
         if self.call_template:
             call = self.call_template.format(b=beta, t=threshold)
@@ -215,16 +213,26 @@ class TorchCallable:
             if second:
                 lines.append("g, = torch.autograd.grad(g, base, torch.ones_like(g))")
             out = "g"
-        lines.append(f"out = {out}[0].detach().cpu()")
-        lines.append(f"bits = out.view(torch.{width}).item() & {mask}")
-        lines.append(f"print(repr(out.item()), f'0x{{bits:0{fmt.width // 4}x}}')")
-        if output is not None:
-            if output != output:  # NaN: its payload is not recorded
-                lines.append("assert out.isnan(), out")
-            else:
-                expected = fmt.hex_of(output)
-                lines.append(f"assert bits == {expected}, f'0x{{bits:0{fmt.width // 4}x}}, recorded {expected}'")
-        return "\n".join(lines)
+        return "\n".join(lines + tensor_bits_lines(fmt, out, output))
+
+
+def tensor_bits_lines(fmt: Format, tensor: str, output: float | None) -> list[str]:
+    """Reproducer lines for a torch output: the first element of ``tensor`` (an expression) as a
+    Python float and its bits, then an ``assert`` on the recorded ``output``'s bits."""
+    width = {16: "int16", 32: "int32", 64: "int64"}[fmt.width]
+    digits = fmt.width // 4
+    lines = [
+        f"out = {tensor}[0].detach().cpu()",
+        f"bits = out.view(torch.{width}).item() & 0x{(1 << fmt.width) - 1:x}",
+        f"print(repr(out.item()), f'0x{{bits:0{digits}x}}')",
+    ]
+    if output is not None:
+        if output != output:  # NaN: its payload is not recorded
+            lines.append("assert out.isnan(), out")
+        else:
+            expected = fmt.hex_of(output)
+            lines.append(f"assert bits == {expected}, f'0x{{bits:0{digits}x}}, recorded {expected}'")
+    return lines
 
 
 def _functional_softplus(tensor, beta: float = 1.0, threshold: float = 20.0):
