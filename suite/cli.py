@@ -331,7 +331,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if fmt.width > 32:  # not enumerable: the stratified sample, per binade
         return _sample_sweep(spec, implementation, out, args.per_binade, args.search)
     begun = time.perf_counter()
-    measured = run_sweep(spec, out, shards, only=only, workers=args.workers)
+    if args.scheduler is not None:
+        from suite.implementations.base import require
+
+        try:
+            require("distributed", "dask")
+        except implementations.ImplementationError as error:
+            raise UsageError(f"--scheduler: {error}") from None
+    measured = run_sweep(spec, out, shards, only=only, workers=args.workers, scheduler=args.scheduler)
     wall = time.perf_counter() - begun if len(measured) == shards else None  # whole, not resumed
     if only is not None:
         print(f"softplus-audit: shard {only}/{shards} of {spec.key} written under {out / spec.key}")
@@ -630,6 +637,12 @@ def _add_sweep_command(sub) -> None:
     sw.add_argument("--shards", type=int, help="number of shards (default 1 for 16-bit formats, 64 for float32)")
     sw.add_argument("--shard", help="K/N: measure only shard K of N (0-based), for separate processes or machines")
     sw.add_argument("--workers", type=int, default=1, help="processes measuring shards at once (default 1)")
+    sw.add_argument(
+        "--scheduler",
+        help="run the shards on Dask distributed: 'local' (a local cluster of --workers processes) or a running "
+        "cluster's scheduler address, e.g. tcp://10.0.0.5:8786, whose workers see --out "
+        "(pip install 'softplus-audit[dask]')",
+    )
     sw.add_argument("--out", default="reports/sweeps", help="directory for checkpoints and the report")
     sw.set_defaults(run=_cmd_sweep)
 

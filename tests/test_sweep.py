@@ -268,3 +268,40 @@ def test_a_terminal_gets_a_progress_bar_and_a_log_gets_heartbeat_lines(monkeypat
     beat(100)
     beat.close()
     assert "sweep x: 100/100 inputs (100.0%)" in log.getvalue()
+
+
+def test_shards_on_a_local_dask_cluster_survive_a_killed_worker_and_merge_to_the_same_numbers(tmp_path):
+    """Every bfloat16 input's gradient in 32 shards on a real local cluster of two worker processes;
+    one worker is killed (SIGKILL) when the first shard comes back. Dask runs its shards again
+    elsewhere, and the merged statistics are those of the single-process sweep."""
+    import os
+    import signal
+
+    distributed = pytest.importorskip("distributed", reason="pip install 'softplus-audit[dask]'")
+    from suite.numerics.formats import BFLOAT16
+    from suite.sweep.accumulate import accumulator_to_json
+    from suite.sweep.shards import run_on_dask
+
+    spec = SweepSpec(BFLOAT16, "torch.nn.functional:softplus", "cpu", "simd", Quantity.GRAD, 1.0, 20.0, False)
+    run_sweep(spec, tmp_path / "one", 32)
+    _, alone, _ = merge_shards(sorted((tmp_path / "one" / spec.key).glob("shard-*.json")))
+    killed = []
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        pids = client.run(os.getpid)
+
+        def kill_one(_k):
+            if not killed:
+                victim = sorted(pids.values())[0]
+                os.kill(victim, signal.SIGKILL)
+                killed.append(victim)
+
+        done = run_on_dask(spec, tmp_path / "dask", 32, list(range(32)), "local", 2, client=client, on_result=kill_one)
+    assert killed, "a worker was killed during the run"
+    assert sorted(done) == list(range(32)), "every shard came back"
+    _, merged, n = merge_shards(sorted((tmp_path / "dask" / spec.key).glob("shard-*.json")))
+    assert n == 32
+    numbers = [{k: v for k, v in accumulator_to_json(a).items() if k != "seconds"} for a in (merged, alone)]
+    assert numbers[0] == numbers[1], "the same numbers, bit for bit (the CPU time aside)"

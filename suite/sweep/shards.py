@@ -67,9 +67,18 @@ def _run_shard(args) -> tuple[int, str]:
     return k, str(write_shard(Path(out), spec, k, n, acc))
 
 
-def run_sweep(spec: SweepSpec, out: Path, shards: int, only: int | None = None, workers: int = 1) -> list[int]:
+def run_sweep(
+    spec: SweepSpec,
+    out: Path,
+    shards: int,
+    only: int | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> list[int]:
     """Measure every shard not yet checkpointed under ``out`` (or only shard ``only``); returns the
-    shards measured now. Interrupted sweeps resume from their checkpoints."""
+    shards measured now. Interrupted sweeps resume from their checkpoints. ``scheduler``: run the
+    shards as tasks of Dask distributed, on a local cluster of ``workers`` processes (``local``)
+    or on the running cluster at that address (its workers must see ``out``)."""
     fmt = spec.fmt
     todo = [only] if only is not None else list(range(shards))
     done = []
@@ -84,7 +93,9 @@ def run_sweep(spec: SweepSpec, out: Path, shards: int, only: int | None = None, 
     total = sum(shard_range(fmt, k, shards)[1] - shard_range(fmt, k, shards)[0] for k in todo)
     beat = Heartbeat(total, f"sweep {spec.key}")
     try:
-        if workers > 1 and len(todo) > 1:
+        if scheduler is not None and todo:
+            done = run_on_dask(spec, out, shards, todo, scheduler, workers, beat)
+        elif workers > 1 and len(todo) > 1:
             import multiprocessing as mp
 
             # compile (or load) the numba loops here once, so that the workers load them from
@@ -103,6 +114,52 @@ def run_sweep(spec: SweepSpec, out: Path, shards: int, only: int | None = None, 
                 done.append(k)
     finally:
         beat.close()
+    return done
+
+
+def run_on_dask(
+    spec: SweepSpec,
+    out: Path,
+    shards: int,
+    todo: list[int],
+    scheduler: str,
+    workers: int,
+    progress=None,
+    client=None,
+    on_result=None,
+) -> list[int]:
+    """The shards ``todo`` as tasks of Dask distributed: each writes its checkpoint as it finishes
+    (the statistics merge from the checkpoints, in shard order, whatever order they came in), a
+    shard whose worker dies is run again elsewhere (Dask retries it), and an interrupted sweep
+    resumes from the checkpoints it has. ``client``: an existing ``distributed.Client`` (tests);
+    ``on_result(k)`` is called as each shard arrives."""
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if client is None:
+        if scheduler == "local":
+            cluster = LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True)
+            client = Client(cluster)
+        else:
+            client = Client(scheduler)
+    fmt = spec.fmt
+    done = []
+    try:
+        futures = [
+            client.submit(_run_shard, (spec, k, shards, str(out)), key=f"{spec.key}-shard-{k}", pure=False, retries=2)
+            for k in todo
+        ]
+        for future in as_completed(futures):
+            k, _ = future.result()
+            done.append(k)
+            if progress is not None:
+                progress(shard_range(fmt, k, shards)[1] - shard_range(fmt, k, shards)[0])
+            if on_result is not None:
+                on_result(k)
+    finally:
+        if cluster is not None:
+            client.close()
+            cluster.close()
     return done
 
 
