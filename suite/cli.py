@@ -777,6 +777,75 @@ def _add_corpus_command(sub) -> None:
     cmd.set_defaults(run=_cmd_corpus)
 
 
+def _cmd_matrix(args: argparse.Namespace) -> int:
+    from suite import implementations
+    from suite.environment import environment
+    from suite.files import write_json_atomically, write_text_atomically
+    from suite.report.sweepreport import write_sweep_html, write_sweep_markdown
+    from suite.report.table import load_rows, render_table_html, render_table_markdown
+    from suite.sweep import matrix, report
+
+    out = _output_directory(args.out)
+    try:
+        table = matrix.from_toml(args.file) if args.file else {}
+        for key, value in (("dtypes", args.dtype), ("quantities", args.quantity), ("targets", args.target),
+                           ("paths", args.path)):  # fmt: skip
+            if value:
+                table[key] = value
+        if args.grid:
+            from suite.audit.options import parse_grid
+
+            table["parameters"] = [list(pair) for pair in parse_grid(args.grid)]
+        if args.shards is not None:
+            table["shards"] = args.shards
+        sweeps = matrix.expand(table)
+        if args.scheduler is not None:
+            from suite.implementations.base import require
+
+            require("distributed", "dask")
+    except (ValueError, implementations.ImplementationError) as error:
+        raise UsageError(str(error)) from None
+    print(f"softplus-audit: a matrix of {len(sweeps)} sweeps, {sum(s.shards for s in sweeps)} shards")
+    matrix.run(sweeps, out, args.scheduler, args.workers)
+    files = []
+    for spec, total, n in matrix.merged(sweeps, out):
+        data = _described(report(spec, total, n, environment()), implementations.load(spec.target))
+        target = out / f"sweep-{spec.key}.json"
+        write_json_atomically(data, target)
+        write_sweep_markdown(data, target.with_suffix(".md"))
+        write_sweep_html(data, target.with_suffix(".html"))
+        files.append(str(target))
+    rows = load_rows(files)
+    sources = [Path(f).name for f in files]
+    write_text_atomically(render_table_html(rows, sources), out / "matrix.html")
+    write_text_atomically(render_table_markdown(rows, sources), out / "matrix.md")
+    print(f"softplus-audit: {len(files)} sweeps written under {out}; side by side: {out / 'matrix.html'}")
+    return EXIT_OK
+
+
+def _add_matrix_command(sub) -> None:
+    """``softplus-audit matrix``."""
+    cmd = sub.add_parser(
+        "matrix",
+        help="many sweeps at once (targets × dtypes × quantities × parameters × paths), on Dask or here",
+        description="Sweep every combination of a matrix (a TOML file with a [matrix] table, or the options) as "
+        "one batch of shard tasks: on Dask distributed with --scheduler (a local cluster, or a running one), "
+        "else one after another here. Each configuration is merged from its checkpoints (an interrupted matrix "
+        "resumes) and reported; matrix.html and matrix.md put them side by side. Exit 0: done; 2: bad input.",
+    )
+    cmd.add_argument("file", nargs="?", metavar="MATRIX.toml", help="the matrix ([matrix]: dtypes, quantities, ...)")
+    cmd.add_argument("--dtype", action="append", help="float16, bfloat16, float32 (repeatable)")
+    cmd.add_argument("--quantity", action="append", help="forward, grad, grad2 (repeatable)")
+    cmd.add_argument("--target", action="append", help="implementations (repeatable)")
+    cmd.add_argument("--path", action="append", help="kernel paths (repeatable; '*': all of each implementation's)")
+    cmd.add_argument("--grid", help="'beta,threshold;...' (default 1,20)")
+    cmd.add_argument("--shards", type=int, help="shards per configuration (default: 1 for 16-bit formats, 64 float32)")
+    cmd.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    cmd.add_argument("--scheduler", help="'local' or a Dask scheduler address (pip install 'softplus-audit[dask]')")
+    cmd.add_argument("--out", default="reports/matrix", help="directory (default: reports/matrix)")
+    cmd.set_defaults(run=_cmd_matrix)
+
+
 def _add_builds_command(sub) -> None:
     """``softplus-audit builds``."""
     from suite.audit import profiles
@@ -833,6 +902,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_table_command(sub)
     _add_builds_command(sub)
     _add_corpus_command(sub)
+    _add_matrix_command(sub)
     _add_sweep_command(sub)
     _add_merge_command(sub)
     return parser

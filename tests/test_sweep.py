@@ -292,16 +292,74 @@ def test_shards_on_a_local_dask_cluster_survive_a_killed_worker_and_merge_to_the
     ):
         pids = client.run(os.getpid)
 
-        def kill_one(_k):
+        def kill_one(_spec, _k):
             if not killed:
                 victim = sorted(pids.values())[0]
                 os.kill(victim, signal.SIGKILL)
                 killed.append(victim)
 
-        done = run_on_dask(spec, tmp_path / "dask", 32, list(range(32)), "local", 2, client=client, on_result=kill_one)
+        tasks = [(spec, k, 32) for k in range(32)]
+        done = run_on_dask(tasks, tmp_path / "dask", "local", 2, client=client, on_result=kill_one)
     assert killed, "a worker was killed during the run"
-    assert sorted(done) == list(range(32)), "every shard came back"
+    assert sorted(k for _, k in done) == list(range(32)), "every shard came back"
     _, merged, n = merge_shards(sorted((tmp_path / "dask" / spec.key).glob("shard-*.json")))
     assert n == 32
     numbers = [{k: v for k, v in accumulator_to_json(a).items() if k != "seconds"} for a in (merged, alone)]
     assert numbers[0] == numbers[1], "the same numbers, bit for bit (the CPU time aside)"
+
+
+def test_a_matrix_of_24_sweeps_on_dask_with_a_worker_killed_gives_the_single_process_numbers(tmp_path):
+    """float16 and bfloat16 × value, gradient, second derivative × two betas × both CPU paths: 24
+    configurations as one batch of tasks on a real local cluster, one worker killed (SIGKILL) when
+    the first shard arrives; each configuration's merged statistics equal the single-process run's."""
+    import os
+    import signal
+
+    distributed = pytest.importorskip("distributed", reason="pip install 'softplus-audit[dask]'")
+    from suite.sweep import matrix
+    from suite.sweep.accumulate import accumulator_to_json
+
+    table = {
+        "dtypes": ["float16", "bfloat16"],
+        "quantities": ["forward", "grad", "grad2"],
+        "parameters": [[1, 20], [0.1, 20]],
+        "paths": ["*"],
+    }
+    sweeps = matrix.expand(table)
+    assert len(sweeps) == 24
+    matrix.run(sweeps, tmp_path / "here", None, 1)
+    killed = []
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        pids = client.run(os.getpid)
+
+        def kill_one(_spec, _k):
+            if not killed:
+                killed.append(sorted(pids.values())[0])
+                os.kill(killed[0], signal.SIGKILL)
+
+        matrix.run(sweeps, tmp_path / "dask", "local", 2, client=client, on_result=kill_one)
+    assert killed
+    here, there = matrix.merged(sweeps, tmp_path / "here"), matrix.merged(sweeps, tmp_path / "dask")
+    for (spec, a, _), (_, b, _) in zip(here, there, strict=True):
+        numbers = [{k: v for k, v in accumulator_to_json(acc).items() if k != "seconds"} for acc in (a, b)]
+        assert numbers[0] == numbers[1], spec.key
+
+
+def test_a_bad_matrix_is_one_line_and_exit_2(tmp_path):
+    from tests.test_report import cli_here
+
+    typo = tmp_path / "m.toml"
+    typo.write_text("[matrix]\ndtype = ['float16']\n")
+    for args, words in (
+        ([str(typo)], "unknown key(s) ['dtype']"),
+        (["--dtype", "float64"], "float64 has too many"),
+        (["--dtype", "float16", "--path", "vector"], "path 'vector'"),
+        ([str(tmp_path / "missing.toml")], "does not exist"),
+    ):
+        code, err = cli_here("matrix", *args, "--out", str(tmp_path / "out"))
+        assert code == 2, (args, err)
+        assert len(err.strip().splitlines()) == 1, err
+        assert words in err, err

@@ -94,7 +94,7 @@ def run_sweep(
     beat = Heartbeat(total, f"sweep {spec.key}")
     try:
         if scheduler is not None and todo:
-            done = run_on_dask(spec, out, shards, todo, scheduler, workers, beat)
+            done = [k for _, k in run_on_dask([(spec, k, shards) for k in todo], out, scheduler, workers, beat)]
         elif workers > 1 and len(todo) > 1:
             import multiprocessing as mp
 
@@ -118,21 +118,20 @@ def run_sweep(
 
 
 def run_on_dask(
-    spec: SweepSpec,
+    tasks: list[tuple[SweepSpec, int, int]],
     out: Path,
-    shards: int,
-    todo: list[int],
     scheduler: str,
     workers: int,
     progress=None,
     client=None,
     on_result=None,
-) -> list[int]:
-    """The shards ``todo`` as tasks of Dask distributed: each writes its checkpoint as it finishes
-    (the statistics merge from the checkpoints, in shard order, whatever order they came in), a
-    shard whose worker dies is run again elsewhere (Dask retries it), and an interrupted sweep
-    resumes from the checkpoints it has. ``client``: an existing ``distributed.Client`` (tests);
-    ``on_result(k)`` is called as each shard arrives."""
+) -> list[tuple[SweepSpec, int]]:
+    """Shards ``(spec, k, n)`` (of one sweep or of many) as tasks of Dask distributed: each writes
+    its checkpoint as it finishes (the statistics merge from the checkpoints, in shard order,
+    whatever order they came in), a shard whose worker dies is run again elsewhere (Dask retries
+    it), and an interrupted run resumes from the checkpoints it has. ``client``: an existing
+    ``distributed.Client`` (tests); ``on_result(spec, k)`` is called as each shard arrives;
+    returns the shards done, in the order they came."""
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -142,20 +141,20 @@ def run_on_dask(
             client = Client(cluster)
         else:
             client = Client(scheduler)
-    fmt = spec.fmt
     done = []
     try:
-        futures = [
-            client.submit(_run_shard, (spec, k, shards, str(out)), key=f"{spec.key}-shard-{k}", pure=False, retries=2)
-            for k in todo
-        ]
-        for future in as_completed(futures):
+        futures = {}
+        for spec, k, n in tasks:
+            key = f"{spec.key}-shard-{k}-of-{n}"
+            futures[client.submit(_run_shard, (spec, k, n, str(out)), key=key, pure=False, retries=2)] = (spec, n)
+        for future in as_completed(list(futures)):
             k, _ = future.result()
-            done.append(k)
+            spec, n = futures[future]
+            done.append((spec, k))
             if progress is not None:
-                progress(shard_range(fmt, k, shards)[1] - shard_range(fmt, k, shards)[0])
+                progress(shard_range(spec.fmt, k, n)[1] - shard_range(spec.fmt, k, n)[0])
             if on_result is not None:
-                on_result(k)
+                on_result(spec, k)
     finally:
         if cluster is not None:
             client.close()
