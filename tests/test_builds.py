@@ -10,6 +10,7 @@ from suite.audit import builds
 from tests.test_report import cli_here
 
 
+@pytest.mark.processes
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="the x86 builds (default, avx2) only")
 def test_each_build_runs_in_its_own_process_and_one_the_cpu_lacks_is_reported(tmp_path, monkeypatch):
     """default and avx2 are audited (torch says which build ran); sve256, an ARM build that torch

@@ -270,6 +270,7 @@ def test_a_terminal_gets_a_progress_bar_and_a_log_gets_heartbeat_lines(monkeypat
     assert "sweep x: 100/100 inputs (100.0%)" in log.getvalue()
 
 
+@pytest.mark.processes
 def test_shards_on_a_local_dask_cluster_survive_a_killed_worker_and_merge_to_the_same_numbers(tmp_path):
     """Every bfloat16 input's gradient in 32 shards on a real local cluster of two worker processes;
     one worker is killed (SIGKILL) when the first shard comes back. Dask runs its shards again
@@ -308,6 +309,7 @@ def test_shards_on_a_local_dask_cluster_survive_a_killed_worker_and_merge_to_the
     assert numbers[0] == numbers[1], "the same numbers, bit for bit (the CPU time aside)"
 
 
+@pytest.mark.processes
 def test_a_matrix_of_24_sweeps_on_dask_with_a_worker_killed_gives_the_single_process_numbers(tmp_path):
     """float16 and bfloat16 × value, gradient, second derivative × two betas × both CPU paths: 24
     configurations as one batch of tasks on a real local cluster, one worker killed (SIGKILL) when
