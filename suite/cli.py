@@ -358,23 +358,16 @@ def _described(data: dict, implementation) -> dict:
     """A sweep report that says which family evaluated it and, in the implementation's own words,
     what ran (its version): what ``softplus-audit table`` shows as the build; and the reproducers
     of its largest error and of each violation's first example, on the path it measured."""
-    import math
+    from suite.report.load import as_float
+    from suite.sweep import SweepSpec
 
-    from suite.numerics.formats import format_named
-
-    spec = data["spec"]
-    spec["family"] = implementation.family
+    spec = SweepSpec.from_record(data["spec"])
+    data["spec"]["family"] = implementation.family
     data["environment"][f"target {implementation.spec}"] = implementation.description
-    fmt, quantity = format_named(spec["dtype"]), Quantity.named(spec["quantity"])
-    beta = float(spec["beta"])
-    threshold = math.inf if isinstance(spec["threshold"], dict) else float(spec["threshold"])
-
-    def number(value) -> float:  # a JSON number, or {hex, repr} for NaN and infinities
-        return float(value["repr"]) if isinstance(value, dict) else float(value)
 
     def reproducer(x, output) -> str:
         return implementation.reproducer(
-            number(x), fmt, quantity, beta, threshold, spec["device"], spec["path"], number(output)
+            as_float(x), spec.fmt, spec.quantity, spec.beta, spec.threshold, spec.device, spec.path, as_float(output)
         )
 
     worst = data["oracles"]["documented"].get("worst")
@@ -682,30 +675,18 @@ def _cmd_table(args: argparse.Namespace) -> int:
 
 def _cmd_builds(args: argparse.Namespace) -> int:
     from suite.audit import builds
+    from suite.audit.options import settings_from
     from suite.files import write_json_atomically, write_text_atomically
-    from suite.numerics.formats import format_named
-    from suite.numerics.params import Quantity
     from suite.report.table import load_rows, render_table_html, render_table_markdown
 
     out = _output_directory(args.out)
-    dtypes = args.dtype or ["float16", "bfloat16", "float32", "float64"]
-    quantities = args.quantity or [q.value for q in Quantity]
-    for name in dtypes:
-        try:
-            format_named(name)
-        except ValueError as error:
-            raise UsageError(f"--dtype: {error}") from None
-    for name in quantities:
-        if name not in {q.value for q in Quantity}:
-            raise UsageError(f"--quantity {name!r}; accepted: {', '.join(q.value for q in Quantity)}")
+    try:  # the audit's own option table and checks: bad input stops here, before any process starts
+        settings = settings_from({"dtype": args.dtype, "quantity": args.quantity, "grid": args.grid})
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    dtypes = [f.name for f in settings.formats]
+    quantities = [q.value for q in settings.quantities]
     grid = ["--grid", args.grid] if args.grid else []
-    if args.grid:
-        from suite.audit.options import parse_grid
-
-        try:
-            parse_grid(args.grid)  # bad input stops here, before any process starts
-        except ValueError as error:
-            raise UsageError(str(error)) from None
     run_args = ["--target", builds.TARGET, *grid, "--profile", args.profile]
     run_args += [a for d in dtypes for a in ("--dtype", d)] + [a for q in quantities for a in ("--quantity", q)]
     out.mkdir(parents=True, exist_ok=True)
