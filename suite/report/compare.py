@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass, field
 
 from suite.report.load import as_float
-from suite.report.model import ORACLES, fmt_rate, fmt_ulp
+from suite.report.model import ORACLES, default_parameters, fmt_rate, fmt_ulp
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def _parameters(spec: dict) -> str:
     """``default`` for beta = 1 with torch's threshold 20 or none (+inf: a function without
     parameters, the same function below torch's threshold), else ``beta=…, threshold=…``."""
     beta, threshold = as_float(spec["beta"]), as_float(spec["threshold"])
-    if beta == 1 and threshold in (20.0, math.inf):
+    if default_parameters(beta, threshold):
         return "default"
     return f"beta={beta:g}, threshold={threshold:g}"
 

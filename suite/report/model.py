@@ -23,6 +23,12 @@ ULP_CLASSES = ((0.5, "u0", "≤ 0.5"), (1.0, "u1", "≤ 1"), (4.0, "u2", "≤ 4"
 ULP_CLASS_TOP = ("u4", "> 1024, or not finite")
 
 
+def default_parameters(beta: float, threshold: float) -> bool:
+    """Are these softplus's default parameters: beta = 1 with torch's threshold 20, or with none
+    at all (+inf: a function without parameters, the same function below torch's threshold)?"""
+    return beta == 1 and threshold in (20.0, math.inf)
+
+
 def ordered(values, preferred) -> list:
     return sorted(set(values), key=lambda v: (preferred.index(v) if v in preferred else len(preferred), str(v)))
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from suite.report import opinfo
 from suite.report.load import RunFileError, as_float, load_run
+from suite.report.model import default_parameters
 from suite.report.sweepreport import is_sweep, load_sweep
 
 NON_FINITE = ("unexpected_nan", "spurious_infinity")
@@ -65,7 +66,7 @@ class Row:
     def parameters(self) -> str:
         """``default`` for beta = 1 with torch's default threshold 20 or none at all (+inf: a function
         without parameters, the same function below torch's threshold), else the values."""
-        if self.beta == 1 and self.threshold in (20.0, math.inf):
+        if default_parameters(self.beta, self.threshold):
             return "default"
         return f"β={self.beta:g}, t={self.threshold:g}"
 
