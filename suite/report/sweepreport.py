@@ -76,15 +76,22 @@ def precise_ulp(value) -> str:
     return f"{v:.9g}" if v == v and abs(v) != float("inf") else repr(v)
 
 
+def environment_line(data: dict) -> str:
+    """What the sweep ran on: torch and the machine, or, for another framework, its own words (its
+    version) in torch's place."""
+    env = data["environment"]
+    line = model.environment_line({"environment": env}) if "torch" in env else ""
+    spec = data["spec"]
+    if spec.get("family", "torch") != "torch":
+        described = env.get(f"target {spec['target']}", spec["target"])
+        line = f"{described} · " + line.split(" · ", 2)[-1] if line else described
+    return line
+
+
 def render_sweep_markdown(data: dict) -> str:
     """The sweep in Markdown: what was swept and how long it took, both oracles' statistics, the
     histogram, the property violations with their first example, and the worst binades."""
-    env = data["environment"]
-    env_line = model.environment_line({"environment": env}) if "torch" in env else ""
-    spec = data["spec"]
-    if spec.get("family", "torch") != "torch":  # another framework: its own words (version) first
-        described = env.get(f"target {spec['target']}", spec["target"])
-        env_line = f"{described} · " + env_line.split(" · ", 2)[-1] if env_line else described
+    env_line = environment_line(data)
     return (
         template_environment("md")
         .get_template("sweep.md.j2")
@@ -144,11 +151,7 @@ def render_sweep_html(data: dict) -> str:
 
     from suite.report.plots import figure_svg
 
-    env = data["environment"]
-    env_line = model.environment_line({"environment": env}) if "torch" in env else ""
-    spec = data["spec"]
-    if spec.get("family", "torch") != "torch":
-        env_line = env.get(f"target {spec['target']}", spec["target"])
+    env_line = environment_line(data)
     svg = figure_svg(figure_config(data))
     svg = re.sub(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*", "", svg)
     svg = svg.replace("<svg ", '<svg class="plot" role="img" aria-label="ULP errors of the sweep" ', 1)
