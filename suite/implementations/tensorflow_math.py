@@ -127,18 +127,23 @@ class TensorflowSoftplus(CpuFunctionWithoutParameters):
         return "\n".join(lines + bits_lines(fmt, "y.numpy()", output))
 
 
+def _gradient(tf, values):
+    """The tape's derivative of softplus's sum at ``values``: one derivative per input."""
+    with tf.GradientTape() as tape:
+        tape.watch(values)
+        y = tf.math.softplus(values)
+    return tape.gradient(y, values)
+
+
 def _derivative(tf, values, quantity: Quantity):
-    """softplus, its tape gradient, or the gradient of that gradient, at ``values``."""
+    """softplus, its tape gradient, or the gradient of that gradient (a second tape), at ``values``."""
     if quantity is Quantity.FORWARD:
         return tf.math.softplus(values)
+    if quantity is Quantity.GRAD:
+        return _gradient(tf, values)
     with tf.GradientTape() as outer:
         outer.watch(values)
-        with tf.GradientTape() as inner:
-            inner.watch(values)
-            y = tf.math.softplus(values)
-        grad = inner.gradient(y, values)
-    if quantity is Quantity.GRAD:
-        return grad
+        grad = _gradient(tf, values)
     return outer.gradient(grad, values)
 
 
