@@ -365,3 +365,12 @@ def test_a_bad_matrix_is_one_line_and_exit_2(tmp_path):
         assert code == 2, (args, err)
         assert len(err.strip().splitlines()) == 1, err
         assert words in err, err
+
+
+def test_a_sweeps_duration_never_reads_60_seconds():
+    from suite.report.sweepreport import duration_text
+
+    assert duration_text(239.6) == "4 min 0 s"
+    assert duration_text(173.7) == "2 min 54 s"
+    assert duration_text(59.94) == "59.9 s"
+    assert duration_text(None).startswith("unknown")

@@ -46,11 +46,13 @@ def is_sweep(path: str | Path) -> bool:
         return False
 
 
-def _duration(seconds) -> str:
+def duration_text(seconds) -> str:
     if seconds is None:
         return "unknown (resumed or merged)"
-    minutes, rest = divmod(float(seconds), 60)
-    return f"{int(minutes)} min {rest:.0f} s" if minutes else f"{rest:.1f} s"
+    if float(seconds) < 60:
+        return f"{float(seconds):.1f} s"
+    minutes, rest = divmod(round(float(seconds)), 60)  # whole seconds first: 239.6 s is 4 min 0 s, not 3 min 60 s
+    return f"{minutes} min {rest} s"
 
 
 def binade_label(key: str) -> str:
@@ -98,8 +100,8 @@ def render_sweep_markdown(data: dict) -> str:
         .render(
             s=data,
             env_line=env_line,
-            cpu=_duration(data.get("cpu_seconds")),
-            wall=_duration(data.get("wall_seconds")),
+            cpu=duration_text(data.get("cpu_seconds")),
+            wall=duration_text(data.get("wall_seconds")),
             binades=_binade_rows(data),
             top_binades=TOP_BINADES,
             buckets=list(data["oracles"]["documented"]["histogram"]),
@@ -166,8 +168,8 @@ def render_sweep_html(data: dict) -> str:
             verdict=verdict,
             zeros=(data["violations"].get("zero_where_positive") or {}).get("count", 0),
             figure=Markup(svg),
-            cpu=_duration(data.get("cpu_seconds")),
-            wall=_duration(data.get("wall_seconds")),
+            cpu=duration_text(data.get("cpu_seconds")),
+            wall=duration_text(data.get("wall_seconds")),
             binades=_binade_rows(data),
             precise=precise_ulp,
         )
