@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
 
 
@@ -43,6 +44,47 @@ def environment() -> dict:
     except OSError:
         pass
     if torch.cuda.is_available():
+        driver = nvidia_driver_version()
         for i in range(torch.cuda.device_count()):
-            info["cuda_devices"].append({"index": i, "name": torch.cuda.get_device_name(i)})
+            major, minor = torch.cuda.get_device_capability(i)
+            info["cuda_devices"].append(
+                {
+                    "index": i,
+                    "name": torch.cuda.get_device_name(i),
+                    "capability": f"{major}.{minor}",
+                    "driver": driver,
+                }
+            )
     return info
+
+
+def nvidia_driver_version() -> str | None:
+    """The NVIDIA driver's version as ``nvidia-smi`` reports it (e.g. ``580.159.03``); None without it."""
+    try:
+        done = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = done.stdout.split()
+    return lines[0] if done.returncode == 0 and lines else None
+
+
+def cuda_device_line(device: str) -> str:
+    """One line naming a CUDA device as a measurement records it: its name, compute capability,
+    the NVIDIA driver and the CUDA runtime torch was built with."""
+    import torch
+
+    if not torch.cuda.is_available():  # a device name torch cannot see (a test's synthetic device)
+        return f"device {device} (not a CUDA device torch sees: torch.cuda.is_available() is False)"
+    index = torch.device(device).index or 0
+    major, minor = torch.cuda.get_device_capability(index)
+    driver = nvidia_driver_version() or "unknown"
+    return (
+        f"{torch.cuda.get_device_name(index)} (compute capability {major}.{minor}), driver {driver}, "
+        f"CUDA {torch.version.cuda}"
+    )

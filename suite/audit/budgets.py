@@ -3,7 +3,8 @@
 Both live in one TOML file (default: ``suite/data/budgets.toml``):
 
 * ``[[budget]]`` entries give the largest ULP error allowed for a ``dtype``, ``quantity``
-  and ``oracle`` (optionally narrowed to a ``path``), with the value measured when it was set.
+  and ``oracle`` (optionally narrowed to a ``path``) on a kind of ``device`` (default ``cpu``),
+  with the value measured when it was set.
 * ``[[deviation]]`` entries name a region of inputs where an implementation is known to
   exceed its budget, with the reason, and the bound measured there (``max_ulp``). Inputs in
   the region are judged against that bound instead of the budget. An entry that no longer
@@ -15,10 +16,17 @@ Regions: ``above_threshold`` (``fl(b·x) > t``), ``at_threshold`` (``fl(b·x) ==
 be narrowed by ``beta``, ``threshold``, ``path`` and ``target`` (a glob, default ``*``). A deviation
 describes one family's kernels (``family``, default ``torch``: every implementation evaluated by
 torch): it never excuses another framework's errors, which are its own findings.
+
+Both are keyed by the kind of device (``device``, default ``cpu``; ``cuda:1`` is ``cuda``): a
+GPU's ``exp``/``log1p`` are not the CPU's vectorized ones, so a device's budgets and deviation
+bounds are measured on that device (``softplus-audit budgets --device cuda``), never borrowed
+from another. A device the file records nothing for is reported as such ("no budget recorded for
+cuda"), configuration by configuration.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import math
 import sys
@@ -36,6 +44,7 @@ from suite.audit.properties import (
     accuracy_name,
     property_result,
 )
+from suite.implementations.base import DEVICE_KINDS, device_kind
 from suite.numerics.formats import FORMATS, Format, format_named
 from suite.numerics.params import Oracle, Quantity
 
@@ -73,6 +82,7 @@ class Budget:
     threshold: float | None = None
     measured: float | None = None
     beta_kind: str = "*"  # "*" (any beta) or "power_of_two"
+    device: str = "cpu"  # the kind of device it was measured on (DEVICE_KINDS)
 
     def matches_beta(self, beta: float) -> bool:
         if self.beta is not None:
@@ -100,6 +110,7 @@ class Deviation:
     properties: tuple[str, ...]  # "accuracy (math)", "accuracy (documented)", "monotonicity", ...
     region: str
     max_ulp: dict[Format, float] | None = None  # per format: the bound measured in the region (accuracy)
+    measured: dict[Format, float] | None = None  # per format: the largest error measured there, unrounded
     bx_min: float = -math.inf
     bx_max: float = math.inf
     beta: float | None = None
@@ -108,6 +119,7 @@ class Deviation:
     path: str = "*"
     target: str = "*"
     family: str = "torch"
+    device: str = "cpu"  # the kind of device whose kernels it describes (DEVICE_KINDS)
 
     def applies(
         self,
@@ -118,9 +130,11 @@ class Deviation:
         beta: float,
         threshold: float,
         family: str = "torch",
+        device: str = "cpu",
     ) -> bool:
         return (
             family == self.family
+            and device_kind(device) == self.device
             and fmt in self.formats
             and quantity in self.quantities
             and fnmatch.fnmatchcase(target, self.target)
@@ -152,14 +166,23 @@ class Budgets:
     source: str
     budgets: tuple[Budget, ...]
     deviations: tuple[Deviation, ...] = field(default_factory=tuple)
+    measured_on: dict[str, str] = field(default_factory=dict)  # per kind of device: what measured it
 
     def budget_for(
-        self, fmt: Format, quantity: Quantity, oracle: Oracle, path: str, beta: float, threshold: float
+        self,
+        fmt: Format,
+        quantity: Quantity,
+        oracle: Oracle,
+        path: str,
+        beta: float,
+        threshold: float,
+        device: str = "cpu",
     ) -> Budget | None:
+        kind = device_kind(device)
         matches = [
             b
             for b in self.budgets
-            if (b.fmt, b.quantity, b.oracle) == (fmt, quantity, oracle)
+            if (b.fmt, b.quantity, b.oracle, b.device) == (fmt, quantity, oracle, kind)
             and fnmatch.fnmatchcase(path, b.path)
             and b.matches_beta(beta)
             and b.threshold in (None, threshold)
@@ -172,6 +195,17 @@ class Budgets:
             )
         )
         return matches[0] if matches else None
+
+    def records_device(self, device: str) -> bool:
+        """Does the file hold any budget measured on this kind of device?"""
+        return any(b.device == device_kind(device) for b in self.budgets)
+
+    def missing_phrase(self, device: str) -> str | None:
+        """What a run on ``device`` says where no budget applies because the file records none for
+        the device at all (None where it records some)."""
+        if self.records_device(device):
+            return None
+        return f"no budget recorded for {device_kind(device)}"
 
 
 def _require(entry: dict, key: str, kind: str, where: str, accepted=None):
@@ -189,14 +223,14 @@ def _require(entry: dict, key: str, kind: str, where: str, accepted=None):
     return value
 
 
-def _bounds(entry: dict, where: str) -> dict[Format, float]:
-    value = entry["max_ulp"]
+def _bounds(entry: dict, where: str, key: str = "max_ulp") -> dict[Format, float]:
+    value = entry[key]
     if not isinstance(value, dict):
-        raise BudgetFileError(f"{where}: 'max_ulp' must be a table of dtype = bound, e.g. {{ float32 = 2.0 }}")
+        raise BudgetFileError(f"{where}: '{key}' must be a table of dtype = ULPs, e.g. {{ float32 = 2.0 }}")
     out = {}
     for dtype in value:
         if dtype not in DTYPES:
-            raise BudgetFileError(f"{where}: 'max_ulp' has dtype {dtype!r}; accepted: {', '.join(DTYPES)}")
+            raise BudgetFileError(f"{where}: '{key}' has dtype {dtype!r}; accepted: {', '.join(DTYPES)}")
         out[format_named(dtype)] = _require(value, dtype, "number", where)
     return out
 
@@ -243,9 +277,11 @@ def load(path: str | Path | None = None) -> Budgets:
                 threshold=entry.get("threshold"),
                 measured=entry.get("measured"),
                 beta_kind=_require(entry, "beta_kind", "str", where, BETA_KINDS) if "beta_kind" in entry else "*",
+                device=_require(entry, "device", "str", where, DEVICE_KINDS) if "device" in entry else "cpu",
             )
         )
     deviations = []
+    seen: set[str] = set()
     for n, entry in enumerate(data.get("deviation", []), 1):
         where = f"{path}: deviation #{n}"
         deviations.append(
@@ -257,6 +293,7 @@ def load(path: str | Path | None = None) -> Budgets:
                 properties=_strings(entry, "properties", where, RESULT_NAMES),
                 region=_require(entry, "region", "str", where, REGIONS),
                 max_ulp=_bounds(entry, where) if "max_ulp" in entry else None,
+                measured=_bounds(entry, where, "measured") if "measured" in entry else None,
                 bx_min=float(entry.get("bx_min", -math.inf)),
                 bx_max=float(entry.get("bx_max", math.inf)),
                 beta=entry.get("beta"),
@@ -265,13 +302,24 @@ def load(path: str | Path | None = None) -> Budgets:
                 path=entry.get("path", "*"),
                 target=entry.get("target", "*"),
                 family=entry.get("family", "torch"),
+                device=_require(entry, "device", "str", where, DEVICE_KINDS) if "device" in entry else "cpu",
             )
         )
         if any(p.startswith("accuracy") for p in deviations[-1].properties) and deviations[-1].max_ulp is None:
             raise BudgetFileError(f"{where}: an accuracy deviation needs 'max_ulp' (the bound measured in its region)")
+        if deviations[-1].id in seen:
+            raise BudgetFileError(f"{where}: id {deviations[-1].id!r} is used twice; each deviation needs its own id")
+        seen.add(deviations[-1].id)
     # the packaged file is named as such: a report must not carry the path of the machine that made it
     source = PACKAGED_NAME if path == DEFAULT_FILE else str(path)
-    return Budgets(source, tuple(budgets), tuple(deviations))
+    meta = data.get("meta", {})
+    measured_on = {kind: str(meta[_measured_on_key(kind)]) for kind in DEVICE_KINDS if _measured_on_key(kind) in meta}
+    return Budgets(source, tuple(budgets), tuple(deviations), measured_on)
+
+
+def _measured_on_key(kind: str) -> str:
+    """The ``[meta]`` key of what measured a kind of device's entries (the CPU's keeps its old name)."""
+    return "measured_on" if kind == "cpu" else f"measured_on_{kind}"
 
 
 @dataclass(frozen=True)
@@ -306,18 +354,31 @@ class DeviationCheck:
 
 
 def check_accuracy(
-    obs: Observations, oracle: Oracle, budgets: Budgets, path: str, beta: float, threshold: float
+    obs: Observations,
+    oracle: Oracle,
+    budgets: Budgets,
+    path: str,
+    beta: float,
+    threshold: float,
+    device: str = "cpu",
 ) -> PropertyResult:
     """The accuracy property for one oracle: every input within the configuration's budget."""
     meas, ref = obs.measurements(oracle), obs.reference(oracle)
-    budget = budgets.budget_for(obs.fmt, obs.quantity, oracle, path, beta, threshold)
+    budget = budgets.budget_for(obs.fmt, obs.quantity, oracle, path, beta, threshold, device)
     name = accuracy_name(oracle)
     checked = np.ones(len(obs.x), dtype=bool)
     if budget is None:
         worst = _largest(meas.ulp_error)
+        missing = budgets.missing_phrase(device)
+        where = f"{obs.fmt.name}/{obs.quantity.value}/{oracle.value}"
+        recorded = [k for k in DEVICE_KINDS if budgets.records_device(k)]
+        kind = device_kind(device)
         detail = (
-            f"no budget applies: measured {worst:.6g} ULP (no budget in {budgets.source} for "
-            f"{obs.fmt.name}/{obs.quantity.value}/{oracle.value} at these parameters)"
+            f"{missing}: measured {worst:.6g} ULP ({budgets.source} records budgets for "
+            f"{', '.join(recorded) or 'no device'}; measure {kind}'s there: softplus-audit budgets --device {kind})"
+            if missing
+            else f"no budget applies: measured {worst:.6g} ULP (no budget in {budgets.source} for {where} "
+            "at these parameters)"
         )
         return PropertyResult(name, True, len(obs.x), 0, (), detail, no_budget=True)
     failed = meas.failure != 0
@@ -344,6 +405,7 @@ def apply_deviations(
     beta: float,
     threshold: float,
     family: str = "torch",
+    device: str = "cpu",
 ) -> tuple[list[PropertyResult], list[DeviationCheck]]:
     """Excuse violations inside known deviations' regions; fail entries that went stale.
 
@@ -363,7 +425,7 @@ def apply_deviations(
         for deviation in budgets.deviations:
             if result.name not in deviation.properties:
                 continue
-            if not deviation.applies(target, fmt, obs.quantity, path, beta, threshold, family):
+            if not deviation.applies(target, fmt, obs.quantity, path, beta, threshold, family, device):
                 continue
             region = deviation.region_mask(obs)
             in_region = obs.x[region]
@@ -463,8 +525,12 @@ HEADER = (
 )
 
 
-def regenerate(observed, budgets: Budgets, provenance: str, partial: bool = False, rules: bool = False) -> str:
-    """A new budget file from what ``observed`` (``(config, observations)`` pairs) measure.
+def regenerate(
+    observed, budgets: Budgets, provenance: str, partial: bool = False, rules: bool = False, device: str = "cpu"
+) -> str:
+    """A new budget file from what ``observed`` (``(config, observations)`` pairs, all on ``device``)
+    measure: that kind of device's entries are measured again, every other device's are kept as
+    written.
 
     Each budget is the largest accuracy error outside every matching known deviation's region,
     over targets and paths, per dtype, quantity, oracle, beta and threshold, rounded up by
@@ -479,30 +545,62 @@ def regenerate(observed, budgets: Budgets, provenance: str, partial: bool = Fals
     *rules* (budgets without beta and threshold, :class:`Budget`) instead of one budget per grid
     point: per dtype, quantity and oracle, the largest error over the grid points whose beta is a
     power of two, and over all of them; deviation bounds only rise; the rest is kept.
+
+    A device the file has no deviations for gets the CPU's, seeded (:func:`seeded_deviations`):
+    their regions and reasons, to be confirmed on the device, with every bound measured there.
     """
+    kind = device_kind(device)
+    budgets = seeded_deviations(budgets, kind)
     measured, deviation_max = _maxima(observed, budgets)
-    lines = [*HEADER, f"# Measured on: {provenance}", "", "[meta]", f"measured_on = {_toml(provenance)}", ""]
+    measured_on = {**budgets.measured_on, kind: provenance}
+    kinds = [k for k in DEVICE_KINDS if k in measured_on]
+    lines = [*HEADER]
+    lines += [f"# Measured on{'' if k == 'cpu' else ' ' + k}: {measured_on[k]}" for k in kinds]
+    lines += ["", "[meta]", *(f"{_measured_on_key(k)} = {_toml(measured_on[k])}" for k in kinds), ""]
     for deviation in budgets.deviations:
         lines += _deviation_lines(deviation, deviation_max, partial or rules)
     lines += _budget_lines(_rules(measured) if rules else measured, budgets)
     return "\n".join(lines)
 
 
+def seeded_deviations(budgets: Budgets, kind: str) -> Budgets:
+    """``budgets`` with, for a kind of device it has no deviations for, a copy of each CPU deviation
+    on that device (id ``ID-KIND``): the CPU's regions and reasons are where to look first (torch's
+    documented rule and autograd formulas are the same on every device), but no bound is copied:
+    each is measured on the device, and an entry the device does not need is then *fixed* and
+    fails the run until it is removed."""
+    if kind == "cpu" or any(d.device == kind for d in budgets.deviations):
+        return budgets
+    seeded = tuple(
+        dataclasses.replace(
+            d,
+            id=f"{d.id}-{kind}",
+            reason=f"Seeded from the cpu entry {d.id!r}, to be confirmed on {kind}: {d.reason}",
+            device=kind,
+            max_ulp={} if d.max_ulp is not None else None,
+        )
+        for d in budgets.deviations
+        if d.device == "cpu"
+    )
+    return dataclasses.replace(budgets, deviations=budgets.deviations + seeded)
+
+
 def _rules(measured: dict[tuple, float]) -> dict[tuple, float]:
     """Rules from per-point maxima keyed (dtype, quantity, oracle, beta, threshold, "*"): the largest
     over powers of two, and over every beta, keyed (dtype, quantity, oracle, None, None, kind)."""
     out: dict[tuple, float] = {}
-    for (dtype, quantity, oracle, beta, _threshold, _kind), value in measured.items():
+    for (dtype, quantity, oracle, beta, _threshold, _kind, device), value in measured.items():
         kinds = ("*", "power_of_two") if is_power_of_two(beta) else ("*",)
         for kind in kinds:
-            key = (dtype, quantity, oracle, None, None, kind)
+            key = (dtype, quantity, oracle, None, None, kind, device)
             out[key] = max(out.get(key, 0.0), value)
     return out
 
 
 def _maxima(observed, budgets: Budgets) -> tuple[dict[tuple, float], dict[tuple[str, Format], float]]:
     """The largest accuracy errors measured: outside every matching deviation, per (dtype, quantity,
-    oracle, beta, threshold) named as in the file; inside each accuracy deviation, per (id, format)."""
+    oracle, beta, threshold, "*", device kind) named as in the file; inside each accuracy deviation,
+    per (id, format)."""
     measured: dict[tuple, float] = {}
     deviation_max: dict[tuple[str, Format], float] = {}
     for config, obs in observed:
@@ -518,13 +616,15 @@ def _maxima(observed, budgets: Budgets) -> tuple[dict[tuple, float], dict[tuple[
                     config.beta,
                     config.threshold,
                     config.family,
+                    config.device,
                 ):
                     continue
                 region = deviation.region_mask(obs)
                 key = (deviation.id, config.fmt)
                 deviation_max[key] = max(deviation_max.get(key, 0.0), _largest(meas.ulp_error[region]))
                 outside &= ~region
-            key = (config.fmt.name, config.quantity.value, oracle.value, config.beta, config.threshold, "*")
+            kind = device_kind(config.device)
+            key = (config.fmt.name, config.quantity.value, oracle.value, config.beta, config.threshold, "*", kind)
             measured[key] = max(measured.get(key, 0.0), _largest(meas.ulp_error[outside]))
     return measured, deviation_max
 
@@ -553,37 +653,48 @@ def _deviation_lines(deviation: Deviation, deviation_max: dict[tuple[str, Format
             lines.append(f"{key} = {_toml(getattr(deviation, key))}")
     if deviation.family != "torch":
         lines.append(f"family = {_toml(deviation.family)}")
+    if deviation.device != "cpu":
+        lines.append(f"device = {_toml(deviation.device)}")
     if deviation.max_ulp is not None:
-        bounds = dict(deviation.max_ulp)
-        notes = []
+        bounds, measured = dict(deviation.max_ulp), dict(deviation.measured or {})
         for fmt in FORMATS.values():
             if (deviation.id, fmt) in deviation_max:
                 value = deviation_max[(deviation.id, fmt)]
                 fresh = _ceil_power_of_two(value)
                 bounds[fmt] = max(fresh, bounds.get(fmt, 0.0)) if partial else fresh
-                notes.append(f"{fmt.name} {value:.6g}")
-        table = ", ".join(f"{f.name} = {_toml(float(bounds[f]))}" for f in FORMATS.values() if f in bounds)
-        lines.append(f"max_ulp = {{ {table} }}")
-        if notes:
-            lines.append("# measured: " + ", ".join(notes))
+                measured[fmt] = float(f"{value:.6g}")
+        lines.append(f"max_ulp = {_format_table(bounds)}")
+        if measured:
+            lines.append(f"measured = {_format_table(measured)}")
     lines.append("")
     return lines
+
+
+def _format_table(values: dict[Format, float]) -> str:
+    """``{ float16 = 2048.0, ... }`` in the order of the formats table."""
+    table = ", ".join(f"{f.name} = {_toml(float(values[f]))}" for f in FORMATS.values() if f in values)
+    return f"{{ {table} }}"
 
 
 def _budget_lines(measured: dict[tuple, float], budgets: Budgets) -> list[str]:
     """The ``[[budget]]`` tables: fresh where measured, kept as they were elsewhere, sorted."""
     kept = {}
     for b in budgets.budgets:
-        key = (b.fmt.name, b.quantity.value, b.oracle.value, b.beta, b.threshold, b.beta_kind)
+        key = (b.fmt.name, b.quantity.value, b.oracle.value, b.beta, b.threshold, b.beta_kind, b.device)
         if key not in measured:
             kept[key] = b
     entries = {key: (_ceil_power_of_two(value), value) for key, value in measured.items()}
     entries.update({key: (b.max_ulp, b.measured) for key, b in kept.items()})
+
+    def order(item):  # each device's entries together, the CPU's first, in the file's order
+        *key, device = item[0]
+        return (DEVICE_KINDS.index(device), *(-math.inf if v is None else v for v in key))
+
     lines = []
-    for (dtype, quantity, oracle, beta, threshold, kind), (budget, value) in sorted(
-        entries.items(), key=lambda item: tuple(-math.inf if v is None else v for v in item[0])
-    ):
+    for (dtype, quantity, oracle, beta, threshold, kind, device), (budget, value) in sorted(entries.items(), key=order):
         lines += ["[[budget]]", f"dtype = {_toml(dtype)}", f"quantity = {_toml(quantity)}", f"oracle = {_toml(oracle)}"]
+        if device != "cpu":
+            lines.append(f"device = {_toml(device)}")
         if beta is not None:
             lines.append(f"beta = {_toml(float(beta))}")
         if threshold is not None:

@@ -245,7 +245,7 @@ class Auditor:
         out = {}
         for oracle in ORACLE_ORDER:
             budget = self.budgets.budget_for(
-                config.fmt, config.quantity, oracle, config.path, config.beta, config.threshold
+                config.fmt, config.quantity, oracle, config.path, config.beta, config.threshold, config.device
             )
             out[oracle.value] = budget.max_ulp if budget else None
         return out
@@ -340,12 +340,22 @@ class Auditor:
     ) -> tuple[list[PropertyResult], list[budget_data.DeviationCheck]]:
         """Every property of an observation, with budgets and known deviations applied."""
         properties = [
-            budget_data.check_accuracy(obs, oracle, self.budgets, config.path, config.beta, config.threshold)
+            budget_data.check_accuracy(
+                obs, oracle, self.budgets, config.path, config.beta, config.threshold, config.device
+            )
             for oracle in ORACLE_ORDER
         ]
         properties.extend(check_all(obs))
         return budget_data.apply_deviations(
-            properties, obs, self.budgets, config.target, config.path, config.beta, config.threshold, config.family
+            properties,
+            obs,
+            self.budgets,
+            config.target,
+            config.path,
+            config.beta,
+            config.threshold,
+            config.family,
+            config.device,
         )
 
     def results(self) -> list[ConfigResult]:

@@ -39,6 +39,16 @@ NATIVE_DTYPES = ("float32", "float64")
 """Formats whose outputs :meth:`Implementation.evaluate` returns unconverted with ``native=True``."""
 
 
+DEVICE_KINDS = ("cpu", "cuda")
+"""The kinds of device an implementation may run on (``cuda:1`` is of kind ``cuda``): budgets and
+known deviations are measured, and recorded, per kind."""
+
+
+def device_kind(device: str) -> str:
+    """The kind of a device name: ``cpu``, ``cuda`` (for ``cuda`` and ``cuda:N``)."""
+    return device.split(":", 1)[0]
+
+
 NO_PARAMETERS = (1.0, math.inf)
 """(beta, threshold) of an implementation without either: ln(1 + e^x), no threshold rule."""
 

@@ -261,11 +261,24 @@ def budget_phrase(config: dict, oracle: str = "documented") -> str:
         return ""
     budget = budgets.get(oracle)
     if budget is None:
-        return "no budget applies"
+        return no_budget_words(config, oracle)
     measured = as_float(config["stats"][oracle]["max_ulp"])
     headroom = budget - measured
     state = f"headroom {fmt_ulp(headroom)}" if headroom >= 0 else f"over it by {fmt_ulp(-headroom)}"
     return f"budget {fmt_ulp(budget)} ULP, {state}"
+
+
+def no_budget_words(config: dict, oracle: str) -> str:
+    """Why no budget applies to an oracle's accuracy here: "no budget recorded for cuda" where the
+    budget file records none for the device (as the property's detail says), else "no budget applies"."""
+    for prop in config.get("properties", []):
+        if (
+            prop.get("verdict") == "no budget"
+            and oracle in prop["name"]
+            and prop.get("detail", "").startswith("no budget recorded for ")
+        ):
+            return prop["detail"].split(":", 1)[0]
+    return "no budget applies"
 
 
 def terminal_summary(run: dict, files: list[str]) -> list[str]:
@@ -312,9 +325,20 @@ def environment_line(run: dict) -> str:
         f"CPU {env['cpu']}",
     ]
     if env.get("cuda_devices"):
-        parts.append("CUDA " + ", ".join(d["name"] for d in env["cuda_devices"]))
+        devices = ", ".join(_cuda_device_words(d) for d in env["cuda_devices"])
+        parts.append(f"CUDA {env.get('torch_cuda_build') or ''} {devices}".replace("  ", " "))
     parts += [f"Python {env['python']}", f"softplus-audit {env['softplus_audit']}"]
     return " · ".join(parts)
+
+
+def _cuda_device_words(device: dict) -> str:
+    """A CUDA device as a report names it: name, compute capability and driver where recorded."""
+    details = []
+    if device.get("capability"):
+        details.append(f"compute capability {device['capability']}")
+    if device.get("driver"):
+        details.append(f"driver {device['driver']}")
+    return device["name"] + (f" ({', '.join(details)})" if details else "")
 
 
 def reproducer(worst: dict) -> str:

@@ -72,6 +72,8 @@ def template_environment(kind: str):
         anchor=model.anchor,
         relative_error=model.relative_error,
     )
+    # the macros are imported without the render's context: what they call is a global
+    env.globals["no_budget_words"] = model.no_budget_words
     return env
 
 
