@@ -203,14 +203,23 @@ def _cmd_budgets(args: argparse.Namespace) -> int:
         raise UsageError(f"--write: the budget file {path} is not writable")
     auditor = _session(args).auditor
     settings = auditor.settings
+    if len(auditor.devices) != 1:
+        raise UsageError(
+            f"budgets measures one kind of device at a time; got --device {' --device '.join(auditor.devices)}"
+        )
+    (device,) = auditor.devices
     provenance = f"torch {torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}"
+    if device != "cpu":  # the GPU, its compute capability and the CUDA runtime torch was built with
+        from suite.environment import cuda_device_line
+
+        provenance = f"torch {torch.__version__}, {cuda_device_line(device)}"
     observed = ((c, auditor.observe_all(c)[0]) for c in auditor.configurations())
     partial = (
         not set(DEFAULT_GRID) <= set(settings.grid)
         or set(settings.quantities) != set(Quantity)
         or not set(DEFAULT_TARGETS) <= set(settings.targets)
     )
-    text = budgets.regenerate(observed, auditor.budgets, provenance, partial=partial, rules=args.rules)
+    text = budgets.regenerate(observed, auditor.budgets, provenance, partial=partial, rules=args.rules, device=device)
     if args.write:
         from suite.files import write_text_atomically
 
@@ -338,7 +347,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             require("distributed", "dask")
         except implementations.ImplementationError as error:
             raise UsageError(f"--scheduler: {error}") from None
-    measured = run_sweep(spec, out, shards, only=only, workers=args.workers, scheduler=args.scheduler)
+    # on a device, the outputs come in large batches from this process and the cores measure them
+    batched = args.batched or (device != "cpu" and args.scheduler is None)
+    measured = run_sweep(spec, out, shards, only=only, workers=args.workers, scheduler=args.scheduler, batched=batched)
     wall = time.perf_counter() - begun if len(measured) == shards else None  # whole, not resumed
     if only is not None:
         print(f"softplus-audit: shard {only}/{shards} of {spec.key} written under {out / spec.key}")
@@ -636,6 +647,12 @@ def _add_sweep_command(sub) -> None:
         "cluster's scheduler address, e.g. tcp://10.0.0.5:8786, whose workers see --out "
         "(pip install 'softplus-audit[dask]')",
     )
+    sw.add_argument(
+        "--batched",
+        action="store_true",
+        help="evaluate the target in this process in batches of 2^26 inputs and measure them on --workers "
+        "processes (the default on a device other than cpu, where one process owns the device)",
+    )
     sw.add_argument("--out", default="reports/sweeps", help="directory for checkpoints and the report")
     sw.set_defaults(run=_cmd_sweep)
 
@@ -848,6 +865,94 @@ def _add_builds_command(sub) -> None:
     cmd.set_defaults(run=_cmd_builds)
 
 
+def _cmd_devices(args: argparse.Namespace) -> int:
+    from suite import implementations
+    from suite.audit import devices
+    from suite.audit.options import settings_from
+    from suite.environment import environment
+    from suite.files import write_json_atomically
+    from suite.report.devicesreport import write_devices_markdown
+    from suite.report.load import as_float
+
+    try:
+        settings = settings_from({"dtype": args.dtype, "quantity": args.quantity, "grid": args.grid})
+        implementation = implementations.load(args.target)
+        sides = []
+        for flag, device, path in (("--device", args.device, args.path), ("--versus", args.versus, args.versus_path)):
+            device = implementation.resolve_device(device)
+            paths = implementation.paths(device)
+            if path is not None and path not in paths:
+                raise ValueError(f"{flag}-path {path!r} does not exist on {device}; accepted: {', '.join(paths)}")
+            sides.append(devices.Side(device, path or paths[0]))
+        if sides[0] == sides[1]:
+            raise ValueError(f"--device and --versus are both {sides[0]}: give two devices, or two paths of one")
+    except ValueError as error:  # ImplementationError and DeviceUnavailableError included
+        raise UsageError(str(error)) from None
+    out = _output_directory(args.out)
+    a, b = sides
+
+    def progress(c: dict) -> None:
+        print(
+            f"  {c['dtype']} {c['quantity']} b={c['beta']:g}: {c['differing']:,} of {c['inputs']:,} differ",
+            file=sys.stderr,
+        )
+
+    configurations = devices.compare_all(
+        implementation, settings.formats, settings.quantities, settings.grid, a, b, progress
+    )
+    differing = [c for c in configurations if c["differing"]]
+    steps = [as_float(c["max_steps"]) for c in differing]
+    record = {
+        "format": 1,
+        "kind": "devices",
+        "target": args.target,
+        "description": implementation.description,
+        "versus": [str(a), str(b)],
+        "environment": environment(),
+        "summary": {
+            "configurations": len(configurations),
+            "differing_configurations": len(differing),
+            "inputs": sum(c["inputs"] for c in configurations),
+            "differing": sum(c["differing"] for c in configurations),
+            "max_steps": devices.json_number(max(steps)) if steps else None,
+        },
+        "configurations": configurations,
+    }
+    stem = out / f"devices-{a.device}-{a.path}-vs-{b.device}-{b.path}".replace(":", "")
+    write_json_atomically(record, stem.with_suffix(".json"))
+    md = write_devices_markdown(record, stem.with_suffix(".md"))
+    summary = record["summary"]
+    print(
+        f"softplus-audit: {a} against {b}: {summary['differing_configurations']} of {summary['configurations']} "
+        f"configurations differ ({summary['differing']:,} of {summary['inputs']:,} outputs); "
+        f"{stem.with_suffix('.json')}, {md}"
+    )
+    return EXIT_OK
+
+
+def _add_devices_command(sub) -> None:
+    """``softplus-audit devices``."""
+    cmd = sub.add_parser(
+        "devices",
+        help="one implementation on two devices (or paths), input by input: where the outputs differ",
+        description="Evaluate the target on --device and on --versus at the audit's inputs (every input of "
+        "float16 and bfloat16, the audit's samples of float32 and float64), for every dtype, quantity and grid "
+        "point, and compare the outputs bit for bit: how many differ, the inputs where they lie furthest apart "
+        "(in steps of the output format), and a reproducer of each side. Writes devices-A-vs-B.json and .md. "
+        "Exit 0: written (whatever differs); 2: bad input (an absent device, an unknown path).",
+    )
+    cmd.add_argument("--target", default="torch.nn.functional:softplus", help="package.module:callable")
+    cmd.add_argument("--device", default="cuda", help="cpu, cuda or cuda:N (default cuda)")
+    cmd.add_argument("--path", help="a kernel path on --device (default: its first)")
+    cmd.add_argument("--versus", default="cpu", help="the device compared with (default cpu)")
+    cmd.add_argument("--versus-path", help="a kernel path on --versus (default: its first; cpu: simd)")
+    cmd.add_argument("--dtype", action="append", help="float16, bfloat16, float32, float64 (repeatable; default all)")
+    cmd.add_argument("--quantity", action="append", help="forward, grad, grad2 (repeatable; default all)")
+    cmd.add_argument("--grid", help="'beta,threshold;...' (default: the audit's)")
+    cmd.add_argument("--out", default="reports/devices", help="directory (default: reports/devices)")
+    cmd.set_defaults(run=_cmd_devices)
+
+
 def _add_table_command(sub) -> None:
     """``softplus-audit table``."""
     table = sub.add_parser(
@@ -882,6 +987,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare_command(sub)
     _add_table_command(sub)
     _add_builds_command(sub)
+    _add_devices_command(sub)
     _add_corpus_command(sub)
     _add_matrix_command(sub)
     _add_sweep_command(sub)

@@ -106,7 +106,7 @@ def test_a_run_without_budgets_says_so_and_exits_4(tmp_path):
     result, out = audit_from_the_command_line(tmp_path, *SMALL_AUDIT, "--budgets", str(empty))
     assert result.returncode == 4, result.stdout[-3000:] + result.stderr[-3000:]
     assert "softplus-audit: NO BUDGET: 2 configurations, 0 failing" in result.stdout
-    assert "no budget applies: measured" in result.stdout  # the skipped tests say why
+    assert "no budget recorded for cpu: measured" in result.stdout  # the skipped tests say why
     report = json.loads((out / "audit.json").read_text())
     assert report["verdict"] == "no budget"
     assert report["summary"]["configurations_without_budget"]
@@ -277,6 +277,11 @@ BAD_INPUTS = [
     (["report", "OUT/run.json"], "no such file"),
     (["merge", "OUT", "--out", "OUT/merged.json"], "no such file or directory"),
     (["merge", "README.md", "--out", "OUT/merged.json"], "not a sweep shard"),
+    (["devices", "--device", "cpu", "--out", "OUT"], "--device and --versus are both cpu simd"),
+    (["devices", "--device", "cpu", "--path", "vector", "--out", "OUT"], "--device-path 'vector' does not exist"),
+    (["devices", "--device", "tpu", "--out", "OUT"], "unknown device 'tpu'; accepted: cpu, cuda, cuda:N"),
+    (["devices", "--device", "cpu", "--path", "scalar", "--dtype", "float8", "--out", "OUT"], "unknown dtype"),
+    (["budgets", "--device", "cpu", "--device", "cpu:1"], "unknown device 'cpu:1'"),
 ]
 
 

@@ -189,7 +189,8 @@ def _is_run(path: Path) -> bool:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return False
-    return isinstance(data, dict) and isinstance(data.get("configurations"), list)
+    # a run has no "kind" (a devices comparison, which also lists configurations, has one)
+    return isinstance(data, dict) and "kind" not in data and isinstance(data.get("configurations"), list)
 
 
 def load_rows(paths: list[str]) -> list[Row]:

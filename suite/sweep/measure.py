@@ -25,9 +25,20 @@ MAX_ESCALATED = 4096
 
 
 def sweep_range(
-    spec: SweepSpec, start: int, stop: int, implementation, progress=None, compiled: bool | None = None
+    spec: SweepSpec,
+    start: int,
+    stop: int,
+    implementation,
+    progress=None,
+    compiled: bool | None = None,
+    recorded: dict[str, np.ndarray] | None = None,
 ) -> Accumulator:
     """Measure patterns ``[start, stop)`` of ``spec.fmt`` (all of them) and return the statistics.
+
+    ``recorded``: the implementation's outputs at those patterns, per kernel path, evaluated
+    beforehand (:mod:`suite.sweep.batched`: on a device, in large batches) as
+    :meth:`~suite.implementations.base.Implementation.evaluate` gives them with ``native=True``;
+    the implementation is then not called.
 
     ``compiled`` (default: when :mod:`suite.numerics.kernels` loads) measures each chunk in one compiled
     pass (:func:`suite.numerics.kernels.sweep_chunk`); a chunk with a rounding the fast bound cannot
@@ -50,12 +61,18 @@ def sweep_range(
         x = fmt.decode(bits)
         # float32 outputs stay float32 (the compiled pass reads them as they are)
         own = bits.view(fmt.numpy_name) if (kernels and fmt.name in NATIVE_DTYPES) else x
-        y = implementation.evaluate(own, fmt, quantity, spec.beta, spec.threshold, spec.device, spec.path, native=True)
-        y_other = None
-        if other_path:
-            y_other = implementation.evaluate(
-                own, fmt, quantity, spec.beta, spec.threshold, spec.device, other_path, native=True
+        if recorded is not None:
+            y = np.asarray(recorded[spec.path][lo - start : hi - start])
+            y_other = np.asarray(recorded[other_path][lo - start : hi - start]) if other_path else None
+        else:
+            y = implementation.evaluate(
+                own, fmt, quantity, spec.beta, spec.threshold, spec.device, spec.path, native=True
             )
+            y_other = None
+            if other_path:
+                y_other = implementation.evaluate(
+                    own, fmt, quantity, spec.beta, spec.threshold, spec.device, other_path, native=True
+                )
         chunk = _chunk_compiled(kernels, fmt, quantity, params, bits, x, y, y_other) if kernels else None
         if chunk is None:
             y = y.astype(np.float64)

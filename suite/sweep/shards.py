@@ -74,11 +74,14 @@ def run_sweep(
     only: int | None = None,
     workers: int = 1,
     scheduler: str | None = None,
+    batched: bool = False,
 ) -> list[int]:
     """Measure every shard not yet checkpointed under ``out`` (or only shard ``only``); returns the
     shards measured now. Interrupted sweeps resume from their checkpoints. ``scheduler``: run the
     shards as tasks of Dask distributed, on a local cluster of ``workers`` processes (``local``)
-    or on the running cluster at that address (its workers must see ``out``)."""
+    or on the running cluster at that address (its workers must see ``out``). ``batched``: the
+    outputs evaluated in this process in large batches, measured on ``workers`` processes
+    (:mod:`suite.sweep.batched`; how a GPU is swept)."""
     fmt = spec.fmt
     todo = [only] if only is not None else list(range(shards))
     done = []
@@ -95,6 +98,10 @@ def run_sweep(
     try:
         if scheduler is not None and todo:
             done = [k for _, k in run_on_dask([(spec, k, shards) for k in todo], out, scheduler, workers, beat)]
+        elif batched and todo:
+            from suite.sweep.batched import run_batched
+
+            done = run_batched(spec, out, todo, shards, workers, progress=beat)
         elif workers > 1 and len(todo) > 1:
             import multiprocessing as mp
 
