@@ -672,20 +672,19 @@ def _add_merge_command(sub) -> None:
 def _cmd_table(args: argparse.Namespace) -> int:
     from suite.files import write_text_atomically
     from suite.report import RunFileError
-    from suite.report.table import load_rows, render_table_html, render_table_markdown
+    from suite.report.table import load_corpus, load_rows, render_table_html, render_table_markdown, report_files
 
     out = _output_directory(args.out)
-    from suite.report.table import report_files
-
     try:
         files = report_files(args.files)
         rows = load_rows(files)
     except RunFileError as error:
         raise UsageError(str(error)) from None
+    corpus = load_corpus(files)
     sources = [Path(f).name for f in files]
     html, md = out / f"{args.name}.html", out / f"{args.name}.md"
-    write_text_atomically(render_table_html(rows, sources), html)
-    write_text_atomically(render_table_markdown(rows, sources), md)
+    write_text_atomically(render_table_html(rows, sources, corpus), html)
+    write_text_atomically(render_table_markdown(rows, sources, corpus), md)
     print(f"softplus-audit: {len(rows)} configurations side by side: {html}, {md}")
     return EXIT_OK
 
@@ -930,6 +929,60 @@ def _cmd_devices(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_knife_edges(args: argparse.Namespace) -> int:
+    from suite.audit.knife_edges import list_name
+    from suite.files import write_json_atomically
+    from suite.numerics.formats import format_named
+    from suite.numerics.params import Params
+    from suite.report.knifereport import write_knife_edges
+    from suite.sweep.knife_edges import find_knife_edges
+    from suite.sweep.progress import Heartbeat
+
+    try:
+        fmt = format_named(args.dtype)
+        if fmt.width > 32:
+            raise ValueError(f"--dtype {fmt.name}: too many inputs to examine every one; accepted: float16, "
+                             "bfloat16, float32")  # fmt: skip
+        quantity = Quantity.named(args.quantity)
+        Params.as_kernel_sees(args.beta, math.inf, fmt)  # a beta the reference is defined for
+        if args.workers < 1:
+            raise ValueError(f"--workers {args.workers}: give a number of processes >= 1")
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    out = _output_directory(args.out)
+    beat = Heartbeat(fmt.count, f"knife edges {fmt.name} {quantity.value}")
+    try:
+        data = find_knife_edges(fmt, quantity, args.beta, args.workers, progress=beat)
+    finally:
+        beat.close()
+    stem = out / list_name(fmt, quantity, args.beta)
+    write_json_atomically(data, stem.with_suffix(".json"))
+    written = [stem.with_suffix(".json"), *write_knife_edges(data, stem)]
+    print(
+        f"softplus-audit: {data['count']:,} knife edges among {data['inputs']:,} inputs: "
+        + ", ".join(str(p) for p in written)
+    )
+    return EXIT_OK
+
+
+def _add_knife_edges_command(sub) -> None:
+    """``softplus-audit knife-edges``."""
+    cmd = sub.add_parser(
+        "knife-edges",
+        help="every input whose exact result lies within 2^-20 ULP of a rounding midpoint",
+        description="Examine every input of float16, bfloat16 or float32 and list those whose exact quantity "
+        "(the exact function, at --beta) lies within 2^-20 ULP of a rounding midpoint of the format: where "
+        "implementations accurate to about half an ULP may round differently. Writes "
+        "knife-edges-DTYPE-QUANTITY-bBETA.json, .md and .txt (the bit patterns). Exit 0: written; 2: bad input.",
+    )
+    cmd.add_argument("--dtype", required=True, help="float16, bfloat16 or float32")
+    cmd.add_argument("--quantity", default="forward", help="forward, grad, grad2 (default forward)")
+    cmd.add_argument("--beta", type=_float, default=1.0)
+    cmd.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    cmd.add_argument("--out", default="reports/knife-edges", help="directory (default: reports/knife-edges)")
+    cmd.set_defaults(run=_cmd_knife_edges)
+
+
 def _add_devices_command(sub) -> None:
     """``softplus-audit devices``."""
     cmd = sub.add_parser(
@@ -988,6 +1041,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_table_command(sub)
     _add_builds_command(sub)
     _add_devices_command(sub)
+    _add_knife_edges_command(sub)
     _add_corpus_command(sub)
     _add_matrix_command(sub)
     _add_sweep_command(sub)

@@ -205,3 +205,25 @@ def test_a_sweep_has_a_page_that_opens_in_chromium(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert not console_errors(result.stderr)
     assert shot.stat().st_size > 20_000, "a blank page?"
+
+
+def test_the_page_has_a_knife_edge_section_and_the_corpus_beside_the_table(tmp_path):
+    """A run of the float16 gradient (three knife edges; torch rounds one the wrong way) and the
+    corpus on the same torch: both sections, from the files alone."""
+    run_dir, corpus_dir = tmp_path / "run", tmp_path / "corpus"
+    common = ["--target", "torch.nn.functional:softplus"]
+    scope = ["--dtype", "float16", "--quantity", "grad", "--grid", "1,20"]
+    code, err = cli_here("run", *common, *scope, "--out", str(run_dir))
+    assert code == 0, err[-2000:]
+    assert cli_here("corpus", *common, "--out", str(corpus_dir))[0] == 0
+    assert cli_here("table", str(run_dir), str(corpus_dir), "--out", str(tmp_path))[0] == 0
+    md = (tmp_path / "table.md").read_text()
+    knife = md.split("### Knife edges", 1)[1].split("###", 1)[0]
+    assert "| float16 | grad | `torch.nn.functional:softplus` |" in knife
+    assert "2 of 3 (0x9600 wrong)" in knife
+    corpus = md.split("### Known upstream problems", 1)[1]
+    assert "| `torch-beta-zero-accepted` | present |" in corpus
+    assert "| `torch-backward-threshold-on-output` | fixed |" in corpus
+    html = (tmp_path / "table.html").read_text()
+    assert 'id="knife-edges"' in html
+    assert 'id="corpus"' in html

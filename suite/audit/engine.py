@@ -17,6 +17,7 @@ import numpy as np
 
 from suite import implementations
 from suite.audit import budgets as budget_data
+from suite.audit import knife_edges
 from suite.audit.defaults import DEFAULT_GRID
 from suite.audit.properties import Observations, PropertyResult, check_all
 from suite.implementations import DEFAULT_TARGETS, Implementation
@@ -117,6 +118,9 @@ class ConfigResult:
     # outputs exactly 0 where the correct rounding (documented oracle) is positive, and NaN outputs
     # where the exact value is a number: counts, and the first input of each
     zeros: Zeros | None = None
+    # the knife edges (inputs within 2**-20 ULP of a rounding midpoint) and how many it rounds
+    # correctly (None: none were looked for at this format, quantity and beta)
+    knife_edges: dict | None = None
 
     @property
     def passed(self) -> bool:
@@ -287,10 +291,32 @@ class Auditor:
         }
         disagreement = self._path_disagreement(config, obs.x, obs.y)
         result = ConfigResult(
-            config, obs.params, exhaustive, stats, properties, deviations, disagreement, Zeros.of(obs)
+            config,
+            obs.params,
+            exhaustive,
+            stats,
+            properties,
+            deviations,
+            disagreement,
+            Zeros.of(obs),
+            self._knife_edges(config),
         )
         self._results[config] = result
         return result
+
+    def _knife_edges(self, config: Configuration) -> dict | None:
+        """How the configuration rounds the knife edges of its format, quantity and beta."""
+        edges = knife_edges.knife_edge_set(config.fmt, config.quantity, config.beta)
+        if edges is None:
+            return None
+        return knife_edges.judge(
+            edges,
+            config.fmt,
+            config.beta,
+            config.threshold,
+            lambda x: self.outputs(config, x),
+            lambda x, output: self.reproducer(config, x, output),
+        )
 
     def _path_disagreement(self, config: Configuration, x: np.ndarray, y: np.ndarray) -> dict | None:
         """On the second of an implementation's two paths, how many outputs differ from the first's;

@@ -99,6 +99,7 @@ def config_entry(auditor, result, search: dict | None) -> dict:
         "hypothesis_search": _plain(search) if search else None,
         "path_disagreement": _plain(result.path_disagreement),
         "zeros": _zeros_record(auditor, config, result.zeros),
+        "knife_edges": result.knife_edges,
         "verdict": result.verdict,
     }
 

@@ -987,3 +987,31 @@ def sweep_chunk(quantity, *arguments):
         _sweep_grad(quantity, *arguments)
     else:
         _sweep_grad2(quantity, *arguments)
+
+
+@_jit
+def knife_edge_candidates(hi, lo, err, rounded, exponent, p, emin, within, slack, index):
+    """The inputs whose exact value ``hi + lo`` (within ``err``) may lie within ``within`` ULPs of a
+    rounding midpoint (:func:`suite.numerics.midpoints.midpoint_distance`, element by element, the
+    same operations in the same order): their indices written to ``index``, as far as it holds;
+    returns how many there are."""
+    count = 0
+    for i in range(hi.shape[0]):
+        h, r = hi[i], rounded[i]
+        if not (np.isfinite(h) and np.isfinite(r)) or exponent[i] == EXPONENT_OF_ZERO:
+            continue
+        if err[i] == 0 and lo[i] == 0:
+            continue  # an exact result: on a value, or half an ULP from every midpoint
+        q = max(exponent[i], emin) - p + 1
+        ulp = _pow2(q)
+        difference = (h - r) + lo[i]
+        if difference == 0:
+            continue
+        side = 1.0 if difference > 0 else -1.0
+        midpoint = r + side * ulp / 2
+        distance = abs(((h - midpoint) + lo[i]) / ulp)
+        if distance - (err[i] / ulp + slack) <= within:
+            if count < index.shape[0]:
+                index[count] = i
+            count += 1
+    return count

@@ -49,6 +49,19 @@ class Row:
     path_disagreement: int | None  # outputs that differ from the other kernel path's (None: not measured)
     source: str  # the file's name
     worst: tuple[float, float, float] | None = None  # (x, output, correctly rounded) of max_ulp
+    # inputs within 2**-20 ULP of a rounding midpoint: (rounded correctly, examined, the first rounded
+    # the wrong way); None where none were looked for
+    knife_edges: tuple[int, int, str | None] | None = None
+
+    @property
+    def knife_edges_text(self) -> str:
+        """ "2 of 3 (`0x9600` wrong)", "1 of 1", "none among every input", or "—" (not looked for)."""
+        if self.knife_edges is None:
+            return "—"
+        right, total, first_wrong = self.knife_edges
+        if total == 0:
+            return "none here"
+        return f"{right:,} of {total:,}" + (f" ({first_wrong} wrong)" if first_wrong else "")
 
     @property
     def opinfo(self) -> opinfo.Judgement | None:
@@ -102,6 +115,7 @@ def rows_of_run(run: dict, source: str) -> list[Row]:
         family = config.get("family", "torch")
         zeros = config.get("zeros") or {}
         disagreement = config.get("path_disagreement")
+        knife = config.get("knife_edges")
         rows.append(
             Row(
                 target=config["target"],
@@ -125,6 +139,11 @@ def rows_of_run(run: dict, source: str) -> list[Row]:
                 path_disagreement=disagreement["differing"] if disagreement else None,
                 source=source,
                 worst=_worst(doc),
+                knife_edges=(
+                    (knife["correctly_rounded"], knife["inputs"], (knife["wrong"] or [{}])[0].get("x_bits"))
+                    if knife
+                    else None
+                ),
             )
         )
     return rows
@@ -177,9 +196,49 @@ def report_files(paths: list[str]) -> list[str]:
             files.append(path)
             continue
         for candidate in sorted(p.glob("*.json")):
-            if is_sweep(candidate) or _is_run(candidate):
+            if is_sweep(candidate) or _is_run(candidate) or is_corpus(candidate):
                 files.append(str(candidate))
     return files
+
+
+def is_corpus(path: str | Path) -> bool:
+    """Is this the JSON of ``softplus-audit corpus`` (known upstream problems, present or fixed)?"""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "corpus" in data and isinstance(data.get("outcomes"), list)
+
+
+def load_corpus(paths: list[str]) -> list[dict]:
+    """Every outcome of every corpus file among ``paths`` (each with the file it came from)."""
+    import json
+
+    outcomes = []
+    for path in paths:
+        if is_corpus(path):
+            data = json.loads(Path(path).read_text())
+            # each corpus run writes corpus.json in its own directory: the directory names it
+            source = f"{Path(path).parent.name}/{Path(path).name}"
+            outcomes += [{**o, "source": source} for o in data["outcomes"]]
+    return outcomes
+
+
+def corpus_matrix(outcomes: list[dict]) -> tuple[list[str], list[tuple[str, list[dict | None]]]]:
+    """The corpus as a matrix: one column per implementation and file (labelled by the target, and by
+    the file too where one target comes from several: releases), one row per problem with each
+    column's outcome (None where that file did not check it)."""
+    keys = list(dict.fromkeys((o["target"], o["source"]) for o in outcomes))
+    sources_of: dict[str, int] = {}
+    for target, _ in keys:
+        sources_of[target] = sources_of.get(target, 0) + 1
+    labels = [target if sources_of[target] == 1 else f"{target} ({source})" for target, source in keys]
+    cells: dict[str, dict[tuple[str, str], dict]] = {}
+    for o in outcomes:
+        cells.setdefault(o["problem"], {})[(o["target"], o["source"])] = o
+    return labels, [(problem, [row.get(key) for key in keys]) for problem, row in cells.items()]
 
 
 def _is_run(path: Path) -> bool:
@@ -200,6 +259,8 @@ def load_rows(paths: list[str]) -> list[Row]:
     rows: list[Row] = []
     for path in report_files(paths):
         name = Path(path).name
+        if is_corpus(path):
+            continue  # not configurations: load_corpus
         if is_sweep(path):
             rows += rows_of_sweep(load_sweep(path), name)
         else:
@@ -292,8 +353,12 @@ def _glance_cells(per_dtype: dict, dtypes: list[str]) -> list[str]:
     return out
 
 
-def _context(rows: list[Row], sources: list[str]) -> dict:
+def _context(rows: list[Row], sources: list[str], corpus: list[dict] | None = None) -> dict:
+    columns, matrix = corpus_matrix(corpus or [])
     return {
+        "corpus_columns": columns,
+        "corpus": matrix,
+        "knife_rows": [r for r in rows if r.knife_edges and r.knife_edges[1]],
         "glance": glance(rows),
         "opinfo_rule": opinfo.RULE,
         "describe_opinfo": opinfo.describe,
@@ -305,15 +370,15 @@ def _context(rows: list[Row], sources: list[str]) -> dict:
     }
 
 
-def render_table_html(rows: list[Row], sources: list[str]) -> str:
+def render_table_html(rows: list[Row], sources: list[str], corpus: list[dict] | None = None) -> str:
     """The side-by-side page: self-contained HTML (styles and the sorting script inline)."""
     from suite.report.render import template_environment
 
-    return template_environment("html").get_template("table.html.j2").render(_context(rows, sources))
+    return template_environment("html").get_template("table.html.j2").render(_context(rows, sources, corpus))
 
 
-def render_table_markdown(rows: list[Row], sources: list[str]) -> str:
+def render_table_markdown(rows: list[Row], sources: list[str], corpus: list[dict] | None = None) -> str:
     """The side-by-side table as Markdown (for CI logs and issues)."""
     from suite.report.render import template_environment
 
-    return template_environment("md").get_template("table.md.j2").render(_context(rows, sources))
+    return template_environment("md").get_template("table.md.j2").render(_context(rows, sources, corpus))
