@@ -843,6 +843,13 @@ def _add_matrix_command(sub) -> None:
     cmd.set_defaults(run=_cmd_matrix)
 
 
+def _add_scope_options(cmd) -> None:
+    """--dtype, --quantity and --grid of a command that covers part of the audit's configurations."""
+    cmd.add_argument("--dtype", action="append", help=f"{DTYPE_NAMES} (repeatable; default all)")
+    cmd.add_argument("--quantity", action="append", help=f"{QUANTITY_NAMES} (repeatable; default all)")
+    cmd.add_argument("--grid", help="'beta,threshold;...' (default: the audit's)")
+
+
 def _add_builds_command(sub) -> None:
     """``softplus-audit builds``."""
     from suite.audit import profiles
@@ -856,9 +863,7 @@ def _add_builds_command(sub) -> None:
         "build's audit (audit-CAPABILITY.*), builds.md/.json (what ran, and the outputs that differ bit for bit "
         "from the default build's) and table.html/.md (the builds side by side). Exit 0: done; 2: bad input.",
     )
-    cmd.add_argument("--dtype", action="append", help="float16, bfloat16, float32, float64 (repeatable; default all)")
-    cmd.add_argument("--quantity", action="append", help="forward, grad, grad2 (repeatable; default all)")
-    cmd.add_argument("--grid", help="'beta,threshold;...' for the audits (default: the audit's)")
+    _add_scope_options(cmd)
     cmd.add_argument("--profile", default=profiles.DEFAULT_PROFILE, choices=profiles.PROFILES)
     cmd.add_argument("--out", default="reports/builds", help="directory (default: reports/builds)")
     cmd.set_defaults(run=_cmd_builds)
@@ -935,14 +940,11 @@ def _cmd_knife_edges(args: argparse.Namespace) -> int:
     from suite.numerics.formats import format_named
     from suite.numerics.params import Params
     from suite.report.knifereport import write_knife_edges
-    from suite.sweep.knife_edges import find_knife_edges
+    from suite.sweep.knife_edges import find_knife_edges, search_binades
     from suite.sweep.progress import Heartbeat
 
     try:
         fmt = format_named(args.dtype)
-        if fmt.width > 32:
-            raise ValueError(f"--dtype {fmt.name}: too many inputs to examine every one; accepted: float16, "
-                             "bfloat16, float32")  # fmt: skip
         quantity = Quantity.named(args.quantity)
         Params.as_kernel_sees(args.beta, math.inf, fmt)  # a beta the reference is defined for
         if args.workers < 1:
@@ -950,14 +952,16 @@ def _cmd_knife_edges(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     out = _output_directory(args.out)
-    beat = Heartbeat(fmt.count, f"knife edges {fmt.name} {quantity.value}")
+    # float64: a search, binade by binade (of each sign); the others: every input
+    steps = 2 * len(search_binades(fmt)) if fmt.width > 32 else fmt.count
+    beat = Heartbeat(steps, f"knife edges {fmt.name} {quantity.value}")
     try:
         data = find_knife_edges(fmt, quantity, args.beta, args.workers, progress=beat)
     finally:
         beat.close()
-    stem = out / list_name(fmt, quantity, args.beta)
-    write_json_atomically(data, stem.with_suffix(".json"))
-    written = [stem.with_suffix(".json"), *write_knife_edges(data, stem)]
+    name = list_name(fmt, quantity, args.beta)  # "...-b0.1": no suffix to replace, a name to extend
+    write_json_atomically(data, out / f"{name}.json")
+    written = [out / f"{name}.json", *write_knife_edges(data, out, name)]
     print(
         f"softplus-audit: {data['count']:,} knife edges among {data['inputs']:,} inputs: "
         + ", ".join(str(p) for p in written)
@@ -970,13 +974,14 @@ def _add_knife_edges_command(sub) -> None:
     cmd = sub.add_parser(
         "knife-edges",
         help="every input whose exact result lies within 2^-20 ULP of a rounding midpoint",
-        description="Examine every input of float16, bfloat16 or float32 and list those whose exact quantity "
+        description="Examine every input of float16, bfloat16 or float32 (float64: search, by inverting the "
+        "function around anchors in every binade) and list those whose exact quantity "
         "(the exact function, at --beta) lies within 2^-20 ULP of a rounding midpoint of the format: where "
         "implementations accurate to about half an ULP may round differently. Writes "
         "knife-edges-DTYPE-QUANTITY-bBETA.json, .md and .txt (the bit patterns). Exit 0: written; 2: bad input.",
     )
-    cmd.add_argument("--dtype", required=True, help="float16, bfloat16 or float32")
-    cmd.add_argument("--quantity", default="forward", help="forward, grad, grad2 (default forward)")
+    cmd.add_argument("--dtype", required=True, help=f"{DTYPE_NAMES} (float64: a search)")
+    cmd.add_argument("--quantity", default="forward", help=f"{QUANTITY_NAMES} (default forward)")
     cmd.add_argument("--beta", type=_float, default=1.0)
     cmd.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     cmd.add_argument("--out", default="reports/knife-edges", help="directory (default: reports/knife-edges)")
@@ -999,9 +1004,7 @@ def _add_devices_command(sub) -> None:
     cmd.add_argument("--path", help="a kernel path on --device (default: its first)")
     cmd.add_argument("--versus", default="cpu", help="the device compared with (default cpu)")
     cmd.add_argument("--versus-path", help="a kernel path on --versus (default: its first; cpu: simd)")
-    cmd.add_argument("--dtype", action="append", help="float16, bfloat16, float32, float64 (repeatable; default all)")
-    cmd.add_argument("--quantity", action="append", help="forward, grad, grad2 (repeatable; default all)")
-    cmd.add_argument("--grid", help="'beta,threshold;...' (default: the audit's)")
+    _add_scope_options(cmd)
     cmd.add_argument("--out", default="reports/devices", help="directory (default: reports/devices)")
     cmd.set_defaults(run=_cmd_devices)
 

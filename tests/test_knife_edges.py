@@ -11,9 +11,10 @@ import pytest
 from suite.audit import knife_edges as audit_knife_edges
 from suite.audit.engine import Auditor, AuditSettings
 from suite.numerics.fastref import fast_reference
-from suite.numerics.formats import BFLOAT16, FLOAT16, FLOAT32
+from suite.numerics.formats import BFLOAT16, FLOAT16, FLOAT32, FLOAT64
 from suite.numerics.midpoints import KNIFE_EDGE_ULP, _distance_from_mpmath, knife_edges, midpoint_distance
 from suite.numerics.params import Oracle, Params, Quantity
+from suite.sweep.knife_edges import search_knife_edges
 from tests.test_cli import ROOT
 from tests.test_cli import run as cli_process
 
@@ -78,16 +79,37 @@ def test_the_audit_counts_the_knife_edges_an_implementation_rounds_correctly():
     assert _knife("torch.nn.functional:softplus", BFLOAT16, Quantity.FORWARD)["inputs"] == 0
 
 
-def test_the_packaged_float32_lists_are_the_published_ones_and_hold_only_knife_edges():
-    for packaged in sorted(audit_knife_edges.DATA.glob("*.txt")):
-        published = PUBLISHED / packaged.name
-        assert packaged.read_bytes() == published.read_bytes(), f"{packaged.name} differs from the published list"
-        record = json.loads(published.with_suffix(".json").read_text())
-        quantity = Quantity.named(record["quantity"])
-        edges = audit_knife_edges.knife_edge_set(FLOAT32, quantity, record["beta"])  # raises if one is not
-        assert len(edges.x) == record["count"] > 0
-        assert [FLOAT32.hex_of(v) for v in edges.x[:5]] == [e["x_bits"] for e in record["edges"][:5]]
-    assert sorted(p.name for p in audit_knife_edges.DATA.glob("*.txt"))
+def test_the_packaged_lists_are_the_published_ones_and_hold_only_knife_edges():
+    """Each packaged list (float32: every input examined; float64: the search) is the published one
+    byte for byte, and loading it checks again that every input in it is a knife edge."""
+    packaged = sorted(audit_knife_edges.DATA.glob("*.txt"))
+    assert {p.name.split("-")[2] for p in packaged} == {"float32", "float64"}
+    for path in packaged:
+        published = PUBLISHED / path.name
+        assert path.read_bytes() == published.read_bytes(), f"{path.name} differs from the published list"
+        _, _, dtype, quantity, beta = path.stem.split("-")
+        fmt = FLOAT32 if dtype == "float32" else FLOAT64
+        lines = path.read_text().splitlines()[1:]
+        edges = audit_knife_edges.knife_edge_set(fmt, Quantity.named(quantity), float(beta[1:]))  # raises if not
+        assert [fmt.hex_of(v) for v in edges.x] == lines
+        if published.with_suffix(".json").exists():
+            assert json.loads(published.with_suffix(".json").read_text())["count"] == len(lines)
+
+
+def test_the_float64_search_finds_knife_edges_that_mpmath_confirms():
+    """The search inverts the function around anchors: near 0, ln2 + x/2 passes the midpoints next to
+    ln2 so slowly that runs of neighbouring inputs lie within a hair of one. A sample of what it
+    finds, confirmed one by one at 40 digits."""
+    record = search_knife_edges(FLOAT64, Quantity.GRAD2)
+    assert not record["exhaustive"]
+    assert record["count"] > 100
+    params = Params.as_kernel_sees(1.0, np.inf, FLOAT64)
+    for edge in record["edges"][:: max(1, record["count"] // 25)]:
+        rounded = float(edge["correctly_rounded"])
+        exact, above = _distance_from_mpmath(Quantity.GRAD2, edge["x"], params, FLOAT64, Oracle.MATH, rounded)
+        assert exact <= KNIFE_EDGE_ULP
+        assert above == edge["exact_above_midpoint"]
+        assert exact == pytest.approx(edge["distance_ulp"], rel=1e-3, abs=1e-12)
 
 
 def test_a_damaged_list_is_one_clear_error(tmp_path, monkeypatch):
@@ -109,6 +131,13 @@ def test_the_knife_edges_command_writes_the_list_three_ways(tmp_path):
     text = (tmp_path / "knife-edges-float16-grad-b1.txt").read_text().splitlines()
     assert text[1:] == ["0x1400", "0x9000", "0x9600"]
     assert "**3 of 65,536 inputs**" in (tmp_path / "knife-edges-float16-grad-b1.md").read_text()
-    bad = cli_process("knife-edges", "--dtype", "float64", "--out", str(tmp_path / "no"))
+    # a beta with a fraction names its files whole (no ".1" taken for a suffix)
+    tenth = cli_process("knife-edges", "--dtype", "float16", "--beta", "0.1", "--out", str(tmp_path))
+    assert tenth.returncode == 0, tenth.stderr[-2000:]
+    names = sorted(p.name for p in tmp_path.glob("knife-edges-float16-forward-*"))
+    assert names == [f"knife-edges-float16-forward-b0.1.{s}" for s in ("json", "md", "txt")]
+    assert json.loads((tmp_path / names[0]).read_text())["edges"][0]["x_bits"] == "0x0d89"
+    bad = cli_process("knife-edges", "--dtype", "float8", "--out", str(tmp_path / "no"))
     assert bad.returncode == 2
-    assert "too many inputs to examine every one" in bad.stderr
+    assert "unknown dtype 'float8'" in bad.stderr
+    assert not (tmp_path / "no").exists()

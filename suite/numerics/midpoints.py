@@ -96,9 +96,10 @@ def knife_edges(
 
 def _candidates(ref: ReferenceValues, fmt: Format) -> np.ndarray:
     """Indices of the inputs that may be knife edges (distance minus uncertainty within the
-    threshold): in one compiled loop where numba is installed, else with :func:`midpoint_distance`."""
+    threshold): in one compiled loop where numba is installed and the reference is float64 (formats
+    up to float32), else with :func:`midpoint_distance`."""
     kernels = compiled_kernels()
-    if kernels is None:
+    if kernels is None or ref.hi.dtype != np.float64:  # the loop is written for W = float64
         distance, uncertainty, _ = midpoint_distance(ref, fmt)
         with np.errstate(invalid="ignore"):
             return np.flatnonzero(distance - uncertainty <= KNIFE_EDGE_ULP)

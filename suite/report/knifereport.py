@@ -26,9 +26,9 @@ def knife_edges_text(data: dict) -> str:
     return "\n".join([header, *(e["x_bits"] for e in data["edges"])]) + "\n"
 
 
-def write_knife_edges(data: dict, stem: Path) -> list[Path]:
-    """The Markdown and the text list beside the JSON at ``stem`` (without suffix)."""
-    md, txt = stem.with_suffix(".md"), stem.with_suffix(".txt")
+def write_knife_edges(data: dict, out: Path, name: str) -> list[Path]:
+    """The Markdown and the text list, ``out/NAME.md`` and ``out/NAME.txt``."""
+    md, txt = out / f"{name}.md", out / f"{name}.txt"
     write_text_atomically(render_knife_edges_markdown(data), md)
     write_text_atomically(knife_edges_text(data), txt)
     return [md, txt]
