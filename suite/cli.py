@@ -412,10 +412,13 @@ def _shards(args: argparse.Namespace, fmt) -> tuple[int, int | None]:
 def _sample_sweep(spec, implementation, out, per_binade: int, search: int) -> int:
     import time
 
+    import numpy as np
+
     from suite.environment import environment
     from suite.files import write_json_atomically
     from suite.report.sweepreport import write_sweep_html, write_sweep_markdown
     from suite.sweep import Heartbeat, report, sample_float64, targeted_search
+    from suite.sweep.sample import measure_float64
 
     if per_binade < 2:
         raise UsageError(f"--per-binade {per_binade}: give at least 2 (each binade's first and last values)")
@@ -428,6 +431,15 @@ def _sample_sweep(spec, implementation, out, per_binade: int, search: int) -> in
     finally:
         beat.close()
     found = targeted_search(spec, implementation, search) if search else None
+    added = 0
+    if found:
+        # the search's inputs join the sample's statistics (those the sample already holds, once)
+        tried = np.unique(np.array(found.pop("inputs"), dtype=np.float64))
+        tried = tried[~np.isnan(tried)]
+        extra = np.setdiff1d(tried, x, assume_unique=True)
+        measure_float64(spec, extra, implementation, acc)
+        added = len(extra)
+        found["inputs_added_to_the_statistics"] = added
     data = _described(report(spec, acc, 1, environment(), wall_seconds=time.perf_counter() - begun), implementation)
     data["sample"] = {"per_binade": per_binade, "inputs": len(x), "note": "suite.inputs.sets.stratified"}
     if found:

@@ -1,5 +1,5 @@
 """float64 cannot be enumerated: a stratified sample with the sweep's statistics, then a steered
-hypothesis search beyond it."""
+hypothesis search beyond it, whose inputs join the same statistics (:func:`measure_float64`)."""
 
 from __future__ import annotations
 
@@ -29,13 +29,22 @@ def sample_float64(spec: SweepSpec, per_binade: int, implementation, progress=No
 
     if spec.fmt is not FLOAT64:
         raise ValueError(f"sampled sweeps are for float64; {spec.fmt.name} can be swept whole")
-    fmt, quantity = spec.fmt, spec.quantity
-    params = Params.as_kernel_sees(spec.beta, spec.threshold, fmt)
-    x_all = stratified(fmt, spec.beta, spec.threshold, per_binade=per_binade)
+    x_all = stratified(spec.fmt, spec.beta, spec.threshold, per_binade=per_binade)
     if hasattr(progress, "set_total"):
         progress.set_total(len(x_all))
     other_path = spec.other_path(implementation.paths(spec.device))
     acc = Accumulator(0, 0, path_disagreement=Violation() if other_path else None)
+    measure_float64(spec, x_all, implementation, acc, progress)
+    return acc, x_all
+
+
+def measure_float64(spec: SweepSpec, x_all: np.ndarray, implementation, acc: Accumulator, progress=None) -> None:
+    """Measure the float64 inputs ``x_all`` (sorted by value) into ``acc``: both oracles' statistics,
+    outputs of 0 where the correct rounding is positive, wrong-way steps between inputs that are
+    adjacent floats, and the other kernel path's disagreement; the time it took is added."""
+    fmt, quantity = spec.fmt, spec.quantity
+    params = Params.as_kernel_sees(spec.beta, spec.threshold, fmt)
+    other_path = spec.other_path(implementation.paths(spec.device))
     begun = time.perf_counter()
     for lo in range(0, len(x_all), CHUNK):
         x = x_all[lo : lo + CHUNK]
@@ -61,8 +70,7 @@ def sample_float64(spec: SweepSpec, per_binade: int, implementation, progress=No
         acc.inputs += len(x)
         if progress:
             progress(len(x))
-    acc.seconds = time.perf_counter() - begun
-    return acc, x_all
+    acc.seconds += time.perf_counter() - begun
 
 
 def targeted_search(spec: SweepSpec, implementation, examples: int) -> dict:
@@ -81,6 +89,7 @@ def targeted_search(spec: SweepSpec, implementation, examples: int) -> dict:
     fmt, quantity = FLOAT64, spec.quantity
     params = Params.as_kernel_sees(spec.beta, spec.threshold, fmt)
     found = {"tried": 0, "max_ulp": -1.0, "x": math.nan, "output": math.nan, "rounded": math.nan, "failures": 0}
+    inputs: list[float] = []
 
     # derandomized hypothesis draws its examples from a digest of probe's source: an edit of probe
     # changes which inputs every search tries, so it keeps its words (``evaluate(target, ...)``)
@@ -95,6 +104,7 @@ def targeted_search(spec: SweepSpec, implementation, examples: int) -> dict:
         ref = fast_reference(quantity, xs, params, fmt, Oracle.DOCUMENTED)
         m = measure(y, ref, check_outputs=False)
         found["tried"] += 1
+        inputs.append(x)
         if m.failure[0] != Failure.NONE:
             found["failures"] += 1
             return
@@ -131,4 +141,5 @@ def targeted_search(spec: SweepSpec, implementation, examples: int) -> dict:
         "worst": worst,
         "failures": found["failures"],
         "strategy": "suite.inputs.strategies.focused, hypothesis.target on the ULP error, derandomized",
+        "inputs": inputs,  # every input tried (the caller merges them into the sample's statistics)
     }
