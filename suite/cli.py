@@ -322,11 +322,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         fmt = format_named(args.dtype)
         quantity = Quantity.named(args.quantity)
         implementation = implementations.load(args.target)
-        device = implementation.resolve_device(args.device)
-        paths = implementation.paths(device)
-        path = args.path or paths[0]
-        if path not in paths:
-            raise ValueError(f"--path {path!r} does not exist on {device}; accepted: {', '.join(paths)}")
+        device, path = _device_and_path(implementation, args.device, args.path, "--path")
         # ln(1 + e^x) alone (another framework): swept at beta = 1 without a threshold
         beta, threshold = documented_parameters(implementation, args.beta, args.threshold)
         Params.as_kernel_sees(beta, threshold, fmt)  # a beta the reference is defined for
@@ -363,6 +359,17 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     page = write_sweep_html(data, target.with_suffix(".html"))
     print(f"softplus-audit: sweep of {total.inputs:,} inputs written to {target}, {summary} and {page}")
     return EXIT_OK
+
+
+def _device_and_path(implementation, device: str, path: str | None, flag: str) -> tuple[str, str]:
+    """A device the implementation has here (its canonical name) and one of its kernel paths there
+    (default: the first); ValueError (one line, naming ``flag`` and what is accepted) otherwise."""
+    device = implementation.resolve_device(device)
+    paths = implementation.paths(device)
+    path = path or paths[0]
+    if path not in paths:
+        raise ValueError(f"{flag} {path!r} does not exist on {device}; accepted: {', '.join(paths)}")
+    return device, path
 
 
 def _described(data: dict, implementation) -> dict:
@@ -893,13 +900,10 @@ def _cmd_devices(args: argparse.Namespace) -> int:
     try:
         settings = settings_from({"dtype": args.dtype, "quantity": args.quantity, "grid": args.grid})
         implementation = implementations.load(args.target)
-        sides = []
-        for flag, device, path in (("--device", args.device, args.path), ("--versus", args.versus, args.versus_path)):
-            device = implementation.resolve_device(device)
-            paths = implementation.paths(device)
-            if path is not None and path not in paths:
-                raise ValueError(f"{flag}-path {path!r} does not exist on {device}; accepted: {', '.join(paths)}")
-            sides.append(devices.Side(device, path or paths[0]))
+        sides = [
+            devices.Side(*_device_and_path(implementation, args.device, args.path, "--path")),
+            devices.Side(*_device_and_path(implementation, args.versus, args.versus_path, "--versus-path")),
+        ]
         if sides[0] == sides[1]:
             raise ValueError(f"--device and --versus are both {sides[0]}: give two devices, or two paths of one")
     except ValueError as error:  # ImplementationError and DeviceUnavailableError included
@@ -952,7 +956,7 @@ def _cmd_knife_edges(args: argparse.Namespace) -> int:
     from suite.numerics.formats import format_named
     from suite.numerics.params import Params
     from suite.report.knifereport import write_knife_edges
-    from suite.sweep.knife_edges import find_knife_edges, search_binades
+    from suite.sweep.knife_edges import find_knife_edges, progress_steps
     from suite.sweep.progress import Heartbeat
 
     try:
@@ -964,9 +968,7 @@ def _cmd_knife_edges(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     out = _output_directory(args.out)
-    # float64: a search, binade by binade (of each sign); the others: every input
-    steps = 2 * len(search_binades(fmt)) if fmt.width > 32 else fmt.count
-    beat = Heartbeat(steps, f"knife edges {fmt.name} {quantity.value}")
+    beat = Heartbeat(progress_steps(fmt), f"knife edges {fmt.name} {quantity.value}")
     try:
         data = find_knife_edges(fmt, quantity, args.beta, args.workers, progress=beat)
     finally:

@@ -45,17 +45,17 @@ def environment() -> dict:
         pass
     if torch.cuda.is_available():
         driver = nvidia_driver_version()
-        for i in range(torch.cuda.device_count()):
-            major, minor = torch.cuda.get_device_capability(i)
-            info["cuda_devices"].append(
-                {
-                    "index": i,
-                    "name": torch.cuda.get_device_name(i),
-                    "capability": f"{major}.{minor}",
-                    "driver": driver,
-                }
-            )
+        info["cuda_devices"] = [cuda_device(i, driver) for i in range(torch.cuda.device_count())]
     return info
+
+
+def cuda_device(index: int, driver: str | None) -> dict:
+    """One CUDA device as a run records it: index, name, compute capability, the NVIDIA driver."""
+    import torch
+
+    major, minor = torch.cuda.get_device_capability(index)
+    name = torch.cuda.get_device_name(index)
+    return {"index": index, "name": name, "capability": f"{major}.{minor}", "driver": driver}
 
 
 def nvidia_driver_version() -> str | None:
@@ -81,10 +81,8 @@ def cuda_device_line(device: str) -> str:
 
     if not torch.cuda.is_available():  # a device name torch cannot see (a test's synthetic device)
         return f"device {device} (not a CUDA device torch sees: torch.cuda.is_available() is False)"
-    index = torch.device(device).index or 0
-    major, minor = torch.cuda.get_device_capability(index)
-    driver = nvidia_driver_version() or "unknown"
+    d = cuda_device(torch.device(device).index or 0, nvidia_driver_version())
     return (
-        f"{torch.cuda.get_device_name(index)} (compute capability {major}.{minor}), driver {driver}, "
+        f"{d['name']} (compute capability {d['capability']}), driver {d['driver'] or 'unknown'}, "
         f"CUDA {torch.version.cuda}"
     )

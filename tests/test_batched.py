@@ -11,18 +11,11 @@ from suite import implementations
 from suite.numerics.formats import BFLOAT16, FLOAT16, FLOAT32
 from suite.numerics.params import Quantity
 from suite.sweep import SweepSpec, merge_shards, read_shard, run_sweep, shard_file, shard_range, sweep_range
-from suite.sweep.accumulate import accumulator_to_json
 from suite.sweep.batched import evaluate_in_batches, run_batched
 from suite.sweep.measure import CHUNK
 from tests.synthetic_devices import cpu_kernel_as_cuda
 from tests.test_cli import run as cli_process
-
-
-def _statistics(acc) -> dict:
-    """Everything an accumulator holds but the time it took."""
-    data = accumulator_to_json(acc)
-    data.pop("seconds")
-    return data
+from tests.test_sweep import statistics
 
 
 @pytest.mark.parametrize(
@@ -38,7 +31,7 @@ def test_a_batched_sweep_gives_the_unbatched_statistics_and_checkpoints(tmp_path
     assert [p.name for p in files["plain"]] == [p.name for p in files["batched"]]
     _, plain, _ = merge_shards(files["plain"])
     _, batched, _ = merge_shards(files["batched"])
-    assert _statistics(batched) == _statistics(plain)
+    assert statistics(batched) == statistics(plain)
     assert batched.path_disagreement is not None
     # the recorded outputs are gone once measured: only checkpoints remain
     assert sorted(p.suffix for p in (tmp_path / "batched" / spec.key).iterdir()) == [".json"] * 4
@@ -55,7 +48,7 @@ def test_float32_outputs_in_several_batches_measure_as_one_sweep(tmp_path):
     plain = sweep_range(spec, start, stop, target)
     assert run_batched(spec, tmp_path, [k], n, workers=1, batch=CHUNK) == [k]
     _, _, _, batched = read_shard(shard_file(tmp_path, spec, k, n))
-    assert _statistics(batched) == _statistics(plain)
+    assert statistics(batched) == statistics(plain)
     assert plain.zero_where_positive.count > 0  # the region holds a finding, and it is counted alike
 
 

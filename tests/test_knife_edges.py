@@ -41,6 +41,29 @@ def test_the_distance_to_a_midpoint_is_mpmaths_within_its_stated_uncertainty(qua
     assert checked >= 60
 
 
+@pytest.mark.parametrize("quantity", list(Quantity))
+def test_the_compiled_loop_picks_the_candidates_the_numpy_path_picks(quantity, monkeypatch):
+    """Every float16 input, and float32 around the first knife edge of the published list (so the
+    loop has some to find) and near 0.7: the same candidates either way."""
+    from suite.numerics import midpoints
+
+    listed = (audit_knife_edges.DATA / f"{audit_knife_edges.list_name(FLOAT32, quantity, 1.0)}.txt").read_text()
+    first = int(listed.splitlines()[1], 16)
+    cases = [(FLOAT16, FLOAT16.decode(FLOAT16.all_bits()))]
+    for start in (first - (1 << 17), 0x3F333333):
+        cases.append((FLOAT32, FLOAT32.decode(FLOAT32.bit_range(start, start + (1 << 18)))))
+    picked = 0
+    for fmt, x in cases:
+        ref = fast_reference(quantity, x, Params.as_kernel_sees(1.0, np.inf, fmt), fmt, Oracle.MATH)
+        compiled = midpoints._candidates(ref, fmt)
+        with monkeypatch.context() as patch:
+            patch.setattr(midpoints, "compiled_kernels", lambda: None)
+            numpy_path = midpoints._candidates(ref, fmt)
+        assert np.array_equal(compiled, numpy_path)
+        picked += len(compiled)
+    assert picked > 0
+
+
 def test_the_float16_gradient_has_three_knife_edges_each_confirmed_by_mpmath():
     """sigmoid(x) = 1/2 + x/4 - x^3/48 + ...: at x = 2**-10, 1/2 + 2**-12 is a float16 midpoint, and the
     exact value lies 2**-30/48 below it. Found among every input; each confirmed at 40 digits, and no

@@ -3,6 +3,7 @@ able to find a defect that sampling misses."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 
 import numpy as np
@@ -270,67 +271,22 @@ def test_a_terminal_gets_a_progress_bar_and_a_log_gets_heartbeat_lines(monkeypat
     assert "sweep x: 100/100 inputs (100.0%)" in log.getvalue()
 
 
-@pytest.mark.processes
-def test_shards_on_a_local_dask_cluster_survive_a_killed_worker_and_merge_to_the_same_numbers(tmp_path):
-    """Every bfloat16 input's gradient in 32 shards on a real local cluster of two worker processes;
-    one worker is killed (SIGKILL) when the first shard comes back. Dask runs its shards again
-    elsewhere, and the merged statistics are those of the single-process sweep."""
+def statistics(acc) -> dict:
+    """Everything an accumulator holds but the time it took (what must agree bit for bit)."""
+    from suite.sweep.accumulate import accumulator_to_json
+
+    return {k: v for k, v in accumulator_to_json(acc).items() if k != "seconds"}
+
+
+@contextlib.contextmanager
+def cluster_losing_a_worker():
+    """A real local Dask cluster of two worker processes, and an ``on_result`` callback that kills
+    one of them (SIGKILL) when the first shard comes back: yields (client, callback, the pids killed)."""
     import os
     import signal
 
     distributed = pytest.importorskip("distributed", reason="pip install 'softplus-audit[dask]'")
-    from suite.numerics.formats import BFLOAT16
-    from suite.sweep.accumulate import accumulator_to_json
-    from suite.sweep.shards import run_on_dask
-
-    spec = SweepSpec(BFLOAT16, "torch.nn.functional:softplus", "cpu", "simd", Quantity.GRAD, 1.0, 20.0, False)
-    run_sweep(spec, tmp_path / "one", 32)
-    _, alone, _ = merge_shards(sorted((tmp_path / "one" / spec.key).glob("shard-*.json")))
-    killed = []
-    with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        pids = client.run(os.getpid)
-
-        def kill_one(_spec, _k):
-            if not killed:
-                victim = sorted(pids.values())[0]
-                os.kill(victim, signal.SIGKILL)
-                killed.append(victim)
-
-        tasks = [(spec, k, 32) for k in range(32)]
-        done = run_on_dask(tasks, tmp_path / "dask", "local", 2, client=client, on_result=kill_one)
-    assert killed, "a worker was killed during the run"
-    assert sorted(k for _, k in done) == list(range(32)), "every shard came back"
-    _, merged, n = merge_shards(sorted((tmp_path / "dask" / spec.key).glob("shard-*.json")))
-    assert n == 32
-    numbers = [{k: v for k, v in accumulator_to_json(a).items() if k != "seconds"} for a in (merged, alone)]
-    assert numbers[0] == numbers[1], "the same numbers, bit for bit (the CPU time aside)"
-
-
-@pytest.mark.processes
-def test_a_matrix_of_24_sweeps_on_dask_with_a_worker_killed_gives_the_single_process_numbers(tmp_path):
-    """float16 and bfloat16 × value, gradient, second derivative × two betas × both CPU paths: 24
-    configurations as one batch of tasks on a real local cluster, one worker killed (SIGKILL) when
-    the first shard arrives; each configuration's merged statistics equal the single-process run's."""
-    import os
-    import signal
-
-    distributed = pytest.importorskip("distributed", reason="pip install 'softplus-audit[dask]'")
-    from suite.sweep import matrix
-    from suite.sweep.accumulate import accumulator_to_json
-
-    table = {
-        "dtypes": ["float16", "bfloat16"],
-        "quantities": ["forward", "grad", "grad2"],
-        "parameters": [[1, 20], [0.1, 20]],
-        "paths": ["*"],
-    }
-    sweeps = matrix.expand(table)
-    assert len(sweeps) == 24
-    matrix.run(sweeps, tmp_path / "here", None, 1)
-    killed = []
+    killed: list[int] = []
     with (
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster,
         distributed.Client(cluster) as client,
@@ -342,12 +298,52 @@ def test_a_matrix_of_24_sweeps_on_dask_with_a_worker_killed_gives_the_single_pro
                 killed.append(sorted(pids.values())[0])
                 os.kill(killed[0], signal.SIGKILL)
 
+        yield client, kill_one, killed
+
+
+@pytest.mark.processes
+def test_shards_on_a_local_dask_cluster_survive_a_killed_worker_and_merge_to_the_same_numbers(tmp_path):
+    """Every bfloat16 input's gradient in 32 shards on a real local cluster of two worker processes;
+    one worker is killed (SIGKILL) when the first shard comes back. Dask runs its shards again
+    elsewhere, and the merged statistics are those of the single-process sweep."""
+    from suite.numerics.formats import BFLOAT16
+    from suite.sweep.shards import run_on_dask
+
+    spec = SweepSpec(BFLOAT16, "torch.nn.functional:softplus", "cpu", "simd", Quantity.GRAD, 1.0, 20.0, False)
+    run_sweep(spec, tmp_path / "one", 32)
+    _, alone, _ = merge_shards(sorted((tmp_path / "one" / spec.key).glob("shard-*.json")))
+    with cluster_losing_a_worker() as (client, kill_one, killed):
+        tasks = [(spec, k, 32) for k in range(32)]
+        done = run_on_dask(tasks, tmp_path / "dask", "local", 2, client=client, on_result=kill_one)
+    assert killed, "a worker was killed during the run"
+    assert sorted(k for _, k in done) == list(range(32)), "every shard came back"
+    _, merged, n = merge_shards(sorted((tmp_path / "dask" / spec.key).glob("shard-*.json")))
+    assert n == 32
+    assert statistics(merged) == statistics(alone), "the same numbers, bit for bit (the CPU time aside)"
+
+
+@pytest.mark.processes
+def test_a_matrix_of_24_sweeps_on_dask_with_a_worker_killed_gives_the_single_process_numbers(tmp_path):
+    """float16 and bfloat16 × value, gradient, second derivative × two betas × both CPU paths: 24
+    configurations as one batch of tasks on a real local cluster, one worker killed (SIGKILL) when
+    the first shard arrives; each configuration's merged statistics equal the single-process run's."""
+    from suite.sweep import matrix
+
+    table = {
+        "dtypes": ["float16", "bfloat16"],
+        "quantities": ["forward", "grad", "grad2"],
+        "parameters": [[1, 20], [0.1, 20]],
+        "paths": ["*"],
+    }
+    sweeps = matrix.expand(table)
+    assert len(sweeps) == 24
+    matrix.run(sweeps, tmp_path / "here", None, 1)
+    with cluster_losing_a_worker() as (client, kill_one, killed):
         matrix.run(sweeps, tmp_path / "dask", "local", 2, client=client, on_result=kill_one)
     assert killed
     here, there = matrix.merged(sweeps, tmp_path / "here"), matrix.merged(sweeps, tmp_path / "dask")
     for (spec, a, _), (_, b, _) in zip(here, there, strict=True):
-        numbers = [{k: v for k, v in accumulator_to_json(acc).items() if k != "seconds"} for acc in (a, b)]
-        assert numbers[0] == numbers[1], spec.key
+        assert statistics(a) == statistics(b), spec.key
 
 
 def test_a_bad_matrix_is_one_line_and_exit_2(tmp_path):

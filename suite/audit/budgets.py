@@ -155,9 +155,7 @@ class Deviation:
             if self.region == "above_threshold":
                 mask &= obs.above_threshold
             elif self.region == "at_threshold":
-                pf = obs.params.product_format
-                product = pf.round(bx) if pf is not None else bx
-                mask &= product == obs.params.threshold
+                mask &= obs.params.product(obs.x) == obs.params.threshold
         return mask
 
 

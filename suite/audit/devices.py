@@ -59,7 +59,7 @@ def compare(implementation, fmt: Format, quantity: Quantity, beta: float, thresh
     furthest = where[np.argsort(-steps[where], kind="stable")][:LARGEST]
     largest = [
         {
-            "x_bits": fmt.hex(int(fmt.encode(np.array([x[i]]))[0])),
+            "x_bits": fmt.hex_of(x[i]),
             "x": json_number(x[i]),
             "steps": json_number(steps[i]),
             str(a): json_number(y[a][i]),

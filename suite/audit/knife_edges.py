@@ -74,12 +74,7 @@ def judge(edges: KnifeEdgeSet, fmt: Format, beta: float, threshold: float, outpu
     """How an implementation rounds ``edges`` in one configuration: ``outputs(x)`` evaluates it,
     ``reproducer(x, output)`` gives a script for one input. Inputs where the documented rule applies
     (``fl(b·x) > t``) are left out."""
-    params = Params.as_kernel_sees(beta, threshold, fmt)
-    with np.errstate(over="ignore"):
-        product = edges.x * params.beta
-        if params.product_format is not None:
-            product = params.product_format.round(product)
-    keep = ~(product > params.threshold)
+    keep = ~Params.as_kernel_sees(beta, threshold, fmt).above_threshold(edges.x)
     x, rounded, distance = edges.x[keep], edges.rounded[keep], edges.distance[keep]
     y = outputs(x) if len(x) else np.empty(0)
     right = (y == rounded) & (np.signbit(y) == np.signbit(rounded))

@@ -93,19 +93,8 @@ class Observations:
 
     @property
     def above_threshold(self) -> np.ndarray:
-        """Where the documented rule takes the ``x`` branch (``fl(b·x) > t``).
-
-        A float64 product of two floats is correctly rounded by IEEE 754, and a float32
-        ``b`` times a value of at most 24 bits is exact in float64 before its rounding into
-        float32, so ``product_format.round(x * b)`` is the kernel's product in both cases.
-        """
-        with np.errstate(over="ignore", invalid="ignore"):
-            pf = self.params.product_format
-            if pf is None:  # the exact product: long double holds b*x exactly for <= 32-bit operands
-                product = self.x.astype(np.longdouble) * np.longdouble(self.params.beta)
-            else:
-                product = pf.round(self.x * self.params.beta)
-            return product > self.params.threshold
+        """Where the documented rule takes the ``x`` branch (``fl(b·x) > t``, :meth:`Params.product`)."""
+        return self.params.above_threshold(self.x)
 
 
 def property_result(

@@ -97,6 +97,24 @@ class Params:
         cast_threshold = float(op.round(np.float64(threshold)))
         return cls(beta=cast_beta, threshold=cast_threshold, product_format=op)
 
+    def product(self, x: np.ndarray) -> np.ndarray:
+        """``b·x`` as the kernel compares it with the threshold: rounded to ``product_format``, or exact.
+
+        A float64 product of two floats is correctly rounded by IEEE 754, and a float32 ``b`` times
+        a value of at most 24 bits is exact in float64 before its rounding into float32, so
+        ``product_format.round(x * b)`` is the kernel's product in both cases; without a product
+        format, long double holds ``b·x`` exactly for operands of at most 32 bits.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.product_format is None:
+                return np.asarray(x).astype(np.longdouble) * np.longdouble(self.beta)
+            return self.product_format.round(np.asarray(x) * self.beta)
+
+    def above_threshold(self, x: np.ndarray) -> np.ndarray:
+        """Where the documented rule takes the ``x`` branch: ``fl(b·x) > t`` (:meth:`product`)."""
+        with np.errstate(invalid="ignore"):
+            return self.product(x) > self.threshold
+
     def describe(self) -> str:
         where = self.product_format.name if self.product_format else "exact"
         return f"beta={self.beta!r} ({self.beta.hex()}), threshold={self.threshold!r}, product rounded: {where}"

@@ -326,7 +326,7 @@ def environment_line(run: dict) -> str:
     ]
     if env.get("cuda_devices"):
         devices = ", ".join(_cuda_device_words(d) for d in env["cuda_devices"])
-        parts.append(f"CUDA {env.get('torch_cuda_build') or ''} {devices}".replace("  ", " "))
+        parts.append(" ".join(p for p in ("CUDA", env.get("torch_cuda_build"), devices) if p))
     parts += [f"Python {env['python']}", f"softplus-audit {env['softplus_audit']}"]
     return " · ".join(parts)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from suite.report import opinfo
 from suite.report.load import RunFileError, as_float, load_run
 from suite.report.model import default_parameters
-from suite.report.sweepreport import is_sweep, load_sweep
+from suite.report.sweepreport import load_sweep
 
 NON_FINITE = ("unexpected_nan", "spurious_infinity")
 """Failure classes that are non-finite outputs where the exact value is a number."""
@@ -55,7 +55,8 @@ class Row:
 
     @property
     def knife_edges_text(self) -> str:
-        """ "2 of 3 (`0x9600` wrong)", "1 of 1", "none among every input", or "—" (not looked for)."""
+        """ "2 of 3 (0x9600 wrong)", "1 of 1", "none here" (none among the inputs examined), or "—"
+        (none were looked for)."""
         if self.knife_edges is None:
             return "—"
         right, total, first_wrong = self.knife_edges
@@ -183,10 +184,9 @@ def rows_of_sweep(sweep: dict, source: str) -> list[Row]:
 
 
 def report_files(paths: list[str]) -> list[str]:
-    """The files named, with each directory replaced by the run and sweep reports directly in it
-    (``*.json`` with ``"kind": "sweep"`` or a ``"configurations"`` list; other JSON, such as a
-    builds summary, is not a report and is left out). :class:`RunFileError` for a path that does
-    not exist."""
+    """The files named, with each directory replaced by the run, sweep and corpus reports directly in
+    it (:func:`report_kind`; other JSON, such as a builds summary, is not a report and is left out).
+    :class:`RunFileError` for a path that does not exist."""
     files: list[str] = []
     for path in paths:
         p = Path(path)
@@ -195,21 +195,30 @@ def report_files(paths: list[str]) -> list[str]:
         if not p.is_dir():
             files.append(path)
             continue
-        for candidate in sorted(p.glob("*.json")):
-            if is_sweep(candidate) or _is_run(candidate) or is_corpus(candidate):
-                files.append(str(candidate))
+        files += [str(candidate) for candidate in sorted(p.glob("*.json")) if report_kind(candidate)]
     return files
 
 
-def is_corpus(path: str | Path) -> bool:
-    """Is this the JSON of ``softplus-audit corpus`` (known upstream problems, present or fixed)?"""
+def report_kind(path: str | Path) -> str | None:
+    """What a JSON file is to the table, read once: ``sweep`` (``"kind": "sweep"``), ``run`` (no
+    ``kind`` and a ``configurations`` list; a devices comparison lists configurations too, under a
+    ``kind`` of its own), ``corpus`` (``softplus-audit corpus``: known upstream problems, present or
+    fixed), or None for anything else, unreadable files included."""
     import json
 
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and "corpus" in data and isinstance(data.get("outcomes"), list)
+        return None
+    if not isinstance(data, dict):
+        return None
+    if data.get("kind") == "sweep":
+        return "sweep"
+    if "kind" not in data and isinstance(data.get("configurations"), list):
+        return "run"
+    if "corpus" in data and isinstance(data.get("outcomes"), list):
+        return "corpus"
+    return None
 
 
 def load_corpus(paths: list[str]) -> list[dict]:
@@ -218,7 +227,7 @@ def load_corpus(paths: list[str]) -> list[dict]:
 
     outcomes = []
     for path in paths:
-        if is_corpus(path):
+        if report_kind(path) == "corpus":
             data = json.loads(Path(path).read_text())
             # each corpus run writes corpus.json in its own directory: the directory names it
             source = f"{Path(path).parent.name}/{Path(path).name}"
@@ -241,17 +250,6 @@ def corpus_matrix(outcomes: list[dict]) -> tuple[list[str], list[tuple[str, list
     return labels, [(problem, [row.get(key) for key in keys]) for problem, row in cells.items()]
 
 
-def _is_run(path: Path) -> bool:
-    import json
-
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return False
-    # a run has no "kind" (a devices comparison, which also lists configurations, has one)
-    return isinstance(data, dict) and "kind" not in data and isinstance(data.get("configurations"), list)
-
-
 def load_rows(paths: list[str]) -> list[Row]:
     """Every row of every file (directories: the reports in them), ordered for reading: by dtype,
     quantity, then implementation, so that the implementations of one dtype and quantity stand
@@ -259,9 +257,10 @@ def load_rows(paths: list[str]) -> list[Row]:
     rows: list[Row] = []
     for path in report_files(paths):
         name = Path(path).name
-        if is_corpus(path):
+        kind = report_kind(path)
+        if kind == "corpus":
             continue  # not configurations: load_corpus
-        if is_sweep(path):
+        if kind == "sweep":
             rows += rows_of_sweep(load_sweep(path), name)
         else:
             rows += rows_of_run(load_run(path), name)

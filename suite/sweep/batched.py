@@ -26,8 +26,8 @@ import numpy as np
 from suite import implementations
 from suite.implementations.base import NATIVE_DTYPES
 from suite.sweep.measure import CHUNK, sweep_range
-from suite.sweep.shards import shard_file, write_shard
-from suite.sweep.spec import SweepSpec, shard_range
+from suite.sweep.shards import compile_here, shard_file, write_shard
+from suite.sweep.spec import SweepSpec, shard_range, shard_size
 
 BATCH = 1 << 26
 """Inputs evaluated per call on the device (float32: 256 MiB of inputs, as many of outputs)."""
@@ -100,9 +100,7 @@ def run_batched(
             if progress is not None:
                 progress(stop - start)
         return done
-    # compile (or load) the measure's numba loops here once, so that the workers load them from the cache
-    first = shard_range(spec.fmt, todo[0], shards)[0] if todo else 0
-    sweep_range(spec, first, first + min(4096, spec.fmt.count), implementation)
+    compile_here(spec, shard_range(spec.fmt, todo[0], shards)[0] if todo else 0, implementation)
     done: list[int] = []
     context = multiprocessing.get_context("spawn")  # no device state, no threads inherited by a fork
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
@@ -115,8 +113,7 @@ def run_batched(
                 k = future.result()
                 done.append(k)
                 if progress is not None:
-                    lo, hi = shard_range(spec.fmt, k, shards)
-                    progress(hi - lo)
+                    progress(shard_size(spec.fmt, k, shards))
 
         for k in todo:
             start, stop = shard_range(spec.fmt, k, shards)

@@ -11,6 +11,7 @@ the exact value lies on. Lists are for the exact function (no threshold rule) at
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import time
 
@@ -22,7 +23,7 @@ from suite.numerics.formats import Format
 from suite.numerics.midpoints import KNIFE_EDGE_ULP, knife_edges
 from suite.numerics.params import Oracle, Params, Quantity
 from suite.sweep.measure import CHUNK
-from suite.sweep.spec import shard_range
+from suite.sweep.spec import shard_range, shard_size
 
 FILE_VERSION = 1
 
@@ -52,22 +53,23 @@ def find_knife_edges(fmt: Format, quantity: Quantity, beta: float = 1.0, workers
     tasks = [(fmt, quantity, beta, k, n) for k in range(n)]
     begun = time.perf_counter()
     found, escalated = [], 0
-    if workers > 1 and n > 1:
-        _shard((fmt, quantity, beta, 0, fmt.count // 4096))  # numba's loops compiled (or loaded) here once
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            for k, (edges, count) in enumerate(pool.imap(_shard, tasks)):
-                found += edges
-                escalated += count
-                if progress is not None:
-                    progress(shard_range(fmt, k, n)[1] - shard_range(fmt, k, n)[0])
-    else:
-        for task in tasks:
-            edges, count = _shard(task)
+    with contextlib.ExitStack() as stack:
+        results = map(_shard, tasks)
+        if workers > 1 and n > 1:
+            _shard((fmt, quantity, beta, 0, fmt.count // 4096))  # numba's loops compiled (or loaded) here once
+            results = stack.enter_context(multiprocessing.get_context("spawn").Pool(workers)).imap(_shard, tasks)
+        for k, (edges, count) in enumerate(results):
             found += edges
             escalated += count
             if progress is not None:
-                progress(shard_range(fmt, task[3], n)[1] - shard_range(fmt, task[3], n)[0])
+                progress(shard_size(fmt, k, n))
     return _record(fmt, quantity, beta, found, escalated, fmt.count, True, time.perf_counter() - begun)
+
+
+def progress_steps(fmt: Format) -> int:
+    """The units :func:`find_knife_edges` reports progress in: inputs, or for a search, binades of
+    each sign."""
+    return 2 * len(search_binades(fmt)) if fmt.width > 32 else fmt.count
 
 
 def search_binades(fmt: Format) -> range:
@@ -140,7 +142,7 @@ def _inverted(fmt: Format, quantity: Quantity, b, x0) -> list[int]:
             continue
         bits = int(fmt.encode(np.array([x]))[0])
         out += [bits - 1, bits, bits + 1]
-    return [v for v in out if v & ((1 << (fmt.width - 1)) - 1) < fmt.inf_bits & ((1 << (fmt.width - 1)) - 1)]
+    return [v for v in out if v & fmt.magnitude_mask < fmt.inf_bits]  # finite patterns only (-1 is not one)
 
 
 def _record(fmt, quantity, beta, found, escalated, inputs, exhaustive, seconds) -> dict:

@@ -15,7 +15,7 @@ from suite.numerics.stats import BUCKET_LABELS
 from suite.sweep.accumulate import Accumulator, Violation, accumulator_from_json, accumulator_to_json, finite
 from suite.sweep.measure import sweep_range
 from suite.sweep.progress import Heartbeat
-from suite.sweep.spec import SweepSpec, shard_range
+from suite.sweep.spec import SweepSpec, shard_range, shard_size
 
 FILE_VERSION = 1
 """The layout version of shard and sweep files: their 'format' field (not a float format)."""
@@ -67,6 +67,13 @@ def _run_shard(args) -> tuple[int, str]:
     return k, str(write_shard(Path(out), spec, k, n, acc))
 
 
+def compile_here(spec: SweepSpec, start: int, implementation) -> None:
+    """Measure a few inputs from pattern ``start`` in this process, so that numba compiles (or loads)
+    the measure's loops here once and worker processes load them from its cache instead of each
+    compiling them at the same time."""
+    sweep_range(spec, start, min(start + 4096, spec.fmt.count), implementation)
+
+
 def run_sweep(
     spec: SweepSpec,
     out: Path,
@@ -93,7 +100,7 @@ def run_sweep(
                 todo.remove(k)
             except ValueError:
                 path.unlink()  # a damaged checkpoint is measured again
-    total = sum(shard_range(fmt, k, shards)[1] - shard_range(fmt, k, shards)[0] for k in todo)
+    total = sum(shard_size(fmt, k, shards) for k in todo)
     beat = Heartbeat(total, f"sweep {spec.key}")
     try:
         if scheduler is not None and todo:
@@ -105,13 +112,10 @@ def run_sweep(
         elif workers > 1 and len(todo) > 1:
             import multiprocessing as mp
 
-            # compile (or load) the numba loops here once, so that the workers load them from
-            # numba's cache instead of each compiling them at the same time
-            start = shard_range(fmt, todo[0], shards)[0]
-            sweep_range(spec, start, start + min(4096, total), implementations.load(spec.target))
+            compile_here(spec, shard_range(fmt, todo[0], shards)[0], implementations.load(spec.target))
             with mp.get_context("spawn").Pool(workers) as pool:
                 for k, _ in pool.imap_unordered(_run_shard, [(spec, k, shards, str(out)) for k in todo]):
-                    beat(shard_range(fmt, k, shards)[1] - shard_range(fmt, k, shards)[0])
+                    beat(shard_size(fmt, k, shards))
                     done.append(k)
         else:
             implementation = implementations.load(spec.target)
@@ -159,7 +163,7 @@ def run_on_dask(
             spec, n = futures[future]
             done.append((spec, k))
             if progress is not None:
-                progress(shard_range(spec.fmt, k, n)[1] - shard_range(spec.fmt, k, n)[0])
+                progress(shard_size(spec.fmt, k, n))
             if on_result is not None:
                 on_result(spec, k)
     finally:

@@ -69,6 +69,12 @@ class SweepSpec:
         return paths[1 - paths.index(self.path)]
 
 
+def shard_size(fmt: Format, k: int, n: int) -> int:
+    """How many patterns shard ``k`` of ``n`` holds (:func:`shard_range`)."""
+    start, stop = shard_range(fmt, k, n)
+    return stop - start
+
+
 def shard_range(fmt: Format, k: int, n: int) -> tuple[int, int]:
     """Patterns ``[start, stop)`` of shard ``k`` of ``n`` (0-based), contiguous and covering all."""
     if not (n >= 1 and 0 <= k < n):

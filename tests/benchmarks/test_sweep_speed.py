@@ -19,7 +19,6 @@ inputs on 2 cores at that rate. No wall-clock assertions: timings depend on the 
 from __future__ import annotations
 
 import functools
-import time
 
 import numpy as np
 
@@ -28,6 +27,7 @@ from suite.numerics.formats import FLOAT32
 from suite.numerics.params import Quantity
 from suite.sweep import SweepSpec, sweep_range
 from suite.sweep.measure import CHUNK
+from tests.benchmarks.test_reference_speed import best_seconds
 
 STARTS = tuple(k << 28 for k in range(16))
 ROUNDS = 3
@@ -52,15 +52,6 @@ def rigorous_sweep(start: int, stop: int, implementation) -> object:
     return sweep_range(SweepSpec(FLOAT32, quantity=Quantity.FORWARD, compare_paths=False), start, stop, implementation)
 
 
-def best_seconds(fn, rounds: int = ROUNDS) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        begun = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - begun)
-    return best
-
-
 @functools.cache
 def seconds_per_input() -> dict[str, float]:
     import torch
@@ -71,8 +62,9 @@ def seconds_per_input() -> dict[str, float]:
     plain_pipeline(STARTS[1], STARTS[1] + 4096)
     inputs = len(STARTS) * CHUNK
     return {
-        "plain": best_seconds(lambda: [plain_pipeline(s, s + CHUNK) for s in STARTS]) / inputs,
-        "rigorous": best_seconds(lambda: [rigorous_sweep(s, s + CHUNK, implementation) for s in STARTS]) / inputs,
+        "plain": best_seconds(lambda: [plain_pipeline(s, s + CHUNK) for s in STARTS], ROUNDS) / inputs,
+        "rigorous": best_seconds(lambda: [rigorous_sweep(s, s + CHUNK, implementation) for s in STARTS], ROUNDS)
+        / inputs,
     }
 
 
