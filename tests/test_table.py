@@ -225,7 +225,10 @@ def test_the_page_has_a_knife_edge_section_and_the_corpus_beside_the_table(tmp_p
     assert "| `torch-beta-zero-accepted` | present |" in corpus
     assert "| `torch-backward-threshold-on-output` | fixed |" in corpus
     # the run's own page says it too, in the configuration's details
-    assert "2 of 3 rounded correctly (first wrong: x = <code>0x9600</code>)" in (run_dir / "audit.html").read_text()
+    page = (run_dir / "audit.html").read_text()
+    assert "2 of 3 rounded correctly (first wrong: x = <code>0x9600</code>)" in page
+    assert ".Knife edges" not in page, "each sentence of a configuration's details starts after a space"
+    assert ".Scalar and" not in page
     html = (tmp_path / "table.html").read_text()
     assert 'id="knife-edges"' in html
     assert 'id="corpus"' in html
