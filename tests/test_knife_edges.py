@@ -17,6 +17,7 @@ from suite.numerics.params import Oracle, Params, Quantity
 from suite.sweep.knife_edges import search_knife_edges
 from tests.test_cli import ROOT
 from tests.test_cli import run as cli_process
+from tests.test_reproducers import check_reproduced
 
 PUBLISHED = ROOT / "reports" / "published" / "knife-edges"
 
@@ -97,6 +98,7 @@ def test_the_audit_counts_the_knife_edges_an_implementation_rounds_correctly():
     assert wrong["x_bits"] == "0x9600"
     assert (wrong["output"]["repr"], wrong["correctly_rounded"]["repr"]) == ("0.49951171875", "0.499755859375")
     assert "assert bits == 0x37fe" in wrong["reproducer"]  # on the path it names, the output recorded
+    check_reproduced([("float16 gradient knife edge", wrong, 0.49951171875, "float16")])  # and it prints them
     once = _knife("tests.planted_targets:rounded_once_from_float64", FLOAT16, Quantity.GRAD)
     assert (once["correctly_rounded"], once["inputs"], once["wrong"]) == (3, 3, [])
     assert _knife("torch.nn.functional:softplus", BFLOAT16, Quantity.FORWARD)["inputs"] == 0

@@ -64,6 +64,9 @@ def emitted(run: dict) -> list[tuple[str, dict, float, str]]:
         example = (config.get("zeros") or {}).get("example")
         if example:
             found.append((f"{config['id']} premature zero", example, as_float(example["output"]), config["dtype"]))
+        wrong = (config.get("knife_edges") or {}).get("wrong") or []
+        if wrong:  # the first knife edge rounded the wrong way carries the reproducer
+            found.append((f"{config['id']} knife edge", wrong[0], as_float(wrong[0]["output"]), config["dtype"]))
     for point in run.get("reference_points", []):  # the claims' examples
         for m in point.get("measured", []):
             where = f"softplus({point['x']}) {m['target']} {m['dtype']} {m['path']}"
