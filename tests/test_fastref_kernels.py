@@ -204,3 +204,18 @@ def test_exp_is_zero_past_the_cut(w):
     ).astype(w)
     with np.errstate(under="ignore"):
         assert (np.exp(-a) == 0).all()
+
+
+def test_every_compiled_function_has_a_name_of_its_own(kernels):
+    """numba names compiled code after the function's qualified name and a counter of the compiling
+    process; the cached entry points carry their callees' code. Two loops of one name (made by one
+    factory, ``factory.<locals>.loop``) cached by different processes could then meet in one
+    process under one symbol, and one quantity's sweep would run another's loop (it happened: the
+    second derivative's float16 sweep counted 7,710 premature zeros instead of 1,069)."""
+    import numba.core.registry
+
+    compiled = [v for v in vars(kernels).values() if isinstance(v, numba.core.registry.CPUDispatcher)]
+    names = [f.py_func.__qualname__ for f in compiled]
+    assert len(compiled) > 20
+    assert not [n for n in names if "<locals>" in n]
+    assert len(set(names)) == len(names), sorted(n for n in names if names.count(n) > 1)

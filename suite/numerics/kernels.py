@@ -561,6 +561,21 @@ _block_level = numba.njit(error_model="numpy")
 Inlined by numba at each call site, like the per-element helpers, they made the first
 compilation of :func:`sweep_chunk` take minutes."""
 
+
+def _named(fn, name: str):
+    """``fn`` under a name of its own, for a function made by a factory (one per quantity).
+
+    numba names compiled code after the function's qualified name and a counter of the process
+    that compiles it. The cached entry points carry their callees' code with them, so two cached
+    entry points, compiled by different processes, can bring two different loops of one qualified
+    name (``_measured_loop.<locals>.loop``) with one counter into a process, and one entry point
+    then runs the other's loop: the gradient's sweep ran the forward value's reference. With a name
+    of its own, each loop's symbol is its own (``tests/test_fastref_kernels.py`` checks that no two
+    compiled functions here share one)."""
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
 BLOCK = 1024
 """Inputs per block: the block's intermediate arrays stay in the first-level caches."""
 
@@ -584,6 +599,12 @@ pair) and of path disagreements."""
 def _ordinal(v, p, emin, emax):
     """``Format.ordinal(Format.encode(v))`` for a value ``v`` of a format of ``p <= 24`` bits
     (0 for NaN: the measure never reads a NaN's ordinal)."""
+    if emin == -126 and emax == 127:
+        # float32's exponent range (float32, bfloat16): the values are float32 values whose last
+        # 24 - p bits are 0, and the ordinal is the magnitude's bit pattern, shifted
+        magnitude = np.int64(np.float32(v).view(np.int32) & 0x7FFFFFFF) >> (24 - p)
+        magnitude = np.int64(0) if v != v else magnitude
+        return -magnitude if np.signbit(v) else magnitude
     a = abs(v)
     e = _log2_and_power_of_two(a)[0]
     subnormal = np.int64(a * _pow2(p - 1 - emin))
@@ -649,11 +670,10 @@ def _grad2(xf, y1, e, second, live, constants):
     return _core_grad2(y1, e, second, constants[0], constants[1], constants[4])
 
 
-def _measured_loop(core, quantity):
+def _measured_loop(core, quantity, name):
     """The reference and measure loop of :func:`sweep_chunk` for one quantity (``core``: :func:`_forward`, :func:`_grad`
-    or :func:`_grad2`): one loop per quantity, because with the choice inside, it ran slower."""
+    or :func:`_grad2`), compiled as ``name``: one loop per quantity, because with the choice inside, it ran slower."""
 
-    @_block_level
     def loop(x, y, exp_minus_abs_y, second, above, start, stop, constants, p, emin, emax, out):
         rounded_out, error_out, failure_out, correct_out, faithful_out, decided_out, hi_out, lo_out, exponent_out = out
         beta, limit_pos, limit_neg, exp_cut = constants[0], constants[5], constants[6], constants[7]
@@ -676,12 +696,12 @@ def _measured_loop(core, quantity):
             error_out[j], failure_out[j], correct_out[j], faithful_out[j] = m
             hi_out[j], lo_out[j], exponent_out[j] = hi, lo, exponent
 
-    return loop
+    return _block_level(_named(loop, name))
 
 
-_measured_forward = _measured_loop(_forward, FORWARD)
-_measured_grad = _measured_loop(_grad, GRAD)
-_measured_grad2 = _measured_loop(_grad2, GRAD2)
+_measured_forward = _measured_loop(_forward, FORWARD, "_measured_forward")
+_measured_grad = _measured_loop(_grad, GRAD, "_measured_grad")
+_measured_grad2 = _measured_loop(_grad2, GRAD2, "_measured_grad2")
 
 
 @_inline
@@ -709,10 +729,26 @@ def _events_block(quantity, x, y, y_other, rounded, start, stop, events):
     ``y_other`` is given, path disagreements; with the first index of each."""
     compare_paths = y_other.shape[0] == y.shape[0]
     zero, wrong, differ = np.int64(0), np.int64(0), np.int64(0)
+    # past the block's first input, where the first and the last are finite and of one sign
+    # (consecutive patterns: so is every input between), a step is wrong by one comparison of
+    # the outputs (a NaN compares False: never wrong)
+    rest = start + 1
+    if np.isfinite(x[start]) and np.isfinite(x[stop - 1]) and np.signbit(x[start]) == np.signbit(x[stop - 1]):
+        wrong += np.int64(_wrong_step(quantity, x, y, start))
+        if quantity == GRAD2 or np.signbit(x[start]):
+            for i in range(rest, stop):
+                wrong += np.int64(y[i] > y[i - 1])
+        else:
+            for i in range(rest, stop):
+                wrong += np.int64(y[i] < y[i - 1])
+    else:
+        for i in range(start, stop):
+            wrong += np.int64(_wrong_step(quantity, x, y, i))
     for i in range(start, stop):
         zero += np.int64((y[i] == 0) & (rounded[i - start] > 0))
-        wrong += np.int64(_wrong_step(quantity, x, y, i))
-        differ += np.int64(compare_paths and _differs(y, y_other, i))
+    if compare_paths:
+        for i in range(start, stop):
+            differ += np.int64(_differs(y, y_other, i))
     # the first of each: a second look, only in the block where it is
     if zero and events[EVENT_ZERO + 1] < 0:
         for i in range(start, stop):
@@ -734,6 +770,15 @@ def _events_block(quantity, x, y, y_other, rounded, start, stop, events):
     events[EVENT_DISAGREE] += differ
 
 
+@_inline
+def _column(xi, emin, columns):
+    """The binade map's column of a finite ``xi``: 0 for zero, 1 subnormal, ``2 + e - emin`` for
+    binade ``e``, plus ``columns`` for negative ``xi``."""
+    ex = _log2_and_power_of_two(xi)[0]
+    c = 0 if xi == 0 else (1 if ex < emin else 2 + ex - emin)
+    return c + columns if np.signbit(xi) else c
+
+
 @_block_level
 def _tally_block(x, start, stop, measured, row, emin, emax, histogram, binade_max, sums, counts, scratch):
     """Fold a block's measurements into row ``row`` of the summaries (see :func:`sweep_chunk`).
@@ -749,23 +794,29 @@ def _tally_block(x, start, stop, measured, row, emin, emax, histogram, binade_ma
     columns = emax - emin + 3
     n_correct, n_faithful, counted = np.int64(0), np.int64(0), np.int64(0)
     block_sum, block_max = 0.0, -1.0
-    # one vectorized pass: bucket and binade of each input, and the block's reductions
+    # the block's inputs are consecutive patterns: where the first and the last are finite, of one
+    # sign and in one column, so are all between (the column grows with |x|), and the column's
+    # largest error is the block's
+    first, last = x[start], x[stop - 1]
+    c_first, c_last = _column(first, emin, columns), _column(last, emin, columns)
+    one_column = np.isfinite(first) & np.isfinite(last) & (c_first == c_last)
+    # one vectorized pass: bucket (and binade) of each input, and the block's reductions
     for j in range(size):
-        err, xi = error[j], x[start + j]
+        err = error[j]
         ok = failure[j] == 0
         e, power_of_two = _log2_and_power_of_two(err)
         b = min(max(e + (0 if power_of_two else 1) + 2, 1), n_buckets - 2)
         b = 0 if err == 0 else b
         bucket[j] = b if ok else n_buckets - 1
-        ex = _log2_and_power_of_two(xi)[0]
-        c = 0 if xi == 0 else (1 if ex < emin else 2 + ex - emin)
-        c = c + columns if np.signbit(xi) else c
-        column[j] = c if (ok & np.isfinite(xi)) else -1
         n_correct += np.int64(correct[j])
         n_faithful += np.int64(faithful[j])
         counted += np.int64(ok)
         block_sum += err if ok else 0.0
         block_max = max(block_max, err if ok else -1.0)
+    if not one_column:
+        for j in range(size):
+            xi = x[start + j]
+            column[j] = _column(xi, emin, columns) if ((failure[j] == 0) & np.isfinite(xi)) else -1
     # the histogram in four interleaved copies: consecutive inputs mostly share a bucket, and
     # one copy would make each increment wait for the last
     local = np.zeros((4, n_buckets), dtype=np.int64)
@@ -779,10 +830,14 @@ def _tally_block(x, start, stop, measured, row, emin, emax, histogram, binade_ma
         local[0, bucket[j]] += 1
     for k in range(n_buckets):
         histogram[row, k] += local[0, k] + local[1, k] + local[2, k] + local[3, k]
-    for j in range(size):
-        c = column[j]
-        if c >= 0 and error[j] > binade_max[row, c]:
-            binade_max[row, c] = error[j]
+    if one_column:
+        if counted and block_max > binade_max[row, c_first]:
+            binade_max[row, c_first] = block_max
+    else:
+        for j in range(size):
+            c = column[j]
+            if c >= 0 and error[j] > binade_max[row, c]:
+                binade_max[row, c] = error[j]
     if counted < size:
         for j in range(size):
             if failure[j] != 0:
@@ -849,10 +904,9 @@ def _override(y, start, stop, k, override_index, values, exponents, o, p, emin, 
         k += 1
 
 
-def _sweep_chunk(measured_loop):
-    """:func:`sweep_chunk`'s body for one measured loop (:func:`_measured_loop`)."""
+def _sweep_chunk(measured_loop, name):
+    """:func:`sweep_chunk`'s body for one measured loop (:func:`_measured_loop`), compiled as ``name``."""
 
-    @_block_level
     def sweep(
         quantity,
         x,
@@ -948,15 +1002,37 @@ def _sweep_chunk(measured_loop):
             rounded = documented[0] if branch else mathematical[0]
             _events_block(quantity, x, y, y_other, rounded, start, stop, events)
 
-    return sweep
+    return _block_level(_named(sweep, name))
 
 
-_sweep_forward = _sweep_chunk(_measured_forward)
-_sweep_grad = _sweep_chunk(_measured_grad)
-_sweep_grad2 = _sweep_chunk(_measured_grad2)
+_sweep_forward = _sweep_chunk(_measured_forward, "_sweep_forward")
+_sweep_grad = _sweep_chunk(_measured_grad, "_sweep_grad")
+_sweep_grad2 = _sweep_chunk(_measured_grad2, "_sweep_grad2")
+
+# One cached entry point per quantity, each calling its loop with a plain (not literal)
+# quantity: dispatching inside one compiled function (on a literal quantity, or with all three
+# loops as branches) compiled the same loop about a third slower (LLVM inlines and vectorizes
+# the blocks differently in the bigger function), bit for bit the same results.
 
 
 @_jit
+def _sweep_chunk_forward(quantity, *arguments):
+    _sweep_forward(quantity, *arguments)
+
+
+@_jit
+def _sweep_chunk_grad(quantity, *arguments):
+    _sweep_grad(quantity, *arguments)
+
+
+@_jit
+def _sweep_chunk_grad2(quantity, *arguments):
+    _sweep_grad2(quantity, *arguments)
+
+
+_SWEEP_CHUNK = {FORWARD: _sweep_chunk_forward, GRAD: _sweep_chunk_grad, GRAD2: _sweep_chunk_grad2}
+
+
 def sweep_chunk(quantity, *arguments):
     """One chunk of a sweep: the reference under both oracles, the ULP measure of the outputs
     ``y`` and their summaries, and the property violations, for consecutive bit patterns ``x``
@@ -980,13 +1056,7 @@ def sweep_chunk(quantity, *arguments):
     ``undecided_index`` (as far as it holds), and the summaries are then incomplete: the
     caller escalates those inputs and calls again with them as overrides.
     """
-    numba.literally(quantity)  # one compilation per quantity, of its own loop only
-    if quantity == FORWARD:
-        _sweep_forward(quantity, *arguments)
-    elif quantity == GRAD:
-        _sweep_grad(quantity, *arguments)
-    else:
-        _sweep_grad2(quantity, *arguments)
+    _SWEEP_CHUNK[quantity](quantity, *arguments)  # one compilation per quantity, of its own loop only
 
 
 @_jit

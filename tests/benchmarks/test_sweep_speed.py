@@ -8,17 +8,23 @@ The rigorous one is :func:`suite.sweep.measure.sweep_range` (one kernel path, bo
 statistic of a published sweep).
 
 Both run in one process, one thread, on the same 16 chunks of 2^20 patterns spread over all of
-float32 (every 2^28-th pattern starts one), after a warm-up; each is timed as the best of
-``ROUNDS`` (the least disturbed by other load). ``benchmark.extra_info`` records the nanoseconds
-per input of both and ``ratio = rigorous / plain``, and the seconds each would take for all 2^32
-inputs on 2 cores at that rate. No wall-clock assertions: timings depend on the machine.
+float32 (every 2^28-th pattern starts one), after a warm-up; their rounds alternate (plain,
+rigorous, plain, ...), so that both see the same machine, and each is timed as the best of
+``ROUNDS`` in the process's CPU time (which the other load of a shared machine disturbs least).
+``benchmark.extra_info`` records the nanoseconds per input of both and ``ratio = rigorous / plain``,
+and the seconds each would take for all 2^32 inputs on 2 cores at that rate. No wall-clock
+assertions: timings depend on the machine.
 
     tox -e bench   # or: PYTHONPATH=. python3 -m pytest tests/benchmarks --benchmark-enable --benchmark-only
+
+The same comparison on every float32 input, with two worker processes each, as a user runs them:
+``python -m tests.benchmarks.side_by_side`` (``tox -e sweep-speed``).
 """
 
 from __future__ import annotations
 
 import functools
+import time
 
 import numpy as np
 
@@ -27,10 +33,9 @@ from suite.numerics.formats import FLOAT32
 from suite.numerics.params import Quantity
 from suite.sweep import SweepSpec, sweep_range
 from suite.sweep.measure import CHUNK
-from tests.benchmarks.test_reference_speed import best_seconds
 
 STARTS = tuple(k << 28 for k in range(16))
-ROUNDS = 3
+ROUNDS = 5
 
 
 def plain_pipeline(start: int, stop: int) -> tuple[float, int]:
@@ -60,12 +65,17 @@ def seconds_per_input() -> dict[str, float]:
     implementation = implementations.load("torch.nn.functional:softplus")
     rigorous_sweep(STARTS[1], STARTS[1] + 4096, implementation)  # numba's loops loaded
     plain_pipeline(STARTS[1], STARTS[1] + 4096)
-    inputs = len(STARTS) * CHUNK
-    return {
-        "plain": best_seconds(lambda: [plain_pipeline(s, s + CHUNK) for s in STARTS], ROUNDS) / inputs,
-        "rigorous": best_seconds(lambda: [rigorous_sweep(s, s + CHUNK, implementation) for s in STARTS], ROUNDS)
-        / inputs,
+    pipelines = {
+        "plain": lambda: [plain_pipeline(s, s + CHUNK) for s in STARTS],
+        "rigorous": lambda: [rigorous_sweep(s, s + CHUNK, implementation) for s in STARTS],
     }
+    best = dict.fromkeys(pipelines, float("inf"))
+    for _ in range(ROUNDS):
+        for name, run in pipelines.items():
+            begun = time.process_time()
+            run()
+            best[name] = min(best[name], time.process_time() - begun)
+    return {name: seconds / (len(STARTS) * CHUNK) for name, seconds in best.items()}
 
 
 def test_float32_forward_sweep_against_the_plain_pipeline(benchmark):
