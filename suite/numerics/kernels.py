@@ -85,11 +85,18 @@ def _finite_nonzero(v):
 
 
 @_inline
+def _binade_at_least(v, emin):
+    """``max(floor(log2|v|), emin)`` of one float64 (``emin`` for 0, ±inf and NaN), for a format's
+    ``emin >= -1022``: from the exponent field alone, since every binary64 subnormal lies below the
+    format's normals (its field, 0, gives -1023 < ``emin``)."""
+    biased = (np.float64(v).view(np.int64) >> 52) & 0x7FF
+    return emin if biased == 0x7FF else max(biased - 1023, emin)
+
+
+@_inline
 def _quantum_exponent(v, p, emin):
-    """``Format.quantum_exponent`` of one float64."""
-    e = _log2_and_power_of_two(v)[0]
-    e = e if _finite_nonzero(v) else emin
-    return max(e, emin) - p + 1
+    """``Format.quantum_exponent`` of one float64 (``p <= 24``, so ``emin >= -1022``)."""
+    return _binade_at_least(v, emin) - p + 1
 
 
 @_inline
@@ -272,7 +279,7 @@ def _decide(hi, lo, err, lo_sign, lower, upper, p, emin, max_finite):
     sign_of_lo = lo_sign if lo_sign != 0 else (_int_sign(lo) if abs(lo) > err else np.int64(0))
     exponent = _exponent(hi, sign_of_lo)
     # the binade of v must be certain too (down to the subnormal range)
-    binades_differ = max(_exponent(lower, 0), emin) != max(_exponent(upper, 0), emin)
+    binades_differ = _binade_at_least(lower, emin) != _binade_at_least(upper, emin)
     at_power_of_two = _finite_nonzero(hi) & _log2_and_power_of_two(hi)[1] & (sign_of_lo == 0) & (lo != 0)
     decided = decided & ~(~exact & (binades_differ | at_power_of_two))
     return (r_lower if decided else np.nan), exponent, decided
@@ -804,7 +811,10 @@ def _tally_block(x, start, stop, measured, row, emin, emax, histogram, binade_ma
     for j in range(size):
         err = error[j]
         ok = failure[j] == 0
-        e, power_of_two = _log2_and_power_of_two(err)
+        # ceil(log2 err) from the exponent field: a binary64 subnormal error (field 0) lands in
+        # bucket 1 either way
+        bits = np.float64(err).view(np.int64)
+        e, power_of_two = (bits >> 52) - 1023, (bits & _FRACTION_MASK) == 0
         b = min(max(e + (0 if power_of_two else 1) + 2, 1), n_buckets - 2)
         b = 0 if err == 0 else b
         bucket[j] = b if ok else n_buckets - 1
@@ -942,10 +952,20 @@ def _sweep_chunk(measured_loop, name):
             size = stop - start
             while next_override < override_index.shape[0] and override_index[next_override] < start:
                 next_override += 1
-            branch = np.int64(0)
-            for i in range(start, stop):
-                above[i - start] = _above(x[i], beta, threshold, rounds_to_float32)
-                branch += np.int64(above[i - start])
+            # b*x > t is monotone in x; where the block's first and last inputs are finite, of one
+            # sign (so are those between) and on one side, every input is on that side
+            first, last = x[start], x[stop - 1]
+            side = _above(first, beta, threshold, rounds_to_float32)
+            one_side = np.isfinite(first) and np.isfinite(last) and np.signbit(first) == np.signbit(last)
+            one_side = one_side and side == _above(last, beta, threshold, rounds_to_float32)
+            branch = np.int64(size if side else 0)
+            if one_side and side:
+                above[:size] = True
+            elif not one_side:
+                branch = np.int64(0)
+                for i in range(start, stop):
+                    above[i - start] = _above(x[i], beta, threshold, rounds_to_float32)
+                    branch += np.int64(above[i - start])
             # pass 0: the mathematical oracle; pass 1, where some input takes the documented
             # branch: the documented one (elsewhere the two are one function). One call site
             # per function: each is inlined where it is called, and the first compilation took
