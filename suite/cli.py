@@ -326,14 +326,21 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         # ln(1 + e^x) alone (another framework): swept at beta = 1 without a threshold
         beta, threshold = documented_parameters(implementation, args.beta, args.threshold)
         Params.as_kernel_sees(beta, threshold, fmt)  # a beta the reference is defined for
-        spec = SweepSpec(fmt, args.target, device, path, quantity, beta, threshold, not args.one_path)
-        shards, only = _shards(args, fmt)
+        if args.dense is not None and (fmt.width <= 32 or args.dense < 2):
+            raise ValueError(
+                f"--dense {args.dense}: give an even number >= 2 of inputs per binade, for float64 "
+                f"({fmt.name} is swept whole)"
+                if fmt.width <= 32
+                else f"--dense {args.dense}: give an even number >= 2 of inputs per binade"
+            )
+        spec = SweepSpec(fmt, args.target, device, path, quantity, beta, threshold, not args.one_path, args.dense or 0)
+        shards, only = _shards(args, spec)
         if args.workers < 1:
             raise ValueError(f"--workers {args.workers}: give a number of processes >= 1")
     except ValueError as error:
         raise UsageError(str(error)) from None
     out = _output_directory(args.out)
-    if fmt.width > 32:  # not enumerable: the stratified sample, per binade
+    if fmt.width > 32 and not spec.per_binade:  # not enumerable: the stratified sample, per binade
         return _sample_sweep(spec, implementation, out, args.per_binade, args.search)
     begun = time.perf_counter()
     if args.scheduler is not None:
@@ -344,7 +351,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         except implementations.ImplementationError as error:
             raise UsageError(f"--scheduler: {error}") from None
     # on a device, the outputs come in large batches from this process and the cores measure them
-    batched = args.batched or (device != "cpu" and args.scheduler is None)
+    batched = (args.batched or (device != "cpu" and args.scheduler is None)) and not spec.per_binade
     measured = run_sweep(spec, out, shards, only=only, workers=args.workers, scheduler=args.scheduler, batched=batched)
     wall = time.perf_counter() - begun if len(measured) == shards else None  # whole, not resumed
     if only is not None:
@@ -398,13 +405,14 @@ def _described(data: dict, implementation) -> dict:
     return data
 
 
-def _shards(args: argparse.Namespace, fmt) -> tuple[int, int | None]:
+def _shards(args: argparse.Namespace, spec) -> tuple[int, int | None]:
     """``--shards N`` / ``--shard K/N``: the number of shards and the one to measure (None: all)."""
-    shards = args.shards if args.shards is not None else (1 if fmt.width <= 16 else 64)
+    shards = args.shards if args.shards is not None else (1 if spec.fmt.width <= 16 else 64)
     if shards < 1:
         raise ValueError(f"--shards {shards}: give a number of shards >= 1")
-    if shards > fmt.count:
-        raise ValueError(f"--shards {shards}: {fmt.name} has only {fmt.count} inputs")
+    if shards > spec.units:
+        what = "binades" if spec.per_binade else "inputs"
+        raise ValueError(f"--shards {shards}: {spec.fmt.name} has only {spec.units} {what} to cut into shards")
     if not args.shard:
         return shards, None
     k, sep, n = args.shard.partition("/")
@@ -635,6 +643,14 @@ def _add_sweep_command(sub) -> None:
         type=int,
         default=1000,
         help="float64 only: inputs per binade of each sign in the stratified sample (default 1000: ~8 M inputs)",
+    )
+    sw.add_argument(
+        "--dense",
+        type=int,
+        metavar="N",
+        help="float64 only: a dense sweep instead of the sample, N inputs (even) drawn in every one of the 4,094 "
+        "binades, sharded by binade like a float32 sweep (--workers, --scheduler, --shard; e.g. 1000000: "
+        "4.1 billion inputs)",
     )
     sw.add_argument(
         "--search",

@@ -370,3 +370,88 @@ def test_a_sweeps_duration_never_reads_60_seconds():
     assert duration_text(173.7) == "2 min 54 s"
     assert duration_text(59.94) == "59.9 s"
     assert duration_text(None).startswith("unknown")
+
+
+# -- dense float64 sweeps: drawn binade by binade, sharded by binade ------------------------------
+
+
+def test_a_dense_binades_inputs_are_distinct_neighbour_pairs_inside_it_and_in_value_order():
+    from suite.inputs.sets import dense_binade
+
+    previous_top = -np.inf
+    for binade in (0, 1, 1000, 2045, 2046, 2047, 2048, 3070, 4093):
+        x = dense_binade(FLOAT64, 1.0, 20.0, binade, 64)
+        assert np.array_equal(x, dense_binade(FLOAT64, 1.0, 20.0, binade, 64)), "the same draw every time"
+        assert len(x) == 64
+        assert np.all(np.diff(x) > 0 if binade not in (2046, 2047) else np.diff(x) >= 0)
+        bits = x.view(np.uint64)
+        negative = binade < 2047
+        assert np.all(np.signbit(x) == negative)
+        exponent = 2046 - binade if negative else binade - 2047
+        assert np.all(((bits >> np.uint64(52)) & np.uint64(0x7FF)) == exponent), binade
+        ordinals = np.sort(FLOAT64.ordinal(FLOAT64.encode(x)))
+        assert np.count_nonzero(np.diff(ordinals) == 1) >= 32, "every drawn input has its neighbour"
+        assert 0 in (bits & np.uint64((1 << 52) - 1)), "the binade's first value"
+        assert x.min() >= previous_top, "binades numbered in value order"
+        previous_top = x.max()
+    for bad in ((4094, 64), (0, 1)):
+        with pytest.raises(ValueError, match="outside float64's 4094 binades"):
+            dense_binade(FLOAT64, 1.0, 20.0, *bad)
+
+
+def test_a_dense_float64_sweep_in_shards_measures_every_binade_once(tmp_path, torch_target):
+    """A dense sweep (8 inputs per binade, all 4,094 binades) in 5 shards: every input counted once,
+    and the statistics of each binade range are those of measuring the binades one by one."""
+    from suite.sweep.sample import sweep_binades
+
+    spec = SweepSpec(FLOAT64, quantity=Quantity.GRAD, compare_paths=False, per_binade=8)
+    assert spec.key.endswith("-dense8-one-path")
+    assert spec.units == 4094
+    assert SweepSpec.from_record(spec.record()) == spec
+    run_sweep(spec, tmp_path, shards=5)
+    _, merged, n = merge_shards(sorted((tmp_path / spec.key).glob("shard-*.json")))
+    assert n == 5
+    assert merged.inputs == 8 * 4094
+    assert (merged.start, merged.stop) == (0, 4094)
+    k3 = read_shard(shard_file(tmp_path, spec, 3, 5))[3]
+    again = sweep_binades(spec, *spec.shard_range(3, 5), torch_target)
+    assert statistics(again) == statistics(k3)
+    data = report(spec, merged, n)
+    assert data["spec"]["per_binade"] == 8
+    assert not data["exhaustive"]
+    assert data["oracles"]["documented"]["max_ulp"] >= 0
+
+
+def test_dense_sweep_options_that_cannot_be_are_one_line_and_exit_2(tmp_path):
+    from tests.test_report import cli_here
+
+    for args, words in (
+        (["--dtype", "float64", "--dense", "7"], "an even number >= 2"),
+        (["--dtype", "float64", "--dense", "0"], "an even number >= 2"),
+        (["--dtype", "float32", "--dense", "8"], "float32 is swept whole"),
+        (["--dtype", "float64", "--dense", "8", "--shards", "5000"], "only 4094 binades"),
+    ):
+        code, err = cli_here("sweep", *args, "--out", str(tmp_path / "out"))
+        assert code == 2, (args, err)
+        assert len(err.strip().splitlines()) == 1, err
+        assert words in err, err
+
+
+@pytest.mark.processes
+def test_a_dense_float64_sweep_on_dask_with_a_worker_killed_gives_the_single_process_numbers(tmp_path):
+    """4 inputs in each of float64's 4,094 binades, 32 shards of binades as tasks on a real local
+    cluster, one worker killed when the first shard comes back: the single-process numbers."""
+    from suite.sweep.shards import run_on_dask
+
+    spec = SweepSpec(FLOAT64, quantity=Quantity.FORWARD, compare_paths=False, per_binade=4)
+    run_sweep(spec, tmp_path / "one", 32)
+    _, alone, _ = merge_shards(sorted((tmp_path / "one" / spec.key).glob("shard-*.json")))
+    with cluster_losing_a_worker() as (client, kill_one, killed):
+        done = run_on_dask(
+            [(spec, k, 32) for k in range(32)], tmp_path / "dask", "local", 2, client=client, on_result=kill_one
+        )
+    assert killed
+    assert sorted(k for _, k in done) == list(range(32))
+    _, merged, _ = merge_shards(sorted((tmp_path / "dask" / spec.key).glob("shard-*.json")))
+    assert merged.inputs == 4 * 4094
+    assert statistics(merged) == statistics(alone)

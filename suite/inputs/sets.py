@@ -85,6 +85,37 @@ def stratified(fmt: Format, beta: float, threshold: float, per_binade: int = 16,
     return _unique_sorted(values)
 
 
+def dense_binade(fmt: Format, beta: float, threshold: float, binade: int, per_binade: int) -> np.ndarray:
+    """A dense sweep's inputs in one binade of ``fmt``, sorted by value.
+
+    Binades are numbered in value order over both signs: ``0`` is the negative binade of largest
+    magnitude, then down to the negative subnormals (with -0), then the positive subnormals (with
+    +0) up to the largest positive binade. The binade's ``2**(p-1)`` significands are cut into
+    ``per_binade / 2`` equal strata; one significand ``f`` is drawn uniformly in each (the first
+    stratum's is the binade's first value, the last's is one below its last), and each comes with
+    the next bit pattern ``f + 1``, its neighbour, in the same stratum: ``per_binade`` distinct inputs,
+    half of them in adjacent pairs (for the monotonicity check). The generator is seeded by the
+    format, the parameters, ``per_binade`` and the binade, so any process draws any binade alone,
+    always the same."""
+    fraction_bits = fmt.precision - 1
+    binades = (1 << fmt.exponent_bits) - 1  # per sign: biased exponents 0 .. max - 1
+    half, size = per_binade // 2, 1 << fraction_bits
+    if not (0 <= binade < 2 * binades and per_binade >= 2 and size // max(half, 1) >= 2):
+        raise ValueError(f"binade {binade}, {per_binade} per binade: outside {fmt.name}'s {2 * binades} binades")
+    negative = binade < binades
+    exponent = binades - 1 - binade if negative else binade - binades
+    rng = np.random.default_rng([_seed(fmt, beta, threshold), per_binade, binade])
+    width = size // half
+    low = np.arange(half, dtype=np.uint64) * np.uint64(width)
+    high = np.append(low[1:], np.uint64(size))
+    drawn = low + rng.integers(0, high - low - np.uint64(1), dtype=np.uint64)  # f + 1 < high: same stratum
+    drawn[0], drawn[-1] = 0, size - 2
+    patterns = (np.uint64(exponent) << np.uint64(fraction_bits)) | np.concatenate([drawn, drawn + np.uint64(1)])
+    if negative:
+        patterns |= np.uint64(fmt.sign_mask)
+    return np.sort(fmt.decode(patterns.astype(fmt.uint_dtype)))
+
+
 def _unique_sorted(values: np.ndarray) -> np.ndarray:
     """Sorted distinct values; -0 and +0 both kept; one NaN at the end."""
     nan = np.isnan(values)

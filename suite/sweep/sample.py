@@ -38,6 +38,20 @@ def sample_float64(spec: SweepSpec, per_binade: int, implementation, progress=No
     return acc, x_all
 
 
+def sweep_binades(spec: SweepSpec, start: int, stop: int, implementation, progress=None) -> Accumulator:
+    """A dense float64 sweep's binades ``[start, stop)`` (value order, :func:`suite.inputs.sets.dense_binade`):
+    ``spec.per_binade`` inputs in each, drawn there, measured binade by binade with the sweep's
+    statistics. Wrong-way steps are counted within each drawn pair of neighbours."""
+    from suite.inputs.sets import dense_binade
+
+    other_path = spec.other_path(implementation.paths(spec.device))
+    acc = Accumulator(start, stop, path_disagreement=Violation() if other_path else None)
+    for binade in range(start, stop):
+        x = dense_binade(spec.fmt, spec.beta, spec.threshold, binade, spec.per_binade)
+        measure_float64(spec, x, implementation, acc, progress)
+    return acc
+
+
 def measure_float64(spec: SweepSpec, x_all: np.ndarray, implementation, acc: Accumulator, progress=None) -> None:
     """Measure the float64 inputs ``x_all`` (sorted by value) into ``acc``: both oracles' statistics,
     outputs of 0 where the correct rounding is positive, wrong-way steps between inputs that are

@@ -15,7 +15,8 @@ from suite.numerics.stats import BUCKET_LABELS
 from suite.sweep.accumulate import Accumulator, Violation, accumulator_from_json, accumulator_to_json, finite
 from suite.sweep.measure import sweep_range
 from suite.sweep.progress import Heartbeat
-from suite.sweep.spec import SweepSpec, shard_range, shard_size
+from suite.sweep.sample import sweep_binades
+from suite.sweep.spec import SweepSpec
 
 FILE_VERSION = 1
 """The layout version of shard and sweep files: their 'format' field (not a float format)."""
@@ -61,17 +62,24 @@ def _run_shard(args) -> tuple[int, str]:
         torch.set_num_threads(1)
     except ImportError:
         pass
-    fmt = spec.fmt
-    start, stop = shard_range(fmt, k, n)
-    acc = sweep_range(spec, start, stop, implementations.load(spec.target))
+    acc = measure_shard(spec, k, n, implementations.load(spec.target))
     return k, str(write_shard(Path(out), spec, k, n, acc))
+
+
+def measure_shard(spec: SweepSpec, k: int, n: int, implementation, progress=None) -> Accumulator:
+    """The statistics of shard ``k`` of ``n``: its patterns, or a dense sweep's binades."""
+    start, stop = spec.shard_range(k, n)
+    if spec.per_binade:
+        return sweep_binades(spec, start, stop, implementation, progress=progress)
+    return sweep_range(spec, start, stop, implementation, progress=progress)
 
 
 def compile_here(spec: SweepSpec, start: int, implementation) -> None:
     """Measure a few inputs from pattern ``start`` in this process, so that numba compiles (or loads)
     the measure's loops here once and worker processes load them from its cache instead of each
     compiling them at the same time."""
-    sweep_range(spec, start, min(start + 4096, spec.fmt.count), implementation)
+    if not spec.per_binade:  # a dense float64 sweep has no compiled loop to share
+        sweep_range(spec, start, min(start + 4096, spec.fmt.count), implementation)
 
 
 def run_sweep(
@@ -89,7 +97,6 @@ def run_sweep(
     or on the running cluster at that address (its workers must see ``out``). ``batched``: the
     outputs evaluated in this process in large batches, measured on ``workers`` processes
     (:mod:`suite.sweep.batched`; how a GPU is swept)."""
-    fmt = spec.fmt
     todo = [only] if only is not None else list(range(shards))
     done = []
     for k in list(todo):
@@ -100,7 +107,7 @@ def run_sweep(
                 todo.remove(k)
             except ValueError:
                 path.unlink()  # a damaged checkpoint is measured again
-    total = sum(shard_size(fmt, k, shards) for k in todo)
+    total = sum(spec.shard_inputs(k, shards) for k in todo)
     beat = Heartbeat(total, f"sweep {spec.key}")
     try:
         if scheduler is not None and todo:
@@ -112,16 +119,15 @@ def run_sweep(
         elif workers > 1 and len(todo) > 1:
             import multiprocessing as mp
 
-            compile_here(spec, shard_range(fmt, todo[0], shards)[0], implementations.load(spec.target))
+            compile_here(spec, spec.shard_range(todo[0], shards)[0], implementations.load(spec.target))
             with mp.get_context("spawn").Pool(workers) as pool:
                 for k, _ in pool.imap_unordered(_run_shard, [(spec, k, shards, str(out)) for k in todo]):
-                    beat(shard_size(fmt, k, shards))
+                    beat(spec.shard_inputs(k, shards))
                     done.append(k)
         else:
             implementation = implementations.load(spec.target)
             for k in todo:
-                start, stop = shard_range(fmt, k, shards)
-                write_shard(out, spec, k, shards, sweep_range(spec, start, stop, implementation, progress=beat))
+                write_shard(out, spec, k, shards, measure_shard(spec, k, shards, implementation, progress=beat))
                 done.append(k)
     finally:
         beat.close()
@@ -163,7 +169,7 @@ def run_on_dask(
             spec, n = futures[future]
             done.append((spec, k))
             if progress is not None:
-                progress(shard_size(spec.fmt, k, n))
+                progress(spec.shard_inputs(k, n))
             if on_result is not None:
                 on_result(spec, k)
     finally:

@@ -9,11 +9,16 @@ from suite.files import exact_float
 from suite.numerics.formats import Format, format_named
 from suite.numerics.params import Quantity
 
+BINADES_FLOAT64 = 2 * 2047
+"""float64's binades of both signs (biased exponents 0, the subnormals with zero, to 2046): the
+units a dense float64 sweep is cut into shards by."""
+
 
 @dataclass(frozen=True)
 class SweepSpec:
-    """What one sweep measures: every input of ``fmt`` (a sample for float64) through one
-    implementation's kernel path, for one quantity and parameters."""
+    """What one sweep measures: every input of ``fmt`` through one implementation's kernel path, for
+    one quantity and parameters; or, for float64 with ``per_binade`` > 0 (a dense sweep), that many
+    inputs in each of its binades (:func:`suite.sweep.sample.dense_binade_inputs`)."""
 
     fmt: Format
     target: str = "torch.nn.functional:softplus"
@@ -23,10 +28,30 @@ class SweepSpec:
     beta: float = 1.0
     threshold: float = 20.0
     compare_paths: bool = True  # also run the implementation's other kernel path on every input
+    per_binade: int = 0  # 0: every input; float64: inputs drawn in each binade (dense sweep)
 
     def __post_init__(self) -> None:
         if not isinstance(self.fmt, Format) or not isinstance(self.quantity, Quantity):
             raise TypeError("SweepSpec takes a Format and a Quantity (names are converted at the edges)")
+        if self.per_binade and (self.fmt.name != "float64" or self.per_binade < 2 or self.per_binade % 2):
+            raise ValueError(
+                f"{self.per_binade} inputs per binade of {self.fmt.name}: a dense sweep is for float64, "
+                "with an even number >= 2 (each drawn input and its upper neighbour)"
+            )
+
+    @property
+    def units(self) -> int:
+        """What shards cut: bit patterns, or a dense sweep's binades (in value order)."""
+        return BINADES_FLOAT64 if self.per_binade else self.fmt.count
+
+    def shard_range(self, k: int, n: int) -> tuple[int, int]:
+        """Units ``[start, stop)`` of shard ``k`` of ``n`` (:func:`shard_range`)."""
+        return _cut(self.units, k, n)
+
+    def shard_inputs(self, k: int, n: int) -> int:
+        """How many inputs shard ``k`` of ``n`` measures."""
+        start, stop = self.shard_range(k, n)
+        return (stop - start) * (self.per_binade or 1)
 
     @property
     def key(self) -> str:
@@ -35,6 +60,7 @@ class SweepSpec:
             f"{target}-{self.device}-{self.fmt.name}-{self.path}-{self.quantity.value}"
             f"-b{self.beta:g}-t{self.threshold:g}"
         )
+        key = key + f"-dense{self.per_binade}" if self.per_binade else key
         return key if self.compare_paths else key + "-one-path"
 
     def record(self) -> dict:
@@ -49,6 +75,7 @@ class SweepSpec:
             # +inf (a function without a threshold) as JSON has no number for it
             "threshold": self.threshold if math.isfinite(self.threshold) else exact_float(self.threshold),
             "compare_paths": self.compare_paths,
+            **({"per_binade": self.per_binade} if self.per_binade else {}),
         }
 
     @classmethod
@@ -77,6 +104,10 @@ def shard_size(fmt: Format, k: int, n: int) -> int:
 
 def shard_range(fmt: Format, k: int, n: int) -> tuple[int, int]:
     """Patterns ``[start, stop)`` of shard ``k`` of ``n`` (0-based), contiguous and covering all."""
+    return _cut(fmt.count, k, n)
+
+
+def _cut(count: int, k: int, n: int) -> tuple[int, int]:
     if not (n >= 1 and 0 <= k < n):
         raise ValueError(f"shard {k}/{n}: need 0 <= K < N (shards are numbered from 0)")
-    return fmt.count * k // n, fmt.count * (k + 1) // n
+    return count * k // n, count * (k + 1) // n
