@@ -22,7 +22,6 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -81,9 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.gradient:
         grad, grad_max = rigorous_seconds(args.workers, "grad")
         rows.append(("`... --quantity grad --one-path`", grad, grad_max, f"{grad / plain:.2f}"))
+    from suite.environment import environment
+
+    machine = environment()
     lines = [
         f"Every float32 input (2^32), {args.workers} worker processes each, one run, on "
-        f"{platform.processor() or platform.machine()} ({os.cpu_count()} CPUs).",
+        f"{machine['cpu']} ({os.cpu_count()} CPUs, ATen CPU capability {machine['aten_cpu_capability']}), "
+        f"torch {machine['torch']}, NumPy {machine['numpy']}.",
         "",
         "| pipeline | wall seconds | max ULP error | ratio to plain |",
         "|---|---:|---:|---:|",
