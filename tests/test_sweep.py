@@ -271,6 +271,39 @@ def test_a_terminal_gets_a_progress_bar_and_a_log_gets_heartbeat_lines(monkeypat
     assert "sweep x: 100/100 inputs (100.0%)" in log.getvalue()
 
 
+def test_a_sweep_shows_what_its_finished_shards_say_as_they_arrive(tmp_path, capsys, torch_target):
+    """The heartbeat reads each shard's checkpoint as it appears: shards done, the largest error so
+    far with its input, premature zeros and wrong-way steps; at the end, the merged sweep's."""
+    spec = SweepSpec(FLOAT16, quantity=Quantity.GRAD2, compare_paths=False)
+    run_sweep(spec, tmp_path, shards=5)
+    lines = capsys.readouterr().err.strip().splitlines()
+    _, merged, _ = merge_shards(sorted((tmp_path / spec.key).glob("shard-*.json")))
+    worst = merged.oracles[Oracle.DOCUMENTED]
+    assert lines[-1].endswith(
+        f"5/5 shards: max {worst.max_ulp:.9g} ULP at {FLOAT16.hex(worst.argmax_bits)}, "
+        f"{merged.zero_where_positive.count:,} zeros where > 0, {merged.not_monotone.count:,} wrong-way "
+        "steps (so far)"
+    ), lines[-1]
+    # two shards of five, as a sweep in progress has them: their news alone
+    import shutil
+
+    from suite.sweep.shards import SoFar
+
+    (tmp_path / "partial" / spec.key).mkdir(parents=True)
+    for k in (1, 3):
+        shutil.copy(shard_file(tmp_path, spec, k, 5), tmp_path / "partial" / spec.key)
+    notes = []
+
+    class Recorder:
+        def note(self, text):
+            notes.append(text)
+
+    SoFar(tmp_path / "partial", spec, 5, Recorder())
+    shards = [read_shard(shard_file(tmp_path, spec, k, 5))[3].oracles[Oracle.DOCUMENTED] for k in (1, 3)]
+    first = max(shards, key=lambda t: t.max_ulp)
+    assert notes[-1].startswith(f"2/5 shards: max {first.max_ulp:.9g} ULP at {FLOAT16.hex(first.argmax_bits)}")
+
+
 def statistics(acc) -> dict:
     """Everything an accumulator holds but the time it took (what must agree bit for bit)."""
     from suite.sweep.accumulate import accumulator_to_json

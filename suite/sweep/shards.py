@@ -10,7 +10,7 @@ import numpy as np
 
 from suite import implementations
 from suite.files import write_json_atomically
-from suite.numerics.params import Params
+from suite.numerics.params import Oracle, Params
 from suite.numerics.stats import BUCKET_LABELS
 from suite.sweep.accumulate import Accumulator, Violation, accumulator_from_json, accumulator_to_json, finite
 from suite.sweep.measure import sweep_range
@@ -108,7 +108,7 @@ def run_sweep(
             except ValueError:
                 path.unlink()  # a damaged checkpoint is measured again
     total = sum(spec.shard_inputs(k, shards) for k in todo)
-    beat = Heartbeat(total, f"sweep {spec.key}")
+    beat = SoFar(out, spec, shards, Heartbeat(total, f"sweep {spec.key}"))
     try:
         if scheduler is not None and todo:
             done = [k for _, k in run_on_dask([(spec, k, shards) for k in todo], out, scheduler, workers, beat)]
@@ -132,6 +132,51 @@ def run_sweep(
     finally:
         beat.close()
     return done
+
+
+class SoFar:
+    """A progress callback that also reads each shard's checkpoint as it appears (in whatever order
+    the shards finish, here or on a cluster) and shows what they say so far: shards done, the
+    largest error (documented oracle) with its input, premature zeros and wrong-way steps (within
+    shards: the merge adds the pairs across their edges). These are order-free; the sweep's
+    statistics proper join in shard order at the end (sums in one order, bit for bit the same
+    every time)."""
+
+    def __init__(self, out: Path, spec: SweepSpec, shards: int, progress):
+        self.folder, self.pattern = out / spec.key, f"shard-*-of-{shards:04d}.json"
+        self.spec, self.shards, self.progress = spec, shards, progress
+        self.seen: set[str] = set()
+        self.worst, self.worst_bits, self.zeros, self.steps = -1.0, -1, 0, 0
+        self._read_new()
+
+    def __call__(self, n: int) -> None:
+        self._read_new()
+        self.progress(n)
+
+    def _read_new(self) -> None:
+        for path in sorted(self.folder.glob(self.pattern)) if self.folder.is_dir() else ():
+            if path.name in self.seen:
+                continue
+            try:
+                _, _, _, acc = read_shard(path)
+            except ValueError:
+                continue  # being written, or damaged: run_sweep measures it again
+            self.seen.add(path.name)
+            totals = acc.oracles[Oracle.DOCUMENTED]
+            if totals.argmax_bits >= 0 and totals.max_ulp > self.worst:
+                self.worst, self.worst_bits = totals.max_ulp, totals.argmax_bits
+            self.zeros += acc.zero_where_positive.count
+            self.steps += acc.not_monotone.count
+        if self.seen:
+            worst = f"max {self.worst:.9g} ULP at {self.spec.fmt.hex(self.worst_bits)}" if self.worst_bits >= 0 else ""
+            self.progress.note(
+                f"{len(self.seen)}/{self.shards} shards: {worst}, {self.zeros:,} zeros where > 0, "
+                f"{self.steps:,} wrong-way steps (so far)"
+            )
+
+    def close(self) -> None:
+        self._read_new()  # a shard checkpointed after the last count
+        self.progress.close()
 
 
 def run_on_dask(
