@@ -637,7 +637,9 @@ def _add_sweep_command(sub) -> None:
         "oracles; shards are checkpointed under --out and skipped when the sweep runs again; the merged "
         "report is written to OUT/sweep-KEY.json.",
     )
-    sw.add_argument("--dtype", required=True, help=f"{DTYPE_NAMES}: every input up to 32 bits; float64: a sample")
+    sw.add_argument(
+        "--dtype", required=True, help=f"{DTYPE_NAMES}: every input up to 32 bits; float64: a sample (or --dense)"
+    )
     sw.add_argument(
         "--per-binade",
         type=int,
