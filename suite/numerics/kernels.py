@@ -712,6 +712,15 @@ _measured_grad2 = _measured_loop(_grad2, GRAD2, "_measured_grad2")
 
 
 @_inline
+def _finite_one_sign(x, start, stop):
+    """Are the first and the last input of ``[start, stop)`` finite and of one sign? The inputs are
+    consecutive bit patterns, so then every input between is too, in order of magnitude (what the
+    block-wide shortcuts below rest on)."""
+    first, last = x[start], x[stop - 1]
+    return np.isfinite(first) and np.isfinite(last) and np.signbit(first) == np.signbit(last)
+
+
+@_inline
 def _wrong_step(quantity, x, y, i):
     """Does output ``i`` step the wrong way from output ``i - 1`` (consecutive patterns, so
     within one sign ``|x|`` grows with ``i``)? Softplus and its gradient rise with ``x``; the
@@ -736,17 +745,15 @@ def _events_block(quantity, x, y, y_other, rounded, start, stop, events):
     ``y_other`` is given, path disagreements; with the first index of each."""
     compare_paths = y_other.shape[0] == y.shape[0]
     zero, wrong, differ = np.int64(0), np.int64(0), np.int64(0)
-    # past the block's first input, where the first and the last are finite and of one sign
-    # (consecutive patterns: so is every input between), a step is wrong by one comparison of
-    # the outputs (a NaN compares False: never wrong)
-    rest = start + 1
-    if np.isfinite(x[start]) and np.isfinite(x[stop - 1]) and np.signbit(x[start]) == np.signbit(x[stop - 1]):
+    # past the first input of a block that is finite and of one sign (_finite_one_sign), a step is
+    # wrong by one comparison of the outputs (a NaN compares False: never wrong)
+    if _finite_one_sign(x, start, stop):
         wrong += np.int64(_wrong_step(quantity, x, y, start))
         if quantity == GRAD2 or np.signbit(x[start]):
-            for i in range(rest, stop):
+            for i in range(start + 1, stop):
                 wrong += np.int64(y[i] > y[i - 1])
         else:
-            for i in range(rest, stop):
+            for i in range(start + 1, stop):
                 wrong += np.int64(y[i] < y[i - 1])
     else:
         for i in range(start, stop):
@@ -952,16 +959,14 @@ def _sweep_chunk(measured_loop, name):
             size = stop - start
             while next_override < override_index.shape[0] and override_index[next_override] < start:
                 next_override += 1
-            # b*x > t is monotone in x; where the block's first and last inputs are finite, of one
-            # sign (so are those between) and on one side, every input is on that side
-            first, last = x[start], x[stop - 1]
-            side = _above(first, beta, threshold, rounds_to_float32)
-            one_side = np.isfinite(first) and np.isfinite(last) and np.signbit(first) == np.signbit(last)
-            one_side = one_side and side == _above(last, beta, threshold, rounds_to_float32)
-            branch = np.int64(size if side else 0)
-            if one_side and side:
-                above[:size] = True
-            elif not one_side:
+            # b*x > t is monotone in x: in a block that is finite and of one sign (_finite_one_sign),
+            # where the first and the last input are on one side, every input is on that side
+            side = _above(x[start], beta, threshold, rounds_to_float32)
+            if _finite_one_sign(x, start, stop) and side == _above(x[stop - 1], beta, threshold, rounds_to_float32):
+                branch = np.int64(size if side else 0)  # 0: above is not read in this block
+                if side:
+                    above[:size] = True
+            else:
                 branch = np.int64(0)
                 for i in range(start, stop):
                     above[i - start] = _above(x[i], beta, threshold, rounds_to_float32)
