@@ -317,6 +317,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from suite.numerics.params import Params
     from suite.report.sweepreport import write_sweep_html, write_sweep_markdown
     from suite.sweep import SweepSpec, merge_shards, report, run_sweep
+    from suite.sweep.spec import dense_problem
 
     try:
         fmt = format_named(args.dtype)
@@ -326,13 +327,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         # ln(1 + e^x) alone (another framework): swept at beta = 1 without a threshold
         beta, threshold = documented_parameters(implementation, args.beta, args.threshold)
         Params.as_kernel_sees(beta, threshold, fmt)  # a beta the reference is defined for
-        if args.dense is not None and (fmt.width <= 32 or args.dense < 2):
-            raise ValueError(
-                f"--dense {args.dense}: give an even number >= 2 of inputs per binade, for float64 "
-                f"({fmt.name} is swept whole)"
-                if fmt.width <= 32
-                else f"--dense {args.dense}: give an even number >= 2 of inputs per binade"
-            )
+        problem = dense_problem(fmt, args.dense) if args.dense is not None else None
+        if problem:
+            raise ValueError(f"--dense {args.dense}: {problem}")
         spec = SweepSpec(fmt, args.target, device, path, quantity, beta, threshold, not args.one_path, args.dense or 0)
         shards, only = _shards(args, spec)
         if args.workers < 1:

@@ -56,7 +56,7 @@ def stratified(fmt: Format, beta: float, threshold: float, per_binade: int = 16,
     rng = np.random.default_rng(_seed(fmt, beta, threshold))
     mantissa_bits = fmt.precision - 1
     # every binade (biased exponent 0 is the subnormal range), both signs
-    exponents = np.arange(0, (1 << fmt.exponent_bits) - 1, dtype=np.uint64)
+    exponents = np.arange(0, fmt.binades, dtype=np.uint64)
     fractions = rng.integers(0, 1 << mantissa_bits, (len(exponents), per_binade), dtype=np.uint64)
     fractions[:, 0] = 0  # the binade's first value
     fractions[:, 1] = (1 << mantissa_bits) - 1  # and its last
@@ -97,10 +97,9 @@ def dense_binade(fmt: Format, beta: float, threshold: float, binade: int, per_bi
     half of them in adjacent pairs (for the monotonicity check). The generator is seeded by the
     format, the parameters, ``per_binade`` and the binade, so any process draws any binade alone,
     always the same."""
-    fraction_bits = fmt.precision - 1
-    binades = (1 << fmt.exponent_bits) - 1  # per sign: biased exponents 0 .. max - 1
+    fraction_bits, binades = fmt.precision - 1, fmt.binades
     half, size = per_binade // 2, 1 << fraction_bits
-    if not (0 <= binade < 2 * binades and per_binade >= 2 and size // max(half, 1) >= 2):
+    if not (0 <= binade < 2 * binades and per_binade >= 2 and size // half >= 2):
         raise ValueError(f"binade {binade}, {per_binade} per binade: outside {fmt.name}'s {2 * binades} binades")
     negative = binade < binades
     exponent = binades - 1 - binade if negative else binade - binades

@@ -66,6 +66,11 @@ class Format:
         return self.width - self.precision
 
     @property
+    def binades(self) -> int:
+        """Binades of each sign: biased exponents 0 (the subnormals, with zero) to the largest finite."""
+        return (1 << self.exponent_bits) - 1
+
+    @property
     def uint_dtype(self) -> np.dtype:
         return np.dtype(f"uint{self.width}")
 

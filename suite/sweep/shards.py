@@ -168,11 +168,9 @@ class SoFar:
             self.zeros += acc.zero_where_positive.count
             self.steps += acc.not_monotone.count
         if self.seen:
-            worst = f"max {self.worst:.9g} ULP at {self.spec.fmt.hex(self.worst_bits)}" if self.worst_bits >= 0 else ""
-            self.progress.note(
-                f"{len(self.seen)}/{self.shards} shards: {worst}, {self.zeros:,} zeros where > 0, "
-                f"{self.steps:,} wrong-way steps (so far)"
-            )
+            news = [f"max {self.worst:.9g} ULP at {self.spec.fmt.hex(self.worst_bits)}"] if self.worst_bits >= 0 else []
+            news += [f"{self.zeros:,} zeros where > 0", f"{self.steps:,} wrong-way steps (so far)"]
+            self.progress.note(f"{len(self.seen)}/{self.shards} shards: " + ", ".join(news))
 
     def close(self) -> None:
         self._read_new()  # a shard checkpointed after the last count

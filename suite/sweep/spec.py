@@ -9,16 +9,12 @@ from suite.files import exact_float
 from suite.numerics.formats import Format, format_named
 from suite.numerics.params import Quantity
 
-BINADES_FLOAT64 = 2 * 2047
-"""float64's binades of both signs (biased exponents 0, the subnormals with zero, to 2046): the
-units a dense float64 sweep is cut into shards by."""
-
 
 @dataclass(frozen=True)
 class SweepSpec:
     """What one sweep measures: every input of ``fmt`` through one implementation's kernel path, for
     one quantity and parameters; or, for float64 with ``per_binade`` > 0 (a dense sweep), that many
-    inputs in each of its binades (:func:`suite.sweep.sample.dense_binade_inputs`)."""
+    inputs in each of its binades (:func:`suite.inputs.sets.dense_binade`)."""
 
     fmt: Format
     target: str = "torch.nn.functional:softplus"
@@ -33,16 +29,14 @@ class SweepSpec:
     def __post_init__(self) -> None:
         if not isinstance(self.fmt, Format) or not isinstance(self.quantity, Quantity):
             raise TypeError("SweepSpec takes a Format and a Quantity (names are converted at the edges)")
-        if self.per_binade and (self.fmt.name != "float64" or self.per_binade < 2 or self.per_binade % 2):
-            raise ValueError(
-                f"{self.per_binade} inputs per binade of {self.fmt.name}: a dense sweep is for float64, "
-                "with an even number >= 2 (each drawn input and its upper neighbour)"
-            )
+        problem = dense_problem(self.fmt, self.per_binade) if self.per_binade else None
+        if problem:
+            raise ValueError(f"{self.per_binade} inputs per binade of {self.fmt.name}: {problem}")
 
     @property
     def units(self) -> int:
-        """What shards cut: bit patterns, or a dense sweep's binades (in value order)."""
-        return BINADES_FLOAT64 if self.per_binade else self.fmt.count
+        """What shards cut: bit patterns, or a dense sweep's binades of both signs (in value order)."""
+        return 2 * self.fmt.binades if self.per_binade else self.fmt.count
 
     def shard_range(self, k: int, n: int) -> tuple[int, int]:
         """Units ``[start, stop)`` of shard ``k`` of ``n`` (:func:`shard_range`)."""
@@ -94,6 +88,15 @@ class SweepSpec:
         if not (self.compare_paths and len(paths) == 2 and self.path in paths):
             return None
         return paths[1 - paths.index(self.path)]
+
+
+def dense_problem(fmt: Format, per_binade: int) -> str | None:
+    """Why a dense sweep of ``per_binade`` inputs per binade of ``fmt`` cannot be (None: it can)."""
+    if fmt.name != "float64":
+        return f"a dense sweep is for float64 ({fmt.name} is swept whole)"
+    if per_binade < 2 or per_binade % 2:
+        return "give an even number >= 2 of inputs per binade (each drawn input and its neighbour)"
+    return None
 
 
 def shard_size(fmt: Format, k: int, n: int) -> int:
