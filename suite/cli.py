@@ -759,6 +759,7 @@ def _cmd_builds(args: argparse.Namespace) -> int:
 def _cmd_corpus(args: argparse.Namespace) -> int:
     from suite import implementations
     from suite.audit import corpus
+    from suite.environment import environment
     from suite.files import write_json_atomically, write_text_atomically
     from suite.implementations.base import NotInstalledError
 
@@ -781,14 +782,17 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
     outcomes = [corpus.check(p, spec, impl) for p in problems for spec, impl in loaded.items()]
     record = {
         "corpus": args.corpus or "suite/data/corpus.toml (packaged)",
+        # what was checked: torch's release (a table of several releases labels their columns by it)
+        # and each implementation in its own words (its version)
+        "environment": {**environment(), **{f"target {k}": v.description for k, v in loaded.items()}},
         "not_installed": absent,
         "outcomes": [o.__dict__ for o in outcomes],
     }
-    write_json_atomically(record, out / "corpus.json")
+    write_json_atomically(record, out / f"{args.name}.json")
     text = corpus.markdown(problems, outcomes)
     if absent:
         text += "\nNot installed: " + "; ".join(f"`{k}`" for k in absent) + "\n"
-    write_text_atomically(text, out / "corpus.md")
+    write_text_atomically(text, out / f"{args.name}.md")
     print(text)
     return EXIT_OK
 
@@ -800,11 +804,13 @@ def _add_corpus_command(sub) -> None:
         help="known upstream softplus problems: present or fixed in each implementation here",
         description="Check every problem of the corpus (suite/data/corpus.toml, or --corpus FILE: data, one "
         "[[problem]] per known upstream problem) on each implementation: present, fixed, or not applicable. "
-        "Writes corpus.md and corpus.json. Exit 0: checked; 2: bad input (an unreadable corpus, an unknown target).",
+        "Writes corpus.md and corpus.json (--name). Exit 0: checked; 2: bad input (an unreadable corpus, "
+        "an unknown target).",
     )
     cmd.add_argument("--target", action="append", help="implementations (repeatable; default: every built-in one)")
     cmd.add_argument("--corpus", help="a corpus TOML file (default: the packaged one)")
     cmd.add_argument("--out", default="reports/corpus", help="directory (default: reports/corpus)")
+    cmd.add_argument("--name", default="corpus", help="file name without extension (default: corpus)")
     cmd.set_defaults(run=_cmd_corpus)
 
 

@@ -130,3 +130,35 @@ def test_the_command_reports_each_problem_and_refuses_a_broken_corpus(extended, 
     assert code == 2
     assert len(err.strip().splitlines()) == 1
     assert "accepted: returns_inf" in err
+
+
+def test_a_table_of_several_releases_labels_each_corpus_column_by_the_torch_it_checked(tmp_path):
+    """Corpus files of several torch releases in one folder (``--name``, as ``tox -e releases``
+    writes them): each column says which torch it checked, from the file alone; two files of one
+    release are told apart by their file. The second release's file is the first one with another
+    recorded version, since one environment has one torch."""
+    import json
+
+    from suite.report.table import corpus_matrix, load_corpus, report_files
+
+    target = "torch.nn.functional:softplus"
+    code, err = cli_here("corpus", "--target", target, "--out", str(tmp_path), "--name", "corpus-here")
+    assert code == 0, err
+    assert not (tmp_path / "corpus.json").exists()
+    here = json.loads((tmp_path / "corpus-here.json").read_text())
+    import torch
+
+    assert here["environment"]["torch"] == torch.__version__
+    assert here["environment"][f"target {target}"] == "torch.nn.functional.softplus"
+    other = {**here, "environment": {**here["environment"], "torch": "2.99.0"}}
+    (tmp_path / "corpus-other.json").write_text(json.dumps(other))
+    labels, _ = corpus_matrix(load_corpus(report_files([str(tmp_path)])))
+    assert labels == [f"{target} (torch {torch.__version__})", f"{target} (torch 2.99.0)"]  # files in name order
+    (tmp_path / "corpus-same.json").write_text(json.dumps(here))
+    labels, rows = corpus_matrix(load_corpus(report_files([str(tmp_path)])))
+    assert labels == [
+        f"{target} (torch {torch.__version__}, {tmp_path.name}/corpus-here.json)",
+        f"{target} (torch 2.99.0)",
+        f"{target} (torch {torch.__version__}, {tmp_path.name}/corpus-same.json)",
+    ]
+    assert all(len(outcomes) == 3 and None not in outcomes for _, outcomes in rows)

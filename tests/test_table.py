@@ -97,6 +97,9 @@ def test_a_directory_stands_for_the_reports_in_it(run_json, tmp_path):
     assert code == 0, err
     md = (tmp_path / "t" / "table.md").read_text()
     assert "from 2 file(s)" in md
+    # each row names its file: rows of one build from several files are told apart
+    files = {line.rsplit("|", 2)[1].strip() for line in md.splitlines() if line.startswith("| float")}
+    assert files == {"audit.json", SWEEP.name.replace("_", "\\_")}, files
     code, err = cli_here("table", str(tmp_path / "missing"), "--out", str(tmp_path / "u"))
     assert code == 2
     assert "no such file or directory" in err

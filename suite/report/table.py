@@ -12,6 +12,7 @@ a bug. ULPs are ULPs of the output format, relative to the exact value.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -222,28 +223,34 @@ def report_kind(path: str | Path) -> str | None:
 
 
 def load_corpus(paths: list[str]) -> list[dict]:
-    """Every outcome of every corpus file among ``paths`` (each with the file it came from)."""
+    """Every outcome of every corpus file among ``paths``, each with the file it came from
+    (``source``) and what was checked there (``checked``: torch's release where the file records
+    its environment, else the file again: files written before they recorded it)."""
     import json
 
     outcomes = []
     for path in paths:
         if report_kind(path) == "corpus":
             data = json.loads(Path(path).read_text())
-            # each corpus run writes corpus.json in its own directory: the directory names it
+            # a directory's corpus.json is named by its directory (one corpus run per directory)
             source = f"{Path(path).parent.name}/{Path(path).name}"
-            outcomes += [{**o, "source": source} for o in data["outcomes"]]
+            env = data.get("environment") or {}
+            checked = f"torch {env['torch']}" if "torch" in env else source
+            outcomes += [{**o, "source": source, "checked": checked} for o in data["outcomes"]]
     return outcomes
 
 
 def corpus_matrix(outcomes: list[dict]) -> tuple[list[str], list[tuple[str, list[dict | None]]]]:
-    """The corpus as a matrix: one column per implementation and file (labelled by the target, and by
-    the file too where one target comes from several: releases), one row per problem with each
-    column's outcome (None where that file did not check it)."""
+    """The corpus as a matrix: one column per implementation and file, one row per problem with each
+    column's outcome (None where that file did not check it). A column is labelled by its target,
+    and where one target comes from several files (releases) by what was checked there too (torch's
+    release), and by the file where that is not enough."""
     keys = list(dict.fromkeys((o["target"], o["source"]) for o in outcomes))
-    sources_of: dict[str, int] = {}
-    for target, _ in keys:
-        sources_of[target] = sources_of.get(target, 0) + 1
-    labels = [target if sources_of[target] == 1 else f"{target} ({source})" for target, source in keys]
+    checked = {(o["target"], o["source"]): o.get("checked", o["source"]) for o in outcomes}
+    files_of = Counter(target for target, _ in keys)
+    label_of = {key: key[0] if files_of[key[0]] == 1 else f"{key[0]} ({checked[key]})" for key in keys}
+    repeated = Counter(label_of.values())
+    labels = [label if repeated[label] == 1 else f"{label[:-1]}, {key[1]})" for key, label in label_of.items()]
     cells: dict[str, dict[tuple[str, str], dict]] = {}
     for o in outcomes:
         cells.setdefault(o["problem"], {})[(o["target"], o["source"])] = o
