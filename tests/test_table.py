@@ -106,7 +106,7 @@ def test_a_directory_stands_for_the_reports_in_it(run_json, tmp_path):
 
 
 def test_the_glance_gives_each_implementation_its_worst_row_at_default_parameters():
-    from suite.report.table import glance
+    from suite.report.table import GlanceCell, glance
 
     rows = [
         _row("a", 1.5, premature_zeros=3, worst_bits="0x1"),
@@ -117,10 +117,26 @@ def test_the_glance_gives_each_implementation_its_worst_row_at_default_parameter
     ]
     seen = glance(rows)
     assert seen.dtypes == ["float32"]
-    assert seen.cells["a"]["float32"] == (2.5, 3, "0x2")
-    assert math.isnan(seen.cells["b"]["float32"][0])
+    assert seen.cells["a"]["float32"] == GlanceCell(2.5, "0x2", 3, every_input=False)
+    assert math.isnan(seen.cells["b"]["float32"].max_ulp)
     releases = glance([_row("a", 1.0, build="torch 2.13.0"), _row("a", 2.0, build="torch 2.14.1")])
     assert set(releases.cells) == {"a · torch 2.13.0", "a · torch 2.14.1"}, "one row per build"
+
+
+def test_the_glance_says_where_only_a_sample_was_measured():
+    """A release swept over every input and one audited on a sample must not read as equals: the
+    sample's cell says it is one (the sweep's maximum and zeros are over every input)."""
+    from suite.report.table import glance, glance_cells
+
+    rows = [
+        _row("a", 1.49841, build="torch 2.12.0", premature_zeros=272),
+        _row("a", 1.49841, build="torch 2.13.0", premature_zeros=272),
+        _row("a", 1.5, build="torch 2.13.0", premature_zeros=143_998, every_input=True, kind="sweep"),
+    ]
+    seen = glance(rows)
+    assert glance_cells(seen.cells["a · torch 2.12.0"], ["float32"]) == ["1.49841 (sample; 272 zeros)"]
+    assert glance_cells(seen.cells["a · torch 2.13.0"], ["float32"]) == ["1.5 (143,998 zeros)"]
+    assert glance_cells(glance([_row("b", 0.5, every_input=True)]).cells["b"], ["float32"]) == ["0.5"]
 
 
 def test_pytorchs_own_tolerance_is_applied_as_pytorch_applies_it():

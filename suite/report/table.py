@@ -312,20 +312,33 @@ def best_in_group(rows: list[Row]) -> set[int]:
     return best
 
 
+@dataclass
+class GlanceCell:
+    """One implementation and dtype at a glance: the largest ULP error over its rows, the input
+    where it occurs, the premature zeros (None: no row counts them), and whether some row measured
+    every input of the format (False: samples only, an audit's float32 and float64; a sweep's
+    figures then stand beside a sample's, and the sample's cannot be compared with them as equals)."""
+
+    max_ulp: float
+    worst_bits: str | None
+    zeros: int | None
+    every_input: bool
+
+
 @dataclass(frozen=True)
 class Glance:
     """The first table a reader sees: per implementation and dtype, at default parameters, the
     largest error of one quantity over all of its rows (paths and files: a user may get any of
-    them) and the premature zeros among them (None: no such row). An implementation seen in
-    several builds (releases, CPU capabilities) has a row per build."""
+    them) and the premature zeros among them. An implementation seen in several builds (releases,
+    CPU capabilities) has a row per build."""
 
     quantity: str
     dtypes: list[str]
-    cells: dict[str, dict[str, tuple[float, int | None, str | None]]]  # target -> dtype -> (max ULP, zeros, worst x)
+    cells: dict[str, dict[str, GlanceCell]]  # target (and build) -> dtype -> cell
 
 
 def glance(rows: list[Row], quantity: str = "forward") -> Glance:
-    cells: dict[str, dict[str, tuple[float, int | None, str | None]]] = {}
+    cells: dict[str, dict[str, GlanceCell]] = {}
     builds: dict[str, set[str]] = {}
     for row in rows:
         builds.setdefault(row.target, set()).add(row.build)
@@ -334,17 +347,17 @@ def glance(rows: list[Row], quantity: str = "forward") -> Glance:
             continue
         name = row.target if len(builds[row.target]) == 1 else f"{row.target} · {row.build}"
         per_dtype = cells.setdefault(name, {})
-        worst, zeros, bits = per_dtype.get(row.dtype, (-math.inf, None, None))
-        if math.isnan(row.max_ulp) or row.max_ulp > worst:
-            worst, bits = row.max_ulp, row.worst_bits
+        cell = per_dtype.setdefault(row.dtype, GlanceCell(-math.inf, None, None, every_input=False))
+        if math.isnan(row.max_ulp) or row.max_ulp > cell.max_ulp:
+            cell.max_ulp, cell.worst_bits = row.max_ulp, row.worst_bits
         if row.premature_zeros is not None:
-            zeros = max(zeros or 0, row.premature_zeros)
-        per_dtype[row.dtype] = (worst, zeros, bits)
+            cell.zeros = max(cell.zeros or 0, row.premature_zeros)
+        cell.every_input = cell.every_input or row.every_input
     dtypes = list(dict.fromkeys(r.dtype for r in rows if r.quantity == quantity and r.parameters == "default"))
     return Glance(quantity, dtypes, cells)
 
 
-def _glance_cells(per_dtype: dict, dtypes: list[str]) -> list[str]:
+def glance_cells(per_dtype: dict[str, GlanceCell], dtypes: list[str]) -> list[str]:
     """The Markdown cells of one implementation's row of the glance table."""
     from suite.report.model import fmt_ulp
 
@@ -354,8 +367,8 @@ def _glance_cells(per_dtype: dict, dtypes: list[str]) -> list[str]:
         if cell is None:
             out.append("—")
             continue
-        worst, zeros, _ = cell
-        out.append(fmt_ulp(worst) + (f" ({zeros:,} zeros)" if zeros else ""))
+        notes = ([] if cell.every_input else ["sample"]) + ([f"{cell.zeros:,} zeros"] if cell.zeros else [])
+        out.append(fmt_ulp(cell.max_ulp) + (f" ({'; '.join(notes)})" if notes else ""))
     return out
 
 
@@ -368,7 +381,7 @@ def _context(rows: list[Row], sources: list[str], corpus: list[dict] | None = No
         "glance": glance(rows),
         "opinfo_rule": opinfo.RULE,
         "describe_opinfo": opinfo.describe,
-        "glance_cells": _glance_cells,
+        "glance_cells": glance_cells,
         "rows": rows,
         "best": best_in_group(rows),
         "implementations": list(dict.fromkeys(r.target for r in rows)),
