@@ -9,8 +9,9 @@ import sys
 
 
 def environment() -> dict:
-    """Versions (this tool, Python, torch, NumPy, mpmath and its backend, hypothesis), the CPU and
-    torch's CPU capability, torch's thread count, and the CUDA devices torch sees."""
+    """Versions (this tool and where it was imported from, Python, torch, NumPy, mpmath and its
+    backend, hypothesis), the CPU and torch's CPU capability, torch's thread count, and the CUDA
+    devices torch sees."""
     import hypothesis
     import mpmath
     import numpy as np
@@ -20,6 +21,7 @@ def environment() -> dict:
 
     info = {
         "softplus_audit": suite.__version__,
+        "softplus_audit_from": package_origin(suite.__file__),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cpu": platform.processor() or platform.machine(),
@@ -47,6 +49,19 @@ def environment() -> dict:
         driver = nvidia_driver_version()
         info["cuda_devices"] = [cuda_device(i, driver) for i in range(torch.cuda.device_count())]
     return info
+
+
+def package_origin(module_file: str) -> str:
+    """Where a package was imported from: ``installed`` (a site-packages or dist-packages folder:
+    pip install, a wheel, tox) or ``source tree`` (a checkout on the path, an editable install).
+
+    It matters to the hypothesis search: hypothesis also draws examples from the numeric literals
+    of the modules it takes for the user's own, those outside site-packages, so a derandomized
+    search from a source tree tries other examples than the same search from an installed copy."""
+    from pathlib import Path
+
+    parts = Path(module_file).resolve().parts
+    return "installed" if "site-packages" in parts or "dist-packages" in parts else "source tree"
 
 
 def cuda_device(index: int, driver: str | None) -> dict:

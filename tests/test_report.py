@@ -573,6 +573,26 @@ def test_compare_tolerance(run, run_json, tmp_path):
     assert "finite number >= 0" in bad.stderr
 
 
+def test_compare_says_when_the_searches_tried_other_examples_for_a_reason_outside_the_code(run):
+    """Another hypothesis, or softplus-audit from a source tree against an installed one: the
+    comparison says their searches are not comparable; the same origin and version say nothing."""
+    from suite.environment import package_origin
+
+    assert package_origin("/venv/lib/python3.12/site-packages/suite/__init__.py") == "installed"
+    assert package_origin("/usr/lib/python3/dist-packages/suite/__init__.py") == "installed"
+    assert package_origin("/home/me/softplus-audit/suite/__init__.py") == "source tree"
+    assert run["environment"]["softplus_audit_from"] in ("installed", "source tree")
+    assert not compare_runs(run, run).notes
+    moved, newer = copy.deepcopy(run), copy.deepcopy(run)
+    moved["environment"]["softplus_audit_from"] = "installed"
+    run = copy.deepcopy(run)
+    run["environment"]["softplus_audit_from"] = "source tree"
+    (note,) = compare_runs(run, moved).notes
+    assert note.startswith("softplus-audit ran from a source tree in BASE and installed in NEW")
+    newer["environment"]["hypothesis"] = "9.0.0"
+    assert any(n.endswith("in NEW: the searches tried other examples") for n in compare_runs(run, newer).notes)
+
+
 def test_compare_runs_lists_configurations_in_one_run_only(run):
     fewer = copy.deepcopy(run)
     dropped = fewer["configurations"].pop()

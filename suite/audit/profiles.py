@@ -1,7 +1,11 @@
 """Hypothesis profiles for the audit, chosen by ``HYPOTHESIS_PROFILE`` or ``--hypothesis-profile``.
 
 * ``ci``: derandomized (the same examples every run, so a CI verdict is reproducible) and
-  bounded, for ``tox -e audit`` and CI;
+  bounded, for ``tox -e audit`` and CI. "The same" given hypothesis's version and the modules it
+  takes for the user's own: it also draws examples from the numeric literals of modules outside
+  site-packages, so softplus-audit from a source tree (or an editable install) searches otherwise
+  than an installed copy, and a ``--target`` module of one's own adds its literals. A run records
+  where softplus-audit came from (``softplus_audit_from``), and ``compare`` says when two differ;
 * ``dev``: random, with the example database, for working on the suite;
 * ``thorough``: many examples per configuration, for a release audit.
 

@@ -131,7 +131,29 @@ def compare_runs(base: dict, new: dict, tolerance: Tolerance | None = None, matc
         else:
             out.only_base.append(key)
     out.only_new = [key for key in new_configs if key not in base_configs]
+    out.notes += search_notes(base["environment"], new["environment"])
     return out
+
+
+def search_notes(base_env: dict, new_env: dict) -> list[str]:
+    """Why the two runs' hypothesis searches tried other examples, if they did for a reason other
+    than the code under audit: another hypothesis, or softplus-audit imported from a source tree in
+    one run and installed in the other (hypothesis draws examples from the numeric literals of the
+    modules outside site-packages too). Their searches' best inputs are then not comparable."""
+    notes = []
+    if base_env.get("hypothesis") != new_env.get("hypothesis"):
+        notes.append(
+            f"hypothesis {base_env.get('hypothesis')} in BASE, {new_env.get('hypothesis')} in NEW: "
+            "the searches tried other examples"
+        )
+    base_from, new_from = base_env.get("softplus_audit_from"), new_env.get("softplus_audit_from")
+    if base_from and new_from and base_from != new_from:
+        how = {"installed": "installed", "source tree": "from a source tree"}
+        notes.append(
+            f"softplus-audit ran {how[base_from]} in BASE and {how[new_from]} in NEW: the searches tried other "
+            "examples (hypothesis also draws them from the numeric literals of modules outside site-packages)"
+        )
+    return notes
 
 
 SWEEP_MATCH = ("device", "dtype", "quantity")
