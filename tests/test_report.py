@@ -533,7 +533,9 @@ def test_a_hostile_target_name_is_text_not_markup(run):
 def test_compare_identical_runs_is_exit_0(run_json):
     result = cli("compare", str(run_json), str(run_json))
     assert result.returncode == 0, result.stderr
-    assert "0 regression(s), 0 improvement(s)" in result.stdout
+    configurations = len(json.loads(run_json.read_text())["configurations"])
+    assert f"0 regression(s), 0 improvement(s), {configurations} the same bit for bit" in result.stdout
+    assert "measured otherwise" not in result.stdout
     assert "new max ULP > base max ULP × (1 + 0) + 0.5" in result.stdout
 
 
@@ -565,7 +567,11 @@ def test_compare_tolerance(run, run_json, tmp_path):
     base_max = run["configurations"][0]["stats"]["math"]["max_ulp"]
     slightly["configurations"][0]["stats"]["math"]["max_ulp"] = base_max + 0.3
     new = write(tmp_path, slightly, "new.json")
-    assert cli("compare", str(run_json), str(new)).returncode == 0  # within 0.5 ULP
+    within = cli("compare", str(run_json), str(new))
+    assert within.returncode == 0  # within 0.5 ULP, and said: a tolerance hides nothing
+    first = slightly["configurations"][0]["id"]
+    assert f"measured otherwise, within the rule or not: 1 configuration(s): {first} (stats)" in within.stdout
+    assert f"0 improvement(s), {len(run['configurations']) - 1} the same bit for bit" in within.stdout
     assert cli("compare", str(run_json), str(new), "--tolerance-ulp", "0.1").returncode == 1
     assert cli("compare", str(run_json), str(new), "--tolerance-ulp", "0", "--tolerance-rel", "1").returncode == 0
     bad = cli("compare", str(run_json), str(new), "--tolerance-ulp", "-1")

@@ -10,6 +10,11 @@ property's verdict. The rule (also in ``softplus-audit compare --help``):
   improves when it rises by more than ``rate``;
 * a property regresses from pass to fail, improves from fail to pass.
 
+Every matched configuration measured otherwise at all (its statistics, property outcomes,
+premature zeros, path disagreement, knife edges or hypothesis search: :data:`MEASURED`) is listed,
+within the rule or not, and the rest are counted as the same bit for bit: a tolerance hides
+nothing from the reader.
+
 Configurations are matched by id (``match="id"``), or across implementations and releases by
 what they measure (``match="measurement"``: device, dtype, beta, threshold, path, quantity).
 Configurations or properties present in one run only are listed, not counted as regressions; a
@@ -49,13 +54,30 @@ class Change:
     regression: bool
 
 
+MEASURED = ("stats", "properties", "zeros", "path_disagreement", "knife_edges", "hypothesis_search")
+"""What a run measured of a configuration (the rest of its entry says what it is and what applied)."""
+
+SWEEP_MEASURED = ("oracles", "violations", "inputs")
+"""What a sweep measured."""
+
+
 @dataclass
 class Comparison:
+    """The outcome: the matched configurations, the changes the rule counts (regressions and
+    improvements), and every matched configuration measured otherwise at all (``differing``: its id
+    and what differed), within the rule or not: the rest are the same bit for bit."""
+
     matched: int = 0
     changes: list[Change] = field(default_factory=list)
+    differing: list[tuple[str, list[str]]] = field(default_factory=list)
     only_base: list[str] = field(default_factory=list)
     only_new: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def identical(self) -> int:
+        """Matched configurations whose measurements are the same bit for bit."""
+        return self.matched - len(self.differing)
 
     @property
     def regressions(self) -> list[Change]:
@@ -128,6 +150,7 @@ def compare_runs(base: dict, new: dict, tolerance: Tolerance | None = None, matc
         if key in new_configs:
             out.matched += 1
             _compare_config(key, config, new_configs[key], tol, out)
+            _note_differences(key, config, new_configs[key], MEASURED, out)
         else:
             out.only_base.append(key)
     out.only_new = [key for key in new_configs if key not in base_configs]
@@ -177,6 +200,13 @@ SWEEP_COUNTS = {
 }
 
 
+def _note_differences(name: str, base: dict, new: dict, fields: tuple[str, ...], out: Comparison) -> None:
+    """Record ``name`` as measured otherwise where any of ``fields`` differs at all."""
+    differ = [f for f in fields if base.get(f) != new.get(f)]
+    if differ:
+        out.differing.append((name, differ))
+
+
 def compare_sweeps(base: dict, new: dict, tolerance: Tolerance | None = None) -> Comparison:
     """Two sweeps (``softplus-audit sweep`` reports) of the same dtype, quantity and parameters, of
     any implementations, releases or builds: the max ULP of each oracle and the correctly rounded
@@ -195,6 +225,7 @@ def compare_sweeps(base: dict, new: dict, tolerance: Tolerance | None = None) ->
         {"stats": {o: s["oracles"][o] for o in ORACLES}, "properties": []} for s in (base, new)
     ]  # a sweep's statistics in a run configuration's shape
     _compare_config(name, pseudo[0], pseudo[1], tol, out)
+    _note_differences(name, base, new, SWEEP_MEASURED, out)
     for count, words in SWEEP_COUNTS.items():
         b, n = (s["violations"].get(count) for s in (base, new))
         if b is None or n is None:
@@ -235,9 +266,15 @@ def format_comparison(result: Comparison, base: dict, new: dict, tolerance: Tole
         if ids:
             shown = ", ".join(ids[:5]) + (f", … ({len(ids) - 5} more)" if len(ids) > 5 else "")
             lines.append(f"{label}: {len(ids)} configuration(s): {shown}")
+    if result.differing:
+        shown = ", ".join(f"{name} ({', '.join(what)})" for name, what in result.differing[:5])
+        more = f", … ({len(result.differing) - 5} more)" if len(result.differing) > 5 else ""
+        lines.append(
+            f"measured otherwise, within the rule or not: {len(result.differing)} configuration(s): {shown}{more}"
+        )
     lines += result.notes
     lines.append(
         f"{result.matched} configuration(s) matched: {len(result.regressions)} regression(s), "
-        f"{len(result.improvements)} improvement(s)"
+        f"{len(result.improvements)} improvement(s), {result.identical} the same bit for bit"
     )
     return "\n".join(lines)
