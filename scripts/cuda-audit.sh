@@ -8,7 +8,8 @@
 #   3. every float32 input on the GPU, forward and gradient, default parameters: outputs in batches
 #      from the GPU, measured on every CPU core -> sweeps/sweep-*.json/.md/.html
 #   4. cuda against the CPU's vector path, bit for bit, at the audit's inputs
-#      -> devices-cuda-device-vs-cpu-simd.json/.md
+#      -> devices-cuda-device-vs-cpu-simd.json/.md; and the known upstream problems on cuda and on
+#      the CPU -> corpus-cuda.json/.md, corpus-cpu.json/.md
 #   5. all of it side by side -> table.html/.md; each step's wall time -> timings.md
 # Usage: scripts/cuda-audit.sh [OUT]     (default: reports/published/cuda)
 # Environment: PYTHON (default python3), WORKERS (default: every core), STEPS (default "1 2 3 4 5");
@@ -54,6 +55,7 @@ step() {  # step N NAME COMMAND...: run it if N is in STEPS, and record its wall
 audit() { "$PY" -m suite.cli "$@"; }
 
 budgets() { audit budgets --target "$TARGET" --device cuda "${EXTRA[@]}" > "$OUT/budgets-cuda.toml"; }
+corpora() { for d in cuda cpu; do audit corpus --target "$TARGET" --device "$d" --out "$OUT" --name "corpus-$d" > /dev/null; done; }
 sweep() { audit sweep --target "$TARGET" --device cuda --dtype "$SWEEP_DTYPE" --quantity "$1" --workers "$WORKERS" --out "$OUT/sweeps"; }
 
 step 1 "default audit on cuda" audit run --target "$TARGET" --device cuda --exit-zero "${EXTRA[@]}" --out "$OUT"
@@ -61,6 +63,7 @@ step 2 "budgets measured on cuda" budgets
 step 3 "$SWEEP_DTYPE forward, every input" sweep forward
 step 3 "$SWEEP_DTYPE gradient, every input" sweep grad
 step 4 "cuda against cpu, input by input" audit devices --target "$TARGET" --device cuda --versus cpu "${EXTRA[@]}" --out "$OUT"
+step 4 "known upstream problems, cuda and cpu" corpora
 step 5 "side by side" audit table "$OUT" "$OUT/sweeps" --out "$OUT"
 # the sweeps' checkpoints (one JSON per shard) served to resume; the merged sweeps are kept
 find "$OUT/sweeps" -mindepth 1 -maxdepth 1 -type d -exec rm -r {} +

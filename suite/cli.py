@@ -761,7 +761,7 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
     from suite.audit import corpus
     from suite.environment import environment
     from suite.files import write_json_atomically, write_text_atomically
-    from suite.implementations.base import NotInstalledError
+    from suite.implementations.base import DeviceUnavailableError, NotInstalledError
 
     out = _output_directory(args.out)
     try:
@@ -769,29 +769,39 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
     except corpus.CorpusFileError as error:
         raise UsageError(str(error)) from None
     targets = args.target or list(implementations.REGISTRY)
-    loaded, absent = {}, {}
+    loaded, devices, absent, unavailable = {}, {}, {}, {}
     for spec in targets:
         try:
-            loaded[spec] = implementations.load(spec)
+            implementation = implementations.load(spec)
+            devices[spec] = implementation.resolve_device(args.device)
+            loaded[spec] = implementation
         except NotInstalledError as error:
             absent[spec] = str(error)
+        except DeviceUnavailableError as error:
+            unavailable[spec] = str(error)
         except implementations.ImplementationError as error:
             raise UsageError(str(error)) from None
     if not loaded:
-        raise UsageError("none of the targets is installed: " + "; ".join(absent.values()))
-    outcomes = [corpus.check(p, spec, impl) for p in problems for spec, impl in loaded.items()]
+        raise UsageError(
+            f"none of the targets can be checked on {args.device}: " + "; ".join({**absent, **unavailable}.values())
+        )
+    outcomes = [corpus.check(p, spec, impl, devices[spec]) for p in problems for spec, impl in loaded.items()]
     record = {
         "corpus": args.corpus or "suite/data/corpus.toml (packaged)",
+        "device": args.device,
         # what was checked: torch's release (a table of several releases labels their columns by it)
         # and each implementation in its own words (its version)
         "environment": {**environment(), **{f"target {k}": v.description for k, v in loaded.items()}},
         "not_installed": absent,
+        "device_unavailable": unavailable,
         "outcomes": [o.__dict__ for o in outcomes],
     }
     write_json_atomically(record, out / f"{args.name}.json")
     text = corpus.markdown(problems, outcomes)
     if absent:
         text += "\nNot installed: " + "; ".join(f"`{k}`" for k in absent) + "\n"
+    if unavailable:
+        text += f"\nNot available on {args.device}: " + "; ".join(f"`{k}`" for k in unavailable) + "\n"
     write_text_atomically(text, out / f"{args.name}.md")
     print(text)
     return EXIT_OK
@@ -810,6 +820,7 @@ def _add_corpus_command(sub) -> None:
     cmd.add_argument("--target", action="append", help="implementations (repeatable; default: every built-in one)")
     cmd.add_argument("--corpus", help="a corpus TOML file (default: the packaged one)")
     cmd.add_argument("--out", default="reports/corpus", help="directory (default: reports/corpus)")
+    cmd.add_argument("--device", default="cpu", help="where to evaluate: cpu, cuda, cuda:N (default: cpu)")
     cmd.add_argument("--name", default="corpus", help="file name without extension (default: corpus)")
     cmd.set_defaults(run=_cmd_corpus)
 

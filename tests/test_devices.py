@@ -267,8 +267,44 @@ def test_the_cuda_script_runs_every_step_on_the_synthetic_device(tmp_path):
     devices = json.loads((out / "devices-cuda-device-vs-cpu-simd.json").read_text())
     assert devices["summary"]["differing"] == 0
     assert (out / "table.html").exists()
+    on_cuda = json.loads((out / "corpus-cuda.json").read_text())
+    assert on_cuda["device"] == "cuda"
+    assert (out / "corpus-cpu.json").exists()
     timings = (out / "timings.md").read_text().splitlines()
-    assert len(timings) == 2 + 6
+    assert len(timings) == 2 + 7
+
+
+def test_the_known_problems_are_checked_on_a_device_and_labelled_by_it(tmp_path):
+    """``corpus --device``: each outcome evaluated on the device and saying so, the file and its
+    Markdown naming it, and a table of the device's corpus beside the CPU's telling their columns
+    apart (the synthetic device runs the CPU kernel, so the statuses agree); an absent device is
+    one line and exit 2."""
+    from suite.report.table import corpus_matrix, load_corpus, report_files
+
+    for device in ("cuda", "cpu"):
+        done = cli_process(
+            "corpus", "--target", SYNTHETIC, "--device", device, "--out", str(tmp_path), "--name", f"corpus-{device}"
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+    on_cuda = json.loads((tmp_path / "corpus-cuda.json").read_text())
+    assert on_cuda["device"] == "cuda"
+    assert {o["device"] for o in on_cuda["outcomes"]} == {"cuda"}
+    assert (tmp_path / "corpus-cuda.md").read_text().startswith("## Known upstream softplus problems (on cuda)")
+    on_cpu = json.loads((tmp_path / "corpus-cpu.json").read_text())
+    assert [o["status"] for o in on_cuda["outcomes"]] == [o["status"] for o in on_cpu["outcomes"]]
+    assert "present" in {o["status"] for o in on_cuda["outcomes"]}
+    labels, _ = corpus_matrix(load_corpus(report_files([str(tmp_path)])))
+    torch_version = on_cpu["environment"]["torch"]
+    assert labels == [f"{SYNTHETIC} (torch {torch_version})", f"{SYNTHETIC} (torch {torch_version}, cuda)"]
+    import torch
+
+    if not torch.cuda.is_available():
+        absent = cli_process("corpus", "--target", "torch.nn.functional:softplus", "--device", "cuda",
+                             "--out", str(tmp_path / "absent"))  # fmt: skip
+        assert absent.returncode == 2
+        (line,) = absent.stderr.strip().splitlines()
+        assert "none of the targets can be checked on cuda: device 'cuda' is not available" in line
+        assert not (tmp_path / "absent" / "corpus.json").exists()
 
 
 def test_a_reports_environment_line_names_the_gpu_driver_and_cuda():

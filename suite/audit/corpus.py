@@ -62,6 +62,7 @@ class Outcome:
     implementation: str  # its description (version)
     status: str  # "present", "fixed", "not applicable"
     evidence: str
+    device: str = "cpu"  # where it was evaluated (canonical: cpu, cuda, cuda:1)
 
 
 def _exact(problem: Problem, x: np.ndarray, beta: float, threshold: float):
@@ -179,35 +180,41 @@ def load(path: str | Path | None = None) -> list[Problem]:
     return problems
 
 
-def check(problem: Problem, spec: str, implementation) -> Outcome:
-    """One problem on one implementation (CPU, its first path)."""
+def check(problem: Problem, spec: str, implementation, device: str = "cpu") -> Outcome:
+    """One problem on one implementation, on ``device`` (its canonical name, resolved by the
+    implementation) along its first kernel path there."""
     description = getattr(implementation, "description", spec)
     family = getattr(implementation, "family", "torch")
+
+    def outcome(status: str, evidence: str) -> Outcome:
+        return Outcome(problem.id, spec, description, status, evidence, device)
+
     if "*" not in problem.families and family not in problem.families:
-        return Outcome(problem.id, spec, description, "not applicable", f"about {', '.join(problem.families)}")
+        return outcome("not applicable", f"about {', '.join(problem.families)}")
     why = implementation.unsupported(problem.fmt, problem.quantity)
     if why:
-        return Outcome(problem.id, spec, description, "not applicable", why)
+        return outcome("not applicable", why)
     beta, threshold = documented_parameters(implementation, problem.beta, problem.threshold)
     if not has_parameters(implementation) and (problem.beta, problem.threshold) != (1.0, 20.0):
-        return Outcome(problem.id, spec, description, "not applicable", "it has no beta or threshold")
+        return outcome("not applicable", "it has no beta or threshold")
     x = np.array(problem.x, dtype=np.float64)
-    path = implementation.paths("cpu")[0]
+    path = implementation.paths(device)[0]
     try:
-        y = implementation.evaluate(x, problem.fmt, problem.quantity, beta, threshold, "cpu", path)
+        y = implementation.evaluate(x, problem.fmt, problem.quantity, beta, threshold, device, path)
     except Exception as error:  # an error is the implementation's answer (e.g. refusing beta = 0)
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        return Outcome(problem.id, spec, description, "fixed", f"raises {type(error).__name__}: {message}")
+        return outcome("fixed", f"raises {type(error).__name__}: {message}")
     present, evidence = PREDICATES[problem.present_when](problem, x, y, beta, threshold)
-    return Outcome(problem.id, spec, description, "present" if present else "fixed", evidence)
+    return outcome("present" if present else "fixed", evidence)
 
 
 def markdown(problems: list[Problem], outcomes: list[Outcome]) -> str:
     """The corpus as a Markdown table: one row per problem, one column per implementation."""
     targets = list(dict.fromkeys(o.target for o in outcomes))
     by = {(o.problem, o.target): o for o in outcomes}
+    devices = sorted({o.device for o in outcomes} - {"cpu"})
     lines = [
-        "## Known upstream softplus problems",
+        "## Known upstream softplus problems" + (f" (on {', '.join(devices)})" if devices else ""),
         "",
         "| problem | upstream | " + " | ".join(f"`{t}`" for t in targets) + " |",
         "|---|---|" + "---|" * len(targets),

@@ -225,7 +225,8 @@ def report_kind(path: str | Path) -> str | None:
 def load_corpus(paths: list[str]) -> list[dict]:
     """Every outcome of every corpus file among ``paths``, each with the file it came from
     (``source``) and what was checked there (``checked``: torch's release where the file records
-    its environment, else the file again: files written before they recorded it)."""
+    its environment, else the file again: files written before they recorded it; and the device
+    where it is not the CPU)."""
     import json
 
     outcomes = []
@@ -234,8 +235,9 @@ def load_corpus(paths: list[str]) -> list[dict]:
             data = json.loads(Path(path).read_text())
             # a directory's corpus.json is named by its directory (one corpus run per directory)
             source = f"{Path(path).parent.name}/{Path(path).name}"
-            env = data.get("environment") or {}
+            env, device = data.get("environment") or {}, data.get("device", "cpu")
             checked = f"torch {env['torch']}" if "torch" in env else source
+            checked += "" if device == "cpu" else f", {device}"
             outcomes += [{**o, "source": source, "checked": checked} for o in data["outcomes"]]
     return outcomes
 
