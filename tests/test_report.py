@@ -31,7 +31,7 @@ from suite.report import (
     render_markdown,
     schema,
 )
-from suite.report.load import binade_entry_error
+from suite.report.load import as_float, binade_entry_error
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -717,6 +717,32 @@ def test_a_deviation_whose_bound_spans_the_format_is_called_what_it_is():
     assert deviation_status(whole) == "no bound: any error accepted here"
     assert deviation_status({"grown": False, "accepts_any": False}) == "holds"
     assert deviation_status({"grown": True, "accepts_any": True}) == "grown"
+
+
+def test_a_deviation_that_excuses_infinities_says_no_bound_covers_them(tmp_path):
+    """At threshold 100, float32's exp overflows below the threshold: softplus returns +inf and its
+    gradient NaN there, excused by a deviation whose 1-ULP bound measures finite errors only. The
+    report must not read "holds" beside a tiny maximum: it says how many excused outputs no bound
+    covers, counted once per output, and each equals the statistics' own count of wrong classes."""
+    out = tmp_path / "out"
+    scope = ["--dtype", "float32", "--quantity", "forward", "--quantity", "grad", "--grid", "1,100"]
+    code, err = cli_here("run", "--target", "torch.nn.functional:softplus", *scope, "--out", str(out))
+    assert code == 0, err[-2000:]
+    run = json.loads((out / "audit.json").read_text())
+    total = 0
+    for config in run["configurations"]:
+        failures = sum(config["stats"]["documented"]["failures"].values())
+        (check,) = [
+            d for d in config["known_deviations"]
+            if d["id"] == "exp-overflow-below-threshold" and d["property"] == "accuracy (documented)"
+        ]  # fmt: skip
+        assert check["wrong_class_in_region"] == failures > 0, (config["id"], check, failures)
+        assert as_float(check["measured_max_ulp"]) < 1  # the finite errors: what the bound measures
+        total += failures
+    md = (out / "audit.md").read_text()
+    row = next(line for line in md.splitlines() if line.startswith("| exp-overflow-below-threshold |"))
+    assert f"holds for finite errors; no bound on {total:,} of the wrong class" in row
+    assert f"{total // len(run['configurations']):,} of the wrong class" in (out / "audit.html").read_text()
 
 
 @pytest.mark.skipif(

@@ -334,6 +334,9 @@ class DeviationCheck:
     max_ulp: float | None
     status: str  # "holds", "grown", "fixed"
     x_range: tuple[float, float] | None = None  # the smallest and largest input in the region (None: empty)
+    # accuracy only: excused outputs of the wrong class (NaN, an infinity, a zero's sign, where the
+    # exact value is of another), whose error no ULP bound measures: the bound covers the others only
+    wrong_class: int | None = None
 
     def as_record(self) -> dict:
         """The run file's record of this check (``dtype`` named as the format's name)."""
@@ -348,6 +351,7 @@ class DeviationCheck:
             "max_ulp": self.max_ulp,
             "status": self.status,
             "x_range": None if self.x_range is None else [float(v) for v in self.x_range],
+            "wrong_class_in_region": self.wrong_class,
         }
 
 
@@ -429,12 +433,13 @@ def apply_deviations(
             in_region = obs.x[region]
             x_range = (float(in_region.min()), float(in_region.max())) if in_region.size else None
             inside = remaining[region[remaining]] if remaining.size else remaining
-            measured = None
+            measured = wrong_class = None
             status = "holds" if inside.size else "fixed"
             accuracy_of = [o for o in ORACLE_ORDER if result.name == accuracy_name(o)]
             if accuracy_of:
                 meas = obs.measurements(accuracy_of[0])
-                measured = _largest(meas.ulp_error[region])
+                measured = _largest(meas.ulp_error[region])  # finite errors: a wrong class has none
+                wrong_class = int(np.count_nonzero(meas.failure[inside] != 0))
                 if measured > deviation.bound(fmt):
                     status = "grown"
             checks.append(
@@ -449,6 +454,7 @@ def apply_deviations(
                     deviation.bound(fmt) if deviation.max_ulp is not None else None,
                     status,
                     x_range,
+                    wrong_class,
                 )
             )
             if status == "grown":

@@ -141,10 +141,16 @@ def whole_range_ulp(dtype: str) -> float:
 
 def deviation_status(group: dict) -> str:
     """A deviation's status in words: grown, holds, or, where its bound spans the format's whole
-    range, 'no bound: any error accepted here'."""
+    range, 'no bound: any error accepted here'; where it excused outputs of the wrong class (NaN,
+    an infinity, a zero's sign: no ULP bound measures them), it says how many went unbounded."""
     if group["grown"]:
         return "grown"
-    return "no bound: any error accepted here" if group.get("accepts_any") else "holds"
+    if group.get("accepts_any"):
+        return "no bound: any error accepted here"
+    wrong = group.get("wrong_class") or 0
+    if wrong:
+        return f"holds for finite errors; no bound on {wrong:,} of the wrong class (NaN, inf, signed zero)"
+    return "holds"
 
 
 def deviations_in_force(run: dict) -> list[dict]:
@@ -168,12 +174,17 @@ def deviations_in_force(run: dict) -> list[dict]:
                     "bound": None,
                     "grown": False,
                     "accepts_any": True,  # every bound spans its format's whole range (or there is none)
+                    # excused outputs no ULP bound measures (NaN, inf, a zero's sign), per configuration:
+                    # both oracles see the same ones, so each output counts once
+                    "wrong_class_by_config": {},
                 },
             )
             g["dtypes"].add(dev["dtype"])
             g["properties"].add(dev["property"])
             g["configurations"].add(config["id"])
             g["violations"] += dev["violations_in_region"]
+            wrong = g["wrong_class_by_config"]
+            wrong[config["id"]] = max(wrong.get(config["id"], 0), dev.get("wrong_class_in_region") or 0)
             g["grown"] = g["grown"] or dev["status"] == "grown"
             bound = as_float(dev["max_ulp"]) if dev["max_ulp"] is not None else None
             g["accepts_any"] = g["accepts_any"] and bound is not None and bound >= whole_range_ulp(dev["dtype"])
@@ -186,6 +197,7 @@ def deviations_in_force(run: dict) -> list[dict]:
         g["dtypes"] = ordered(g["dtypes"], DTYPE_ORDER)
         g["properties"] = sorted(g["properties"])
         g["configurations"] = len(g["configurations"])
+        g["wrong_class"] = sum(g.pop("wrong_class_by_config").values())
         out.append(g)
     return sorted(out, key=lambda g: (not g["grown"], g["id"]))
 
