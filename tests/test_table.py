@@ -187,9 +187,15 @@ def test_compare_takes_two_sweeps_of_any_implementations(run_json, tmp_path):
     planted.write_text(json.dumps(worse))
     code, err = cli_here("compare", str(SWEEP), str(planted))
     assert code == 1, err
-    from suite.report import compare_sweeps
+    from suite.report import Tolerance, compare_sweeps, format_comparison
     from suite.report.sweepreport import load_sweep
 
+    same = load_sweep(SWEEP)
+    text = format_comparison(compare_sweeps(same, same), same, same, Tolerance(), ("a.json", "b.json"))
+    torch_version = same["environment"]["torch"]
+    assert f"BASE a.json (sweep of {same['inputs']:,} inputs; " in text
+    assert f"; torch {torch_version}, " in text.splitlines()[0], "a sweep names the release it measured"
+    assert text.endswith("1 configuration(s) matched: 0 regression(s), 0 improvement(s), 1 the same bit for bit")
     result = compare_sweeps(load_sweep(SWEEP), load_sweep(planted))
     assert {c.what for c in result.regressions} == {
         "max ULP (documented)",

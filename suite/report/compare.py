@@ -253,8 +253,10 @@ def format_comparison(result: Comparison, base: dict, new: dict, tolerance: Tole
         env = run["environment"]
         if run.get("kind") == "sweep":
             target = run["spec"]["target"]
-            what = env.get(f"target {target}") or f"torch {env.get('torch')}, {env.get('aten_cpu_capability')}"
-            return f"{name} (sweep of {run['inputs']:,} inputs; {target}: {what})"
+            words = [env.get(f"target {target}")]
+            if target.startswith("torch") or not words[0]:  # torch's release and build: what a reader compares
+                words.append(f"torch {env.get('torch')}, {env.get('aten_cpu_capability')}")
+            return f"{name} (sweep of {run['inputs']:,} inputs; {target}: {'; '.join(w for w in words if w)})"
         return f"{name} ({run['verdict']}; torch {env['torch']}, {env['aten_cpu_capability']}; {run['created_utc']})"
 
     lines = [f"BASE {describe(base, names[0])}", f"NEW  {describe(new, names[1])}", f"rule: {tolerance.describe()}"]
