@@ -130,6 +130,13 @@ def _output_directory(text: str) -> Path:
     return Path(text)
 
 
+def _file_name(name: str, example: str) -> str:
+    """``--name``: a report's file name without directory or extension; checked before any work."""
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise UsageError(f"--name {name!r}: give a file name without directory or extension, e.g. {example}")
+    return name
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
@@ -137,9 +144,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from suite.audit.plugin import PreparedSession
 
     out = _output_directory(args.out)
-    name = args.name or "audit"
-    if not name or "/" in name or name.startswith("."):
-        raise UsageError(f"--name {name!r}: give a file name without directory or extension, e.g. audit")
+    name = _file_name(args.name or "audit", "audit")
     json_path = out / f"{name}.json"
     session = _session(args, str(json_path))  # bad arguments stop here, before pytest and before any file
     tests = Path(__file__).resolve().parent / "audit" / PROPERTY_TESTS
@@ -709,6 +714,7 @@ def _cmd_table(args: argparse.Namespace) -> int:
     from suite.report.table import load_corpus, load_rows, render_table_html, render_table_markdown, report_files
 
     out = _output_directory(args.out)
+    name = _file_name(args.name, "table")
     try:
         files = report_files(args.files)
         rows = load_rows(files)
@@ -716,7 +722,7 @@ def _cmd_table(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     corpus = load_corpus(files)
     sources = [Path(f).name for f in files]
-    html, md = out / f"{args.name}.html", out / f"{args.name}.md"
+    html, md = out / f"{name}.html", out / f"{name}.md"
     write_text_atomically(render_table_html(rows, sources, corpus), html)
     write_text_atomically(render_table_markdown(rows, sources, corpus), md)
     print(f"softplus-audit: {len(rows)} configurations side by side: {html}, {md}")
@@ -764,6 +770,7 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
     from suite.implementations.base import DeviceUnavailableError, NotInstalledError
 
     out = _output_directory(args.out)
+    name = _file_name(args.name, "corpus")
     try:
         problems = corpus.load(args.corpus)
     except corpus.CorpusFileError as error:
@@ -796,13 +803,13 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
         "device_unavailable": unavailable,
         "outcomes": [o.__dict__ for o in outcomes],
     }
-    write_json_atomically(record, out / f"{args.name}.json")
+    write_json_atomically(record, out / f"{name}.json")
     text = corpus.markdown(problems, outcomes)
     if absent:
         text += "\nNot installed: " + "; ".join(f"`{k}`" for k in absent) + "\n"
     if unavailable:
         text += f"\nNot available on {args.device}: " + "; ".join(f"`{k}`" for k in unavailable) + "\n"
-    write_text_atomically(text, out / f"{args.name}.md")
+    write_text_atomically(text, out / f"{name}.md")
     print(text)
     return EXIT_OK
 

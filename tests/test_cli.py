@@ -290,6 +290,12 @@ BAD_INPUTS = [
     (["devices", "--device", "tpu", "--out", "OUT"], "unknown device 'tpu'; accepted: cpu, cuda, cuda:N"),
     (["devices", "--device", "cpu", "--path", "scalar", "--dtype", "float8", "--out", "OUT"], "unknown dtype"),
     (["budgets", "--device", "cpu", "--device", "cpu:1"], "unknown device 'cpu:1'"),
+    (["corpus", "--out", "OUT", "--name", "a/b"], "--name 'a/b': give a file name without directory"),
+    (
+        ["corpus", "--out", "OUT", "--device", "tpu", "--target", "torch.nn.functional:softplus"],
+        "none of the targets can be checked on tpu: unknown device 'tpu'; accepted: cpu, cuda, cuda:N",
+    ),
+    (["table", "reports/published", "--out", "OUT", "--name", "x/y"], "--name 'x/y': give a file name without"),
 ]
 
 
