@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from suite.numerics.formats import FORMATS
+from suite.numerics.formats import FLOAT64, FORMATS
 from suite.numerics.params import Oracle, Quantity
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOTHING_COMPARED, EXIT_NO_BUDGET = 0, 1, 2, 3, 4
@@ -652,9 +652,9 @@ def _add_sweep_command(sub) -> None:
         "--dense",
         type=int,
         metavar="N",
-        help="float64 only: a dense sweep instead of the sample, N inputs (even) drawn in every one of the 4,094 "
-        "binades, sharded by binade like a float32 sweep (--workers, --scheduler, --shard; e.g. 1000000: "
-        "4.1 billion inputs)",
+        help=f"float64 only: a dense sweep instead of the sample, N inputs (even) drawn in every one of the "
+        f"{2 * FLOAT64.binades:,} binades, sharded by binade like a float32 sweep (--workers, --scheduler, --shard; "
+        f"e.g. 1000000: {2 * FLOAT64.binades * 1_000_000 / 1e9:.1f} billion inputs)",
     )
     sw.add_argument(
         "--search",

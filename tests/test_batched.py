@@ -8,7 +8,7 @@ import json
 import pytest
 
 from suite import implementations
-from suite.numerics.formats import BFLOAT16, FLOAT16, FLOAT32
+from suite.numerics.formats import BFLOAT16, FLOAT16, FLOAT32, FLOAT64
 from suite.numerics.params import Quantity
 from suite.sweep import SweepSpec, merge_shards, read_shard, run_sweep, shard_file, shard_range, sweep_range
 from suite.sweep.batched import evaluate_in_batches, run_batched
@@ -58,6 +58,9 @@ def test_batches_are_whole_chunks():
         run_batched(spec, None, [0], 1, workers=1, batch=CHUNK + 256)
     y = evaluate_in_batches(spec, 0, FLOAT16.count, implementations.load(spec.target), "simd", CHUNK)
     assert y.shape == (FLOAT16.count,)
+    dense = SweepSpec(FLOAT64, per_binade=8)  # its shards are binades of drawn inputs, not pattern ranges
+    with pytest.raises(ValueError, match="a dense sweep draws its inputs binade by binade"):
+        run_batched(dense, None, [0], 5, workers=1)
 
 
 def test_a_sweep_on_a_device_is_batched_and_names_the_device(tmp_path):

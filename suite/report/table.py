@@ -250,9 +250,15 @@ def corpus_matrix(outcomes: list[dict]) -> tuple[list[str], list[tuple[str, list
     keys = list(dict.fromkeys((o["target"], o["source"]) for o in outcomes))
     checked = {(o["target"], o["source"]): o.get("checked", o["source"]) for o in outcomes}
     files_of = Counter(target for target, _ in keys)
-    label_of = {key: key[0] if files_of[key[0]] == 1 else f"{key[0]} ({checked[key]})" for key in keys}
-    repeated = Counter(label_of.values())
-    labels = [label if repeated[label] == 1 else f"{label[:-1]}, {key[1]})" for key, label in label_of.items()]
+
+    def label(key: tuple[str, str], with_file: bool) -> str:
+        target, source = key
+        if files_of[target] == 1:
+            return target
+        return f"{target} ({checked[key]}, {source})" if with_file else f"{target} ({checked[key]})"
+
+    repeated = Counter(label(key, with_file=False) for key in keys)
+    labels = [label(key, with_file=repeated[label(key, with_file=False)] > 1) for key in keys]
     cells: dict[str, dict[tuple[str, str], dict]] = {}
     for o in outcomes:
         cells.setdefault(o["problem"], {})[(o["target"], o["source"])] = o

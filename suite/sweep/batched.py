@@ -27,7 +27,7 @@ from suite import implementations
 from suite.implementations.base import NATIVE_DTYPES
 from suite.sweep.measure import CHUNK, sweep_range
 from suite.sweep.shards import compile_here, shard_file, write_shard
-from suite.sweep.spec import SweepSpec, shard_range, shard_size
+from suite.sweep.spec import SweepSpec
 
 BATCH = 1 << 26
 """Inputs evaluated per call on the device (float32: 256 MiB of inputs, as many of outputs)."""
@@ -69,7 +69,7 @@ def _measure_recorded_shard(args) -> int:
     spec, k, n, out, files = args
     out = Path(out)
     recorded = {path: np.load(file, mmap_mode="r") for path, file in files.items()}
-    start, stop = shard_range(spec.fmt, k, n)
+    start, stop = spec.shard_range(k, n)
     acc = sweep_range(spec, start, stop, implementations.load(spec.target), recorded=recorded)
     write_shard(out, spec, k, n, acc)
     del recorded
@@ -85,6 +85,8 @@ def run_batched(
     ``workers`` processes; returns the shards done, in the order they finished."""
     if batch < CHUNK or batch % CHUNK:
         raise ValueError(f"batch of {batch} inputs: give a multiple of {CHUNK} (the sweep's chunk)")
+    if spec.per_binade:  # its shards are binades whose inputs are drawn, not ranges of bit patterns
+        raise ValueError("a dense sweep draws its inputs binade by binade: it is not evaluated in batches")
     implementation = implementations.load(spec.target)
     paths = [spec.path]
     other = spec.other_path(implementation.paths(spec.device))
@@ -93,14 +95,14 @@ def run_batched(
     if workers == 1:  # nothing to overlap with: each shard's outputs measured here as they come
         done = []
         for k in todo:
-            start, stop = shard_range(spec.fmt, k, shards)
+            start, stop = spec.shard_range(k, shards)
             recorded = {p: evaluate_in_batches(spec, start, stop, implementation, p, batch) for p in paths}
             write_shard(out, spec, k, shards, sweep_range(spec, start, stop, implementation, recorded=recorded))
             done.append(k)
             if progress is not None:
                 progress(stop - start)
         return done
-    compile_here(spec, shard_range(spec.fmt, todo[0], shards)[0] if todo else 0, implementation)
+    compile_here(spec, spec.shard_range(todo[0], shards)[0] if todo else 0, implementation)
     done: list[int] = []
     context = multiprocessing.get_context("spawn")  # no device state, no threads inherited by a fork
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
@@ -113,10 +115,10 @@ def run_batched(
                 k = future.result()
                 done.append(k)
                 if progress is not None:
-                    progress(shard_size(spec.fmt, k, shards))
+                    progress(spec.shard_inputs(k, shards))
 
         for k in todo:
-            start, stop = shard_range(spec.fmt, k, shards)
+            start, stop = spec.shard_range(k, shards)
             files = {}
             for path in paths:
                 file = outputs_file(out, spec, k, shards, path)
