@@ -226,6 +226,60 @@ def test_format_1_run_files_are_still_read_and_rendered_alike(run, tmp_path):
     assert not comparison.changes
 
 
+def fields_never_required(part) -> set[str]:
+    """Names of the run schema's properties that no object of it requires (the fields added after
+    a layout version was fixed, which a file written before them lacks)."""
+    optional, required = set(), set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("properties"), dict):
+                for name in node["properties"]:
+                    (required if name in node.get("required", ()) else optional).add(name)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(part)
+    return optional - required
+
+
+def without_fields(data, names: set[str]):
+    if isinstance(data, dict):
+        return {k: without_fields(v, names) for k, v in data.items() if k not in names}
+    if isinstance(data, list):
+        return [without_fields(v, names) for v in data]
+    return data
+
+
+@pytest.mark.parametrize("source", ["passing audit", "failing audit", "the committed example"])
+def test_a_run_file_without_any_optional_field_is_read_rendered_compared_and_tabled(source, request, tmp_path):
+    """Every field the schema does not require is one a run file of an earlier softplus-audit may
+    lack (``wrong_class_in_region``, ``softplus_audit_from``, ``knife_edges``, ...): such a file loads,
+    and every command that reads it answers, with no traceback."""
+    from suite.report.model import terminal_summary
+
+    if source == "the committed example":
+        full = json.loads((ROOT / "reports" / "examples" / "torch-cpu-float16-float32.json").read_text())
+    else:
+        fixture = "small_audit" if source == "passing audit" else "failing_audit"
+        full = json.loads((request.getfixturevalue(fixture)[1] / "audit.json").read_text())
+    names = fields_never_required(schema())
+    assert {"wrong_class_in_region", "softplus_audit_from", "knife_edges"} <= names
+    bare = without_fields(full, names)
+    path = write(tmp_path, bare, "bare.json")
+    loaded = load_run(path)  # valid: what it lacks is optional
+    assert render_markdown(loaded)
+    assert render_html(loaded)
+    assert terminal_summary(loaded, [])
+    assert compare_runs(loaded, full).matched == len(full["configurations"])
+    for args in (("report", str(path)), ("table", str(path), "--out", str(tmp_path / "table"))):
+        code, err = cli_here(*args)
+        assert code == 0, (args, err[-2000:])
+
+
 def small_run_text(run: dict) -> str:
     """A run file cut down to one configuration, two properties and three binade entries (a few kB)."""
     small = copy.deepcopy(run)
@@ -710,6 +764,26 @@ def test_the_sorting_script_sorts_on_raw_values_in_chromium(tmp_path):
     assert 'data-result="bac|cab|descending"' in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
 
 
+def test_outputs_of_the_wrong_class_are_marked_excused_only_where_the_accuracy_property_held():
+    from suite.report.model import excusing_wrong_class, wrong_class_outputs, wrong_class_words
+
+    def config(passed: bool, failures: dict) -> dict:
+        deviation = {"id": "exp-overflow-below-threshold", "property": "accuracy (documented)", "status": "holds"}
+        return {
+            "stats": {"documented": {"failures": {"unexpected_nan": 0, **failures}}},
+            "properties": [{"name": "accuracy (documented)", "passed": passed}],
+            "known_deviations": [{**deviation, "wrong_class_in_region": sum(failures.values())}],
+        }
+
+    excused = config(True, {"spurious_infinity": 1131})
+    assert wrong_class_outputs(excused) == {"spurious_infinity": 1131}  # the classes that occurred
+    assert wrong_class_words(wrong_class_outputs(excused)) == "1,131 ±inf"
+    assert excusing_wrong_class(excused) == ["exp-overflow-below-threshold"]
+    assert excusing_wrong_class(config(False, {"spurious_infinity": 1131})) == []  # failed: not excused
+    assert excusing_wrong_class(config(True, {})) == []
+    assert wrong_class_words({"unexpected_nan": 2, "zero_sign": 1}) == "2 NaN, 1 zero of the wrong sign"
+
+
 def test_a_deviation_whose_bound_spans_the_format_is_called_what_it_is():
     from suite.report.model import deviation_status
 
@@ -743,6 +817,26 @@ def test_a_deviation_that_excuses_infinities_says_no_bound_covers_them(tmp_path)
     row = next(line for line in md.splitlines() if line.startswith("| exp-overflow-below-threshold |"))
     assert f"holds for finite errors; no bound on {total:,} of the wrong class" in row
     assert f"{total // len(run['configurations']):,} of the wrong class" in (out / "audit.html").read_text()
+    # and where a reader looks first: the summary's rows and the matrix's cells count them, by class
+    # (no ULP maximum shows an infinity), marked as inside a deviation
+    for quantity, word in (("forward", "±inf"), ("grad", "NaN")):
+        configs = [c for c in run["configurations"] if c["quantity"] == quantity]
+        count = sum(
+            c["stats"]["documented"]["failures"]["spurious_infinity" if word == "±inf" else "unexpected_nan"]
+            for c in configs
+        )
+        summary = next(line for line in md.splitlines() if line.startswith(f"| float32 | {quantity} |"))
+        assert summary.endswith(f"| {count:,} {word} ¹ |"), summary
+    html = (out / "audit.html").read_text()
+    for config in run["configurations"]:
+        per_config = sum(config["stats"]["documented"]["failures"].values())
+        word = "±inf" if config["quantity"] == "forward" else "NaN"
+        assert f"+ {per_config:,} {word} ◇</span>" in html
+    from suite.report.model import terminal_summary
+
+    half = total // 2  # as many NaN gradients as infinite values, input for input
+    line = "outputs of the wrong class (no ULP error measures them): "
+    assert f"{line}{half:,} ±inf, {half:,} NaN; all inside known deviations" in terminal_summary(run, [])
 
 
 @pytest.mark.skipif(

@@ -21,6 +21,15 @@ QUANTITY_NAMES = {"forward": "softplus", "grad": "gradient", "grad2": "second de
 # colour classes of a max ULP error (documented oracle): upper bounds, inclusive
 ULP_CLASSES = ((0.5, "u0", "≤ 0.5"), (1.0, "u1", "≤ 1"), (4.0, "u2", "≤ 4"), (1024.0, "u3", "≤ 1024"))
 ULP_CLASS_TOP = ("u4", "> 1024, or not finite")
+# An output of the wrong class has no ULP error (suite.numerics.ulp.Failure, keyed as a run file's
+# ``stats.failures`` keys it): what each is called where a cell has room for a word or two.
+WRONG_CLASS_WORDS = {
+    "nan_expected": "not NaN",
+    "unexpected_nan": "NaN",
+    "wrong_infinity": "not the exact inf",
+    "spurious_infinity": "±inf",
+    "zero_sign": "zero of the wrong sign",
+}
 
 
 def default_parameters(beta: float, threshold: float) -> bool:
@@ -78,9 +87,37 @@ def excusing_deviations(config: dict, oracle: str = "documented") -> list[str]:
     return ids
 
 
+def wrong_class_outputs(config: dict, oracle: str = "documented") -> dict[str, int]:
+    """This oracle's outputs of the wrong class (NaN where the exact value is a number, an infinity
+    where its rounding is finite, ...: no ULP error measures them, so a maximum ULP error never
+    shows them), by class; only the classes that occurred."""
+    return {name: count for name, count in config["stats"][oracle]["failures"].items() if count}
+
+
+def wrong_class_words(counts: dict[str, int]) -> str:
+    """'1,131 ±inf', '181 NaN, 2 zero of the wrong sign'; '' where there are none."""
+    return ", ".join(f"{count:,} {WRONG_CLASS_WORDS.get(name, name)}" for name, count in counts.items())
+
+
+def excusing_wrong_class(config: dict, oracle: str = "documented") -> list[str]:
+    """Ids of the known deviations, in force here, that excused this oracle's outputs of the wrong
+    class; empty where there are none, or where not all of them were excused (the accuracy
+    property then failed on them)."""
+    accuracy = [p for p in config["properties"] if p["name"] == f"accuracy ({oracle})"]
+    if not wrong_class_outputs(config, oracle) or not all(p["passed"] for p in accuracy):
+        return []
+    return [
+        dev["id"]
+        for dev in config["known_deviations"]
+        if dev["property"] == f"accuracy ({oracle})" and dev["status"] == "holds" and dev.get("wrong_class_in_region")
+    ]
+
+
 def dtype_quantity_table(run: dict) -> list[dict]:
     """One row per (dtype, quantity): worst max ULP per oracle over the configurations, the
-    configuration holding it, and the pooled correctly rounded rate (all outputs measured)."""
+    configuration holding it, the pooled correctly rounded rate (all outputs measured), and the
+    outputs of the wrong class (documented oracle; summed over the configurations, by class) with
+    the deviations that excused them."""
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for index, config in enumerate(run["configurations"]):
         groups[(config["dtype"], config["quantity"])].append({**config, "_index": index})
@@ -104,6 +141,15 @@ def dtype_quantity_table(run: dict) -> list[dict]:
             row["correctly_rounded_rate"] = sum(s["correctly_rounded"] for s in doc) / count if count else 1.0
             row["exhaustive"] = all(s["exhaustive"] for s in doc)
             row["excused"] = excusing_deviations(row["worst_documented"])
+            wrong: dict[str, int] = defaultdict(int)
+            for config in configs:
+                for name, n in wrong_class_outputs(config).items():
+                    wrong[name] += n
+            row["wrong_class"] = dict(wrong)
+            # marked as excused only where every configuration's were: a failing one is not
+            with_wrong = [c for c in configs if wrong_class_outputs(c)]
+            excusing = [excusing_wrong_class(c) for c in with_wrong]
+            row["wrong_class_excused"] = sorted({i for ids in excusing for i in ids}) if all(excusing) else []
             rows.append(row)
     return rows
 
@@ -295,7 +341,8 @@ def no_budget_words(config: dict, oracle: str) -> str:
 
 def terminal_summary(run: dict, files: list[str]) -> list[str]:
     """What a run's last lines on a terminal say: the verdict, the largest error outside known
-    deviations with its budget, each failing property with a reproducer, and where the reports are."""
+    deviations with its budget, the outputs of the wrong class (NaN, ±inf, a zero's sign), each
+    failing property with a reproducer, and where the reports are."""
     summary = run["summary"]
     lines = [
         f"softplus-audit: {run['verdict'].upper()}: {summary['configurations']} configurations, "
@@ -309,6 +356,17 @@ def terminal_summary(run: dict, files: list[str]) -> list[str]:
             f"largest error outside known deviations: {fmt_ulp(config['stats']['documented']['max_ulp'])} ULP "
             f"({within}) in {config['id']} at x = {w['x_bits']} ({as_float(w['x'])!r})"
         )
+    wrong: dict[str, int] = defaultdict(int)
+    unexcused = 0
+    for config in run["configurations"]:
+        counts = wrong_class_outputs(config)
+        for name, n in counts.items():
+            wrong[name] += n
+        if counts and not excusing_wrong_class(config):
+            unexcused += sum(counts.values())
+    if wrong:
+        where = f"{unexcused:,} outside known deviations" if unexcused else "all inside known deviations"
+        lines.append(f"outputs of the wrong class (no ULP error measures them): {wrong_class_words(wrong)}; {where}")
     failing_all = failing_properties(run)
     for number, failing in enumerate(failing_all[:10]):
         prop, first = failing["property"], failing["first"]

@@ -160,9 +160,13 @@ def context(run: dict, figures=None) -> dict:
         "budget_phrase": model.budget_phrase,
         "deviation_status": model.deviation_status,
         "excusing": model.excusing_deviations,
+        "wrong_class_outputs": model.wrong_class_outputs,
+        "wrong_class_words": model.wrong_class_words,
+        "excusing_wrong_class": model.excusing_wrong_class,
         "claims": seed_claims(run),
         "quantity_names": model.QUANTITY_NAMES,
         "ulp_classes": [*model.ULP_CLASSES, (None, *model.ULP_CLASS_TOP)],
+        "ulp_class_top": model.ULP_CLASS_TOP[0],
         "configs": _config_views(run, figures),
         "matrix": _matrix(run),
     }
