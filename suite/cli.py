@@ -32,10 +32,54 @@ ORACLE_NAMES = ", ".join(o.value for o in Oracle)
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, with its usage errors as one line (and exit 2) like every other bad input."""
+    """argparse, with its usage errors as one line (and exit 2) like every other bad input.
+
+    With ``signed_numbers``, a value that starts with a minus sign is a value, not an option:
+    argparse takes only ``-2`` and ``-2.5`` for numbers, so ``-1e5``, ``-inf`` and ``-0x1.8p+1``
+    would read as unknown options. Such a value after an option that takes one becomes that option's
+    ``--option=VALUE``; any other is the last positional argument and moves behind ``--``."""
+
+    def __init__(self, *args, signed_numbers: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.signed_numbers = signed_numbers
+        self.value_options: set[str] = set()  # the option strings that take a value
+
+    def add_argument(self, *args, **kwargs):
+        action = super().add_argument(*args, **kwargs)
+        if action.option_strings and action.nargs != 0:
+            self.value_options.update(action.option_strings)
+        return action
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self.signed_numbers and args is not None:
+            args = self._signed_numbers_as_values(list(args))
+        return super().parse_known_args(args, namespace)
+
+    def _signed_numbers_as_values(self, args: list[str]) -> list[str]:
+        kept: list[str] = []
+        positional: list[str] = []
+        for index, token in enumerate(args):
+            if token == "--":
+                return [*kept, "--", *positional, *args[index + 1 :]]
+            if token[:1] == "-" and token not in self.value_options and _is_number_text(token):
+                if kept and kept[-1] in self.value_options:
+                    kept[-1] = f"{kept[-1]}={token}"
+                else:
+                    positional.append(token)
+                continue
+            kept.append(token)
+        return kept + (["--", *positional] if positional else [])
 
     def error(self, message: str):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _is_number_text(text: str) -> bool:
+    try:
+        _float(text)
+    except argparse.ArgumentTypeError:
+        return False
+    return True
 
 
 def _digits(text: str) -> int:
@@ -56,6 +100,41 @@ def _float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number; give {accepted}") from None
 
 
+def _value_in(text: str, fmt, what: str) -> float:
+    """A value of ``fmt`` written as a number (decimal, inf, nan, hex float ``0x1.8p+1``) or as the
+    format's bit pattern (``0x`` and exactly width/4 hex digits, no point and no ``p``: how the
+    reports write an input, ``x = 0xc2cff1b4``); UsageError for anything else or a pattern of
+    another width, saying which format a pattern of that width would be."""
+    import numpy as np
+
+    body = text.strip().lower()
+    digits = body.lstrip("+-")[2:]
+    if body.lstrip("+-").startswith("0x") and "." not in digits and "p" not in digits:
+        if body[0] in "+-":
+            raise UsageError(
+                f"{what}={text!r}: a bit pattern has no sign (its first bit is the sign); "
+                "a hex float needs an exponent, e.g. -0x1.8p+1"
+            )
+        try:
+            bits = int(digits, 16)
+        except ValueError:
+            raise UsageError(f"{what}={text!r} is not a bit pattern of hex digits") from None
+        if len(digits) != fmt.width // 4:
+            by_digits: dict[int, list[str]] = {}
+            for other in FORMATS.values():
+                by_digits.setdefault(other.width // 4, []).append(other.name)
+            named = "; ".join(f"{n} digits: {' or '.join(names)}" for n, names in sorted(by_digits.items()))
+            raise UsageError(
+                f"{what}={text!r} is read as a bit pattern, and a {fmt.name} pattern has {fmt.width // 4} hex "
+                f"digits ({named}: give --dtype); a hex float needs an exponent, e.g. 0x1.8p+1"
+            )
+        return float(fmt.decode(np.array([bits], dtype=fmt.uint_dtype))[0])
+    try:
+        return _float(text)
+    except argparse.ArgumentTypeError as error:
+        raise UsageError(f"{what}: {error}; or the format's bit pattern, e.g. {fmt.hex_of(1.0)} for 1") from None
+
+
 def _cmd_reference(args: argparse.Namespace) -> int:
     import mpmath
 
@@ -74,19 +153,20 @@ def _cmd_reference(args: argparse.Namespace) -> int:
             params = Params.as_kernel_sees(args.beta, args.threshold, fmt)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    x = float(fmt.round(args.x))
-    if x != args.x and not (math.isnan(x) and math.isnan(args.x)):
+    given = _value_in(args.x, fmt, "x")
+    x = float(fmt.round(given))
+    if x != given and not (math.isnan(x) and math.isnan(given)):
         raise UsageError(f"x={args.x!r} is not a {fmt.name} value (nearest: {x!r}); give a {fmt.name} input")
     exact = exact_value(quantity, x, params, oracle, digits=args.digits)
     rounded = correctly_rounded(quantity, x, params, fmt, oracle)
     print(f"quantity   {quantity.value} ({oracle.value} oracle)")
-    print(f"input      x = {x!r} ({x.hex()}), {fmt.name}")
+    print(f"input      x = {x!r} ({x.hex()}, bits {fmt.hex_of(x)}), {fmt.name}")
     print(f"parameters {params.describe()}")
     print(f"exact      {mpmath.nstr(exact, args.digits)}")
-    print(f"rounded    {rounded!r} ({rounded.hex()}) = correct rounding into {fmt.name}")
+    print(f"rounded    {rounded!r} ({rounded.hex()}, bits {fmt.hex_of(rounded)}) = correct rounding into {fmt.name}")
     if args.output is not None:
-        y = args.output
-        print(f"output     {y!r} ({y.hex()}): {ulp_error(y, exact, fmt):.6g} ULP of {fmt.name}")
+        y = _value_in(args.output, fmt, "--output")
+        print(f"output     {y!r} ({y.hex()}, bits {fmt.hex_of(y)}): {ulp_error(y, exact, fmt):.6g} ULP of {fmt.name}")
     return EXIT_OK
 
 
@@ -504,9 +584,14 @@ def _add_reference_command(sub) -> None:
         "reference",
         help="exact and correctly rounded value of softplus or a derivative at one input",
         description="Print the exact value, its correct rounding, and optionally the ULP error of an output.",
+        signed_numbers=True,
     )
     ref.add_argument("quantity", help=QUANTITY_NAMES)
-    ref.add_argument("x", type=_float, help="the input (decimal or hex float)")
+    ref.add_argument(
+        "x",
+        help="the input: a decimal, inf, nan, a hex float (-0x1.8p+1) or the dtype's bit pattern as the "
+        "reports write it (0xc2cff1b4 in float32: 0x and width/4 hex digits)",
+    )
     ref.add_argument("--dtype", default="float32", help=f"{DTYPE_NAMES} (default float32)")
     ref.add_argument("--beta", type=_float, default=1.0)
     ref.add_argument("--threshold", type=_float, default=20.0)
@@ -515,7 +600,7 @@ def _add_reference_command(sub) -> None:
         default="math",
         help=f"{ORACLE_NAMES}: the exact function, or torch's documented one (default math)",
     )
-    ref.add_argument("--output", type=_float, help="an output to measure in ULPs")
+    ref.add_argument("--output", help="an output to measure in ULPs (a number or the dtype's bit pattern, as x)")
     ref.add_argument("--digits", type=_digits, default=30, help="digits of the exact value to print")
     ref.add_argument(
         "--as-given",

@@ -120,6 +120,34 @@ def test_reference_command(tmp_path):
     assert "0.205734 ULP of float16" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("x", "options", "input_line"),
+    [
+        # an input as the reports write it: the format's bits (here the float32 premature zero)
+        ("0xc2cff1b4", [], "x = -103.97207641601562 (-0x1.9fe3680000000p+6, bits 0xc2cff1b4), float32"),
+        ("0xc05168e78103a5fa", ["--dtype", "float64"], "x = -69.63912988048824 (-0x1.168e78103a5fap+6, bits"),
+        ("0x3c00", ["--dtype", "bfloat16"], "x = 0.0078125 (0x1.0000000000000p-7, bits 0x3c00), bfloat16"),
+        ("0x3c00", ["--dtype", "float16"], "x = 1.0 (0x1.0000000000000p+0, bits 0x3c00), float16"),
+        # signed values argparse alone would take for options
+        ("-1e5", [], "x = -100000.0 (-0x1.86a0000000000p+16, bits 0xc7c35000), float32"),
+        ("-0x1.8p+1", [], "x = -3.0 (-0x1.8000000000000p+1, bits 0xc0400000), float32"),
+        ("-inf", ["--output", "-0x0p+0"], "x = -inf (-inf, bits 0xff800000), float32"),
+    ],
+)
+def test_reference_reads_an_input_as_the_reports_write_it_and_any_signed_number(x, options, input_line):
+    result = here("reference", "forward", x, *options)
+    assert result.returncode == 0, result.stderr
+    assert f"input      {input_line}" in result.stdout
+
+
+def test_reference_measures_an_output_given_as_bits_and_options_take_signed_values():
+    result = here("reference", "forward", "0xc2cff1b4", "--output", "0x00000000", "--threshold", "-1e1")
+    assert result.returncode == 0, result.stderr
+    assert "threshold=-10.0" in result.stdout
+    assert "rounded    1.401298464324817e-45 (0x1.0000000000000p-149, bits 0x00000001)" in result.stdout
+    assert "output     0.0 (0x0.0p+0, bits 0x00000000): 0.5 ULP of float32" in result.stdout
+
+
 def test_sweep_and_merge_commands(tmp_path):
     result = here("sweep", "--dtype", "float16", "--quantity", "grad", "--shards", "3", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
@@ -274,6 +302,10 @@ BAD_INPUTS = [
     (["sweep", "--dtype", "float16", "--workers", "0", "--out", "OUT"], "--workers 0"),
     (["sweep", "--dtype", "float16", "--out", "README.md/sweeps"], "is a file, not a directory"),
     (["reference", "forward", "abc"], "'abc' is not a number"),
+    (["reference", "forward", "0xc05168e78103a5fa"], "a float32 pattern has 8 hex digits (4 digits: float16 or"),
+    (["reference", "forward", "-0x3c00", "--dtype", "float16"], "a bit pattern has no sign"),
+    (["reference", "forward", "0xzz"], "'0xzz' is not a bit pattern of hex digits"),
+    (["reference", "forward", "1", "--beta", "-inf"], "beta=-inf has no reference"),
     (["reference", "forward", "0.1", "--dtype", "float16"], "is not a float16 value"),
     (["reference", "forward", "1", "--beta", "0"], "has no reference"),
     (["reference", "forward", "1", "--digits", "0"], "not a number of digits"),

@@ -379,11 +379,15 @@ def test_markdown_summary(run):
     # what a reader acts on first: the largest error outside known deviations, against its budget
     lead = next(line for line in lines if line.startswith("Largest error"))
     assert lead.startswith("Largest error outside every known deviation (documented oracle): **")
-    assert re.search(r": budget [\d.]+ ULP, headroom [\d.e+-]+\.$", lead), lead
+    assert re.search(
+        r": budget [\d.]+ ULP, headroom [\d.e+-]+\. Check it: `softplus-audit reference [^`]+`\.$", lead
+    ), lead
     assert "torch " in md
     assert "CPU capability " in md
-    assert "| dtype | quantity | configs | failing | max ULP (documented) | max ULP (math) | correctly rounded |" in md
-    assert re.search(r"\| float16 \| forward \| 2 \| 0 \| 0\.5\d* \| [\d.]+ \| [\d.]+% \|", md), md
+    header = "| dtype | quantity | configs | failing | max ULP (documented) | max ULP (math) | correctly rounded |"
+    header += " wrong class |"
+    assert header in md
+    assert re.search(r"\| float16 \| forward \| 2 \| 0 \| 0\.5\d* \| [\d.]+ \| [\d.]+% \| 0 \|$", md, re.M), md
     assert "### Not audited" in md
     assert "cuda" in md
     assert "Failing properties" not in md
@@ -762,6 +766,49 @@ def test_the_sorting_script_sorts_on_raw_values_in_chromium(tmp_path):
     args += [f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()]
     result = subprocess.run(args, capture_output=True, text=True, timeout=180)
     assert 'data-result="bac|cab|descending"' in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_each_worst_inputs_check_command_recomputes_its_error_from_the_reference_alone(tmp_path):
+    """The report gives each worst input a ``softplus-audit reference`` command (bits, parameters as
+    the configuration documents them, oracle, output): run, it must print the recorded correct
+    rounding and ULP error. beta = 0.1 (which the kernel casts to float32) and threshold 1 (where
+    the two oracles differ) make a wrong cast, parameter or oracle show."""
+    from suite.numerics.formats import format_named
+    from suite.report.model import ORACLES, reference_command
+
+    out = tmp_path / "out"
+    scope = ["--dtype", "float32", "--quantity", "forward", "--quantity", "grad", "--grid", "0.1,20;1,1"]
+    code, err = cli_here("run", "--target", "torch.nn.functional:softplus", *scope, "--out", str(out))
+    assert code == 0, err[-2000:]
+    run = json.loads((out / "audit.json").read_text())
+    checked = 0
+    for config in run["configurations"]:
+        fmt = format_named(config["dtype"])
+        for oracle in ORACLES:
+            worst = config["stats"][oracle]["worst"]
+            command = reference_command(config, worst, oracle)
+            assert command in (out / "audit.html").read_text() or oracle == "math"  # shown where it is
+            result = here_stdout(*command.split()[1:])
+            rounded = fmt.hex_of(as_float(worst["correctly_rounded"]))
+            assert f"bits {rounded}) = correct rounding into {fmt.name}" in result, (command, result)
+            assert f": {as_float(worst['ulp_error']):.6g} ULP of {fmt.name}" in result, (command, result)
+            checked += 1
+    assert checked == 2 * len(run["configurations"]) == 16
+    worst_outside = (out / "audit.md").read_text().split("Check it: `", 1)[1].split("`", 1)[0]
+    assert worst_outside.startswith("softplus-audit reference ")
+
+
+def here_stdout(*args: str) -> str:
+    """``softplus-audit ARGS`` in this process: its standard output (the status must be 0)."""
+    import contextlib
+    import io
+
+    from suite.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(list(args)) == 0, args
+    return out.getvalue()
 
 
 def test_outputs_of_the_wrong_class_are_marked_excused_only_where_the_accuracy_property_held():

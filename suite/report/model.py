@@ -411,6 +411,18 @@ def _cuda_device_words(device: dict) -> str:
     return device["name"] + (f" ({', '.join(details)})" if details else "")
 
 
+def reference_command(config: dict, worst: dict, oracle: str = "documented") -> str:
+    """The ``softplus-audit reference`` command that recomputes a worst input's exact value and
+    correct rounding, and the output's error in ULPs, independently of the run: the input as its
+    bits, the configuration's documented parameters (which the command casts as the kernel does,
+    as the audit did), the oracle, and the output as an exact hex float."""
+    beta, threshold = as_float(config["beta"]), as_float(config["threshold"])
+    return (
+        f"softplus-audit reference {config['quantity']} {worst['x_bits']} --dtype {config['dtype']} "
+        f"--beta {beta!r} --threshold {threshold!r} --oracle {oracle} --output {worst['output']['hex']}"
+    )
+
+
 def reproducer(worst: dict) -> str:
     """The snippet the run recorded for a worst case (runs written before reproducers were
     recorded for worst cases have none: say so)."""

@@ -81,14 +81,16 @@ def _worst_view(config: dict, oracle: str) -> dict | None:
     worst = config["stats"][oracle]["worst"]
     if worst is None:
         return None
-    return {**worst, "oracle": oracle, "reproducer": model.reproducer(worst)}
+    check = model.reference_command(config, worst, oracle)
+    return {**worst, "oracle": oracle, "reproducer": model.reproducer(worst), "check": check}
 
 
 def _worst_views(config: dict) -> list[dict]:
     """The worst input of each oracle; one entry when both oracles' worst is the same input."""
     views = [w for w in (_worst_view(config, o) for o in model.ORACLES) if w]
-    if len(views) == 2 and {k: v for k, v in views[0].items() if k != "oracle"} == {
-        k: v for k, v in views[1].items() if k != "oracle"
+    # the same input, output and exact value under both oracles: shown once (its check: documented)
+    if len(views) == 2 and {k: v for k, v in views[0].items() if k not in ("oracle", "check")} == {
+        k: v for k, v in views[1].items() if k not in ("oracle", "check")
     }:
         return [{**views[0], "oracle": " and ".join(model.ORACLES)}]
     return views
@@ -134,6 +136,7 @@ def _config_view(index: int, config: dict, figures=None) -> dict:
 def _with_reproducer(worst: dict | None) -> dict | None:
     if worst and worst["worst"]:
         worst["reproducer"] = model.reproducer(worst["worst"])
+        worst["check"] = model.reference_command(worst["config"], worst["worst"])
     return worst
 
 
