@@ -213,6 +213,27 @@ def test_compare_takes_two_sweeps_of_any_implementations(run_json, tmp_path):
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("name", sorted(p.name for p in SWEEP.parent.glob("*.json")))
+def test_each_published_sweeps_check_commands_recompute_its_largest_errors(name):
+    """A sweep's page gives, per oracle, the ``softplus-audit reference`` command of its worst input
+    (JAX's and TensorFlow's without a threshold, torch's with its own): run, each prints the
+    sweep's largest error, from the reference alone."""
+    from suite.report.load import as_float
+    from suite.report.sweepreport import is_sweep, load_sweep, reference_commands, render_sweep_markdown
+    from tests.test_report import here_stdout
+
+    path = SWEEP.parent / name
+    assert is_sweep(path), f"{name}: the published folder's top level holds sweeps"
+    data = load_sweep(path)
+    commands = reference_commands(data)
+    assert set(commands) == {"documented", "math"}
+    for oracle, command in commands.items():
+        printed = here_stdout(*command.split()[1:])
+        assert f": {as_float(data['oracles'][oracle]['max_ulp']):.6g} ULP of {data['spec']['dtype']}" in printed
+        assert f"`{command}`" in render_sweep_markdown(data)
+    assert (path.with_suffix(".md")).read_text() == render_sweep_markdown(data), "the published page is current"
+
+
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium at /usr/bin/chromium")
 def test_a_sweep_has_a_page_that_opens_in_chromium(tmp_path):
     """The published sweep's page, from its JSON alone: the largest error, the figure, the violations."""

@@ -411,16 +411,23 @@ def _cuda_device_words(device: dict) -> str:
     return device["name"] + (f" ({', '.join(details)})" if details else "")
 
 
-def reference_command(config: dict, worst: dict, oracle: str = "documented") -> str:
-    """The ``softplus-audit reference`` command that recomputes a worst input's exact value and
-    correct rounding, and the output's error in ULPs, independently of the run: the input as its
-    bits, the configuration's documented parameters (which the command casts as the kernel does,
-    as the audit did), the oracle, and the output as an exact hex float."""
-    beta, threshold = as_float(config["beta"]), as_float(config["threshold"])
+def reference_command_at(
+    quantity: str, dtype: str, beta: float, threshold: float, oracle: str, x_bits: str, output: float
+) -> str:
+    """The ``softplus-audit reference`` command that recomputes an input's exact value and correct
+    rounding, and an output's error in ULPs, independently of any run: the input as its bits, the
+    documented parameters (which the command casts as the kernel does, as the audit and the sweep
+    do), the oracle, and the output as an exact hex float."""
     return (
-        f"softplus-audit reference {config['quantity']} {worst['x_bits']} --dtype {config['dtype']} "
-        f"--beta {beta!r} --threshold {threshold!r} --oracle {oracle} --output {worst['output']['hex']}"
+        f"softplus-audit reference {quantity} {x_bits} --dtype {dtype} --beta {beta!r} "
+        f"--threshold {threshold!r} --oracle {oracle} --output {output.hex()}"
     )
+
+
+def reference_command(config: dict, worst: dict, oracle: str = "documented") -> str:
+    """:func:`reference_command_at` for a configuration's worst input under ``oracle``."""
+    beta, threshold, output = (as_float(v) for v in (config["beta"], config["threshold"], worst["output"]))
+    return reference_command_at(config["quantity"], config["dtype"], beta, threshold, oracle, worst["x_bits"], output)
 
 
 def reproducer(worst: dict) -> str:

@@ -90,6 +90,25 @@ def environment_line(data: dict) -> str:
     return line
 
 
+def reference_commands(data: dict) -> dict[str, str]:
+    """Per oracle, the ``softplus-audit reference`` command that recomputes the worst input's error."""
+    spec = data["spec"]
+    beta, threshold = as_float(spec["beta"]), as_float(spec["threshold"])
+    return {
+        oracle: model.reference_command_at(
+            spec["quantity"],
+            spec["dtype"],
+            beta,
+            threshold,
+            oracle,
+            o["worst"]["x_bits"],
+            as_float(o["worst"]["output"]),
+        )
+        for oracle, o in data["oracles"].items()
+        if o.get("worst")
+    }
+
+
 def render_sweep_markdown(data: dict) -> str:
     """The sweep in Markdown: what was swept and how long it took, both oracles' statistics, the
     histogram, the property violations with their first example, and the worst binades."""
@@ -106,6 +125,7 @@ def render_sweep_markdown(data: dict) -> str:
             top_binades=TOP_BINADES,
             buckets=list(data["oracles"]["documented"]["histogram"]),
             precise=precise_ulp,
+            checks=reference_commands(data),
         )
     )
 
@@ -172,6 +192,7 @@ def render_sweep_html(data: dict) -> str:
             wall=duration_text(data.get("wall_seconds")),
             binades=_binade_rows(data),
             precise=precise_ulp,
+            checks=reference_commands(data),
         )
     )
 
