@@ -1058,6 +1058,10 @@ def _cmd_devices(args: argparse.Namespace) -> int:
             "differing_configurations": len(differing),
             "inputs": sum(c["inputs"] for c in configurations),
             "differing": sum(c["differing"] for c in configurations),
+            "correctly_rounded_where_differing": {
+                str(side): sum(c["correctly_rounded_where_differing"][str(side)] for c in configurations)
+                for side in sides
+            },
             "max_steps": devices.json_number(max(steps)) if steps else None,
         },
         "configurations": configurations,
@@ -1066,10 +1070,11 @@ def _cmd_devices(args: argparse.Namespace) -> int:
     write_json_atomically(record, stem.with_suffix(".json"))
     md = write_devices_markdown(record, stem.with_suffix(".md"))
     summary = record["summary"]
+    right = summary["correctly_rounded_where_differing"]
     print(
         f"softplus-audit: {a} against {b}: {summary['differing_configurations']} of {summary['configurations']} "
-        f"configurations differ ({summary['differing']:,} of {summary['inputs']:,} outputs); "
-        f"{stem.with_suffix('.json')}, {md}"
+        f"configurations differ ({summary['differing']:,} of {summary['inputs']:,} outputs; correctly rounded "
+        f"there: {a} {right[str(a)]:,}, {b} {right[str(b)]:,}); {stem.with_suffix('.json')}, {md}"
     )
     return EXIT_OK
 

@@ -202,6 +202,18 @@ def test_devices_finds_the_inputs_where_two_paths_differ_with_reproducers_of_eac
     md = (tmp_path / "devices-cpu-scalar-vs-cpu-simd.md").read_text()
     assert "**1 of 1 configurations differ: 1 of 65,536 outputs, at most 1 apart.**" in md
     assert "`0xb13f`" in md
+    # which side is right there, from the mpmath reference on its own (not the one the command used)
+    from suite.numerics.params import Params
+    from suite.numerics.reference import correctly_rounded
+
+    truth = correctly_rounded("grad", row["x"], Params.as_kernel_sees(1.0, 20.0, FLOAT16), FLOAT16, "documented")
+    assert row["correctly_rounded"] == truth == row["cpu simd"]
+    assert config["correctly_rounded_where_differing"] == {"cpu scalar": 0, "cpu simd": 1}
+    assert row["ulp_error"]["cpu simd"] < 0.5 < row["ulp_error"]["cpu scalar"]
+    assert data["summary"]["correctly_rounded_where_differing"] == {"cpu scalar": 0, "cpu simd": 1}
+    assert "Where they differ, the correctly rounded output is cpu scalar's at 0 inputs and cpu simd's at 1." in md
+    for side in ("cpu scalar", "cpu simd"):  # each side's reproducer, whole, in a code block of its own
+        assert f"On {side}:\n\n```python\n{config['reproducers'][side]}\n```\n" in md
 
 
 def test_the_synthetic_device_agrees_with_the_cpu_vector_path_everywhere(tmp_path):
@@ -217,6 +229,7 @@ def test_the_synthetic_device_agrees_with_the_cpu_vector_path_everywhere(tmp_pat
         "differing_configurations": 0,
         "inputs": 6 * 65536,
         "differing": 0,
+        "correctly_rounded_where_differing": {"cuda device": 0, "cpu simd": 0},
         "max_steps": None,
     }
 

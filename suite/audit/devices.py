@@ -8,6 +8,11 @@ bit for bit (two NaNs agree; ``+0`` and ``-0`` do not). Each configuration recor
 differ and the inputs where the two outputs lie furthest apart, in steps of the output format (the
 number of representable values between them; a NaN against a number counts as infinitely far),
 with a reproducer of each side at the furthest one.
+
+Where the two differ, at most one of them is the correct rounding: each configuration also counts,
+at the inputs where they differ, how many outputs of each side are correctly rounded (documented
+oracle: torch's documented function, as the audit's budgets judge it), and gives each listed input
+its correct rounding and both sides' errors in ULPs, so that a difference says which side is wrong.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ import numpy as np
 from suite.audit.engine import input_set
 from suite.files import exact_float
 from suite.implementations.base import documented_parameters
+from suite.numerics.fastref import fast_reference
 from suite.numerics.formats import Format
-from suite.numerics.params import Quantity
+from suite.numerics.params import Oracle, Params, Quantity
+from suite.numerics.ulp import measure
 
 LARGEST = 5
 """Inputs listed per configuration, furthest apart first."""
@@ -56,7 +63,11 @@ def compare(implementation, fmt: Format, quantity: Quantity, beta: float, thresh
     steps[nan_a != nan_b] = math.inf
     steps[~differ] = 0.0
     where = np.flatnonzero(differ)
-    furthest = where[np.argsort(-steps[where], kind="stable")][:LARGEST]
+    order = np.argsort(-steps[where], kind="stable")
+    furthest = where[order][:LARGEST]
+    # the truth only where the two differ (elsewhere both are right or both wrong alike)
+    truth = fast_reference(quantity, x[where], Params.as_kernel_sees(beta, threshold, fmt), fmt, Oracle.DOCUMENTED)
+    measured = {side: measure(y[side][where], truth) for side in (a, b)}
     largest = [
         {
             "x_bits": fmt.hex_of(x[i]),
@@ -64,8 +75,10 @@ def compare(implementation, fmt: Format, quantity: Quantity, beta: float, thresh
             "steps": json_number(steps[i]),
             str(a): json_number(y[a][i]),
             str(b): json_number(y[b][i]),
+            "correctly_rounded": json_number(truth.rounded[j]),
+            "ulp_error": {str(side): json_number(measured[side].ulp_error[j]) for side in (a, b)},
         }
-        for i in furthest
+        for i, j in zip(furthest, order[:LARGEST], strict=True)
     ]
     reproducers = {}
     if largest:
@@ -82,6 +95,9 @@ def compare(implementation, fmt: Format, quantity: Quantity, beta: float, thresh
         "inputs": len(x),
         "exhaustive": exhaustive,
         "differing": int(differ.sum()),
+        "correctly_rounded_where_differing": {
+            str(side): int(np.count_nonzero(measured[side].correctly_rounded)) for side in (a, b)
+        },
         "max_steps": json_number(steps.max() if len(x) else 0.0),
         "largest": largest,
         "reproducers": reproducers,

@@ -23,6 +23,19 @@ def steps_text(value) -> str:
     return f"{value:,.0f}" if math.isfinite(value) else "NaN vs a number"
 
 
+def who_is_right(data: dict) -> str:
+    """Where the two sides differ, whose output is the correctly rounded one, in one sentence ('' for
+    a file written before that was recorded, or where they never differ)."""
+    summary, (a, b) = data["summary"], data["versus"]
+    right = summary.get("correctly_rounded_where_differing")
+    if not right or not summary["differing"]:
+        return ""
+    neither = summary["differing"] - right[a] - right[b]
+    tail = f"; neither at {neither:,}" if neither else ""
+    counts = f"{a}'s at {right[a]:,} inputs and {b}'s at {right[b]:,}"
+    return f"Where they differ, the correctly rounded output is {counts}{tail}."
+
+
 def render_devices_markdown(data: dict) -> str:
     differing = [c for c in data["configurations"] if c["differing"]]
     return (
@@ -34,6 +47,7 @@ def render_devices_markdown(data: dict) -> str:
             differing=differing,
             shown=SHOWN,
             steps=steps_text,
+            who_is_right=who_is_right(data),
         )
     )
 
