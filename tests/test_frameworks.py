@@ -77,6 +77,32 @@ def test_a_function_without_parameters_is_audited_once_at_beta_1_without_a_thres
     assert numpy_run["environment"]["formula numpy:log1p_exp"] == "in the input's dtype, no threshold"
 
 
+def test_what_a_framework_gives_back_for_ln_1_plus_e_x_is_checked_before_it_is_measured():
+    """The shared evaluate of the CPU functions without parameters (NumPy, JAX, TensorFlow, ONNX
+    Runtime) checks its framework's ``outputs``: another dtype or another count is a TypeError naming
+    both, and a beta or threshold a ValueError (the function has neither; NumPy's formulas ignored
+    them before)."""
+    from suite.implementations.numpy_formulas import NumpyFormula
+    from suite.numerics.formats import FLOAT32
+
+    def planted(function) -> NumpyFormula:
+        return NumpyFormula("tests:planted", "planted", "np.planted", function, "planted(x)")
+
+    x = np.array([1.0, -2.0])
+    widened = planted(lambda v: np.logaddexp(0.0, v.astype(np.float64)))
+    with pytest.raises(TypeError, match="returned 256 float64 values for 256 float32 inputs"):
+        widened.evaluate(x, FLOAT32, Quantity.FORWARD, *NO_PARAMETERS)
+    short = planted(lambda v: np.logaddexp(v.dtype.type(0), v)[:-1])
+    with pytest.raises(TypeError, match="returned 255 float32 values for 256 float32 inputs"):
+        short.evaluate(x, FLOAT32, Quantity.FORWARD, *NO_PARAMETERS)
+    exact = planted(lambda v: np.logaddexp(v.dtype.type(0), v))
+    assert exact.evaluate(x, FLOAT32, Quantity.FORWARD, *NO_PARAMETERS).tolist() == [
+        float(np.logaddexp(np.float32(0), np.float32(v))) for v in x
+    ]
+    with pytest.raises(ValueError, match=r"numpy:logaddexp has no beta or threshold; audit it at \(1.0, inf\)"):
+        implementations.load("numpy:logaddexp").evaluate(x, FLOAT32, Quantity.FORWARD, 2.0, 20.0)
+
+
 def test_the_textbook_formula_overflows_where_logaddexp_does_not(numpy_run):
     """np.log1p(np.exp(x)) is inf once e^x overflows (float16: x ≥ 11.09); np.logaddexp(0, x) is not."""
     by_id = {c["id"]: c for c in numpy_run["configurations"]}

@@ -95,7 +95,14 @@ def padded(x: np.ndarray, dtype) -> np.ndarray:
 
 class CpuFunctionWithoutParameters:
     """What the implementations of ln(1 + e^x) alone on the CPU share: the device ``cpu``, one
-    kernel path (the class's ``path``), and :data:`NO_PARAMETERS`."""
+    kernel path (the class's ``path``), :data:`NO_PARAMETERS`, and :meth:`evaluate` around the one
+    thing each framework does its own way, :meth:`outputs`.
+
+    ``evaluate`` checks the path, the quantity and the parameters, lays the inputs out in whole
+    vectors of the format's own NumPy dtype (bfloat16, which NumPy lacks, as its bit patterns,
+    ``uint16``: nothing is rounded on the way in or out), has :meth:`outputs` evaluate them, checks
+    that as many outputs of the same dtype came back, and returns them as exact float64 values
+    (or, with ``native``, float32/float64 as they are)."""
 
     spec: str
     path: str
@@ -110,6 +117,45 @@ class CpuFunctionWithoutParameters:
 
     def documented_parameters(self, beta: float, threshold: float) -> tuple[float, float]:
         return NO_PARAMETERS
+
+    def outputs(self, values: np.ndarray, fmt: Format, quantity: Quantity) -> np.ndarray:
+        """``quantity`` at ``values`` (whole vectors of ``fmt``'s NumPy dtype, bfloat16 as ``uint16``
+        bit patterns), as a NumPy array of the same dtype and length. Each framework's own."""
+        raise NotImplementedError
+
+    def evaluate(
+        self,
+        x: np.ndarray,
+        fmt: Format,
+        quantity: Quantity,
+        beta: float,
+        threshold: float,
+        device: str = "cpu",
+        path: str | None = None,
+        native: bool = False,
+    ) -> np.ndarray:
+        """See :meth:`Implementation.evaluate`; the framework's part is :meth:`outputs`."""
+        check_path(self, device, self.path if path is None else path)
+        why = self.unsupported(fmt, quantity)
+        if why:
+            raise ValueError(why)
+        if (beta, threshold) != NO_PARAMETERS:
+            raise ValueError(f"{self.spec} has no beta or threshold; audit it at {NO_PARAMETERS}")
+        if fmt.numpy_name is None:  # the bit patterns
+            values = padded(fmt.encode(np.asarray(x, np.float64)), fmt.uint_dtype)
+        else:
+            values = padded(np.asarray(x).astype(fmt.numpy_name), fmt.numpy_name)
+        with np.errstate(all="ignore"):  # overflow to inf is a measured outcome, not a warning
+            y = np.asarray(self.outputs(values, fmt, quantity))
+        if y.dtype != values.dtype or y.shape != values.shape:
+            raise TypeError(
+                f"{self.spec} returned {len(y)} {y.dtype} values for {len(values)} {fmt.name} inputs "
+                f"({values.dtype} expected)"
+            )
+        y = y[: len(x)]
+        if fmt.numpy_name is None:
+            return fmt.decode(y)
+        return y if native and fmt.name in NATIVE_DTYPES else y.astype(np.float64)
 
 
 def has_parameters(implementation) -> bool:

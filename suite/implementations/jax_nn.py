@@ -17,16 +17,7 @@ import functools
 
 import numpy as np
 
-from suite.implementations.base import (
-    NATIVE_DTYPES,
-    NO_PARAMETERS,
-    WHOLE_VECTORS,
-    CpuFunctionWithoutParameters,
-    bits_lines,
-    check_path,
-    padded,
-    require,
-)
+from suite.implementations.base import WHOLE_VECTORS, CpuFunctionWithoutParameters, bits_lines, require
 from suite.numerics.formats import Format
 from suite.numerics.params import Quantity
 
@@ -65,36 +56,19 @@ class JaxSoftplus(CpuFunctionWithoutParameters):
             f = jax.grad(f)
         return jax.jit(jax.vmap(f) if DIFFERENTIATE[quantity] else f)
 
-    def evaluate(
-        self,
-        x: np.ndarray,
-        fmt: Format,
-        quantity: Quantity,
-        beta: float,
-        threshold: float,
-        device: str = "cpu",
-        path: str = PATH,
-        native: bool = False,
-    ) -> np.ndarray:
+    def outputs(self, values: np.ndarray, fmt: Format, quantity: Quantity) -> np.ndarray:
         import jax
         import jax.numpy as jnp
 
-        check_path(self, device, path)
-        if (beta, threshold) != NO_PARAMETERS:
-            raise ValueError(f"jax.nn.softplus has no beta or threshold; audit it at {NO_PARAMETERS}")
         dtype = getattr(jnp, fmt.name)
         if fmt.numpy_name is None:  # bfloat16: the bits, reinterpreted
-            bits = padded(fmt.encode(np.asarray(x, np.float64)), np.uint16)
-            values = jax.lax.bitcast_convert_type(jnp.asarray(bits), dtype)
+            inputs = jax.lax.bitcast_convert_type(jnp.asarray(values), dtype)
         else:
-            values = jnp.asarray(padded(np.asarray(x).astype(fmt.numpy_name), fmt.numpy_name))
-        y = self._compiled(fmt.name, quantity)(values)[: len(x)]
+            inputs = jnp.asarray(values)
+        y = self._compiled(fmt.name, quantity)(inputs)
         if y.dtype != dtype:
             raise TypeError(f"jax.nn.softplus returned {y.dtype} for {fmt.name} inputs")
-        if fmt.numpy_name is None:
-            return fmt.decode(np.asarray(jax.lax.bitcast_convert_type(y, jnp.uint16)))
-        out = np.asarray(y)
-        return out if native and fmt.name in NATIVE_DTYPES else out.astype(np.float64)
+        return np.asarray(jax.lax.bitcast_convert_type(y, jnp.uint16) if fmt.numpy_name is None else y)
 
     def reproducer(
         self,

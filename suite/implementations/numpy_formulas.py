@@ -17,12 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from suite.implementations.base import (
-    NATIVE_DTYPES,
     WHOLE_VECTORS,
     CpuFunctionWithoutParameters,
     bits_lines,
-    check_path,
-    padded,
 )
 from suite.numerics.formats import Format
 from suite.numerics.params import Quantity
@@ -50,24 +47,8 @@ class NumpyFormula(CpuFunctionWithoutParameters):
             return "no derivatives: NumPy does not differentiate"
         return None
 
-    def evaluate(
-        self,
-        x: np.ndarray,
-        fmt: Format,
-        quantity: Quantity,
-        beta: float,
-        threshold: float,
-        device: str = "cpu",
-        path: str = PATH,
-        native: bool = False,
-    ) -> np.ndarray:
-        check_path(self, device, path)
-        dtype = np.dtype(fmt.numpy_name)
-        with np.errstate(all="ignore"):  # overflow to inf is a measured outcome, not a warning
-            y = np.asarray(self.function(padded(np.asarray(x).astype(dtype), dtype)))[: len(x)]
-        if y.dtype != dtype:
-            raise TypeError(f"{self.spec} returned {y.dtype} for {dtype} inputs")
-        return y if native and fmt.name in NATIVE_DTYPES else y.astype(np.float64)
+    def outputs(self, values: np.ndarray, fmt: Format, quantity: Quantity) -> np.ndarray:
+        return self.function(values)
 
     def reproducer(
         self,

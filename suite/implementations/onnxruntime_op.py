@@ -16,16 +16,7 @@ import functools
 
 import numpy as np
 
-from suite.implementations.base import (
-    NATIVE_DTYPES,
-    NO_PARAMETERS,
-    WHOLE_VECTORS,
-    CpuFunctionWithoutParameters,
-    bits_lines,
-    check_path,
-    padded,
-    require,
-)
+from suite.implementations.base import WHOLE_VECTORS, CpuFunctionWithoutParameters, bits_lines, require
 from suite.numerics.formats import Format
 from suite.numerics.params import Quantity
 
@@ -80,29 +71,9 @@ class OnnxruntimeSoftplus(CpuFunctionWithoutParameters):
         session = _session(fmt.name)
         return f"ONNX Runtime's CPU provider: {session}" if isinstance(session, str) else None
 
-    def evaluate(
-        self,
-        x: np.ndarray,
-        fmt: Format,
-        quantity: Quantity,
-        beta: float,
-        threshold: float,
-        device: str = "cpu",
-        path: str = PATH,
-        native: bool = False,
-    ) -> np.ndarray:
-        check_path(self, device, path)
-        why = self.unsupported(fmt, quantity)
-        if why:
-            raise ValueError(why)
-        if (beta, threshold) != NO_PARAMETERS:
-            raise ValueError(f"ONNX Softplus has no beta or threshold; audit it at {NO_PARAMETERS}")
-        dtype = np.dtype(fmt.numpy_name)
-        (y,) = _session(fmt.name).run(None, {"x": padded(np.asarray(x).astype(dtype), dtype)})
-        y = y[: len(x)]
-        if y.dtype != dtype:
-            raise TypeError(f"ONNX Softplus returned {y.dtype} for {fmt.name} inputs")
-        return y if native and fmt.name in NATIVE_DTYPES else y.astype(np.float64)
+    def outputs(self, values: np.ndarray, fmt: Format, quantity: Quantity) -> np.ndarray:
+        (y,) = _session(fmt.name).run(None, {"x": values})
+        return y
 
     def reproducer(
         self,

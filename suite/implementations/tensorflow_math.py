@@ -18,16 +18,7 @@ import os
 
 import numpy as np
 
-from suite.implementations.base import (
-    NATIVE_DTYPES,
-    NO_PARAMETERS,
-    WHOLE_VECTORS,
-    CpuFunctionWithoutParameters,
-    bits_lines,
-    check_path,
-    padded,
-    require,
-)
+from suite.implementations.base import WHOLE_VECTORS, CpuFunctionWithoutParameters, bits_lines, require
 from suite.numerics.formats import Format
 from suite.numerics.params import Quantity
 
@@ -57,35 +48,16 @@ class TensorflowSoftplus(CpuFunctionWithoutParameters):
     def unsupported(self, fmt: Format, quantity: Quantity) -> str | None:
         return None  # every format; the tape differentiates twice
 
-    def evaluate(
-        self,
-        x: np.ndarray,
-        fmt: Format,
-        quantity: Quantity,
-        beta: float,
-        threshold: float,
-        device: str = "cpu",
-        path: str = PATH,
-        native: bool = False,
-    ) -> np.ndarray:
+    def outputs(self, values: np.ndarray, fmt: Format, quantity: Quantity) -> np.ndarray:
         import tensorflow as tf
 
-        check_path(self, device, path)
-        if (beta, threshold) != NO_PARAMETERS:
-            raise ValueError(f"tf.math.softplus has no beta or threshold; audit it at {NO_PARAMETERS}")
         dtype = getattr(tf, fmt.name)
         with tf.device("/CPU:0"):
-            if fmt.numpy_name is None:  # bfloat16: the bits, reinterpreted
-                values = tf.bitcast(tf.constant(padded(fmt.encode(np.asarray(x, np.float64)), np.uint16)), dtype)
-            else:
-                values = tf.constant(padded(np.asarray(x).astype(fmt.numpy_name), fmt.numpy_name))
-            y = _derivative(tf, values, quantity)[: len(x)]
+            inputs = tf.bitcast(tf.constant(values), dtype) if fmt.numpy_name is None else tf.constant(values)
+            y = _derivative(tf, inputs, quantity)
         if y.dtype != dtype:
             raise TypeError(f"tf.math.softplus returned {y.dtype.name} for {fmt.name} inputs")
-        if fmt.numpy_name is None:
-            return fmt.decode(tf.bitcast(y, tf.uint16).numpy())
-        out = y.numpy()
-        return out if native and fmt.name in NATIVE_DTYPES else out.astype(np.float64)
+        return (tf.bitcast(y, tf.uint16) if fmt.numpy_name is None else y).numpy()
 
     def reproducer(
         self,
