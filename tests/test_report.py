@@ -560,6 +560,26 @@ def test_html_rendering_is_deterministic(run):
     assert render_html(run) == render_html(copy.deepcopy(run))
 
 
+def test_the_page_is_the_same_with_its_figures_drawn_in_other_interpreters_or_here(run, monkeypatch):
+    """Figures drawn ahead in fresh interpreters (each from its configuration as JSON) are those
+    drawn here one by one, bit for bit; where an interpreter fails, they are drawn here."""
+    from suite.report import plots
+
+    run = copy.deepcopy(run)
+    for config, budget in zip(run["configurations"], (1.0, 3.0), strict=False):
+        config["budgets"]["documented"] = budget  # figures of their own: a budget line each
+    assert len(run["configurations"]) >= 2
+    serial = render_html(run, workers=1)
+    monkeypatch.setattr(plots, "PARALLEL_FROM", 1)  # this small run's figures, drawn elsewhere
+    drawn = []
+    elsewhere = plots._drawn_elsewhere
+    monkeypatch.setattr(plots, "_drawn_elsewhere", lambda configs: drawn.append(len(configs)) or elsewhere(configs))
+    assert render_html(run, workers=2) == serial
+    assert sum(drawn) >= 1, "the figures were drawn in other interpreters"
+    monkeypatch.setattr(plots, "_drawn_elsewhere", lambda configs: None)  # an interpreter that failed
+    assert render_html(run, workers=2) == serial
+
+
 def test_a_hostile_target_name_is_text_not_markup(run):
     hostile = copy.deepcopy(run)
     config = hostile["configurations"][0]

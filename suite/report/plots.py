@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import re
 
 from suite.report.load import as_float, binade_entries
@@ -358,12 +359,77 @@ def symbol(svg: str, symbol_id: str) -> tuple[str, str]:
     return f'<symbol id="{symbol_id}" viewBox="{view_box}">{match.group(2)}</symbol>', view_box
 
 
+def _drawn_elsewhere(configs: list[dict]) -> list[str] | None:
+    """:func:`figure_svg` of each configuration, drawn in a fresh interpreter (``python -m
+    suite.report.plots``, the configurations as JSON on its standard input); None where it failed.
+    A fresh interpreter, not a fork: the caller may hold threads (torch's, numba's) that a fork
+    would copy mid-work; and not multiprocessing's spawn, which imports the caller's main module."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    home = str(Path(__file__).resolve().parents[2])  # the directory that holds the package suite
+    path = os.pathsep.join(p for p in (home, os.environ.get("PYTHONPATH")) if p)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "suite.report.plots"],
+            input=json.dumps(configs),
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": path},
+            timeout=600,
+        )
+        svgs = json.loads(done.stdout) if done.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, TypeError, ValueError):
+        return None
+    return svgs if isinstance(svgs, list) and len(svgs) == len(configs) else None
+
+
+PARALLEL_FROM = 12
+"""Figures to draw from which :meth:`FigureCache.prepare` draws them in parallel processes (each
+process starts in about a second; one figure takes about a third of a second)."""
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 class FigureCache:
     """Figures by content: configurations with the same measurements share one rendering, drawn
     once in the page (a sprite of ``<symbol>`` s) and shown where needed with ``<use>``."""
 
     def __init__(self) -> None:
         self._symbols: dict[str, tuple[str, str, str]] = {}  # key -> (symbol id, symbol, viewBox)
+        self._drawn: dict[str, str] = {}  # key -> figure_svg, drawn ahead by prepare
+
+    def prepare(self, configs, workers: int | None = None) -> None:
+        """Draw the figures of ``configs`` ahead, each once, in up to ``workers`` fresh interpreters
+        (default: every usable CPU), where there are at least :data:`PARALLEL_FROM` of them;
+        :meth:`use` then takes them from here. Each figure is drawn from its configuration alone with
+        the same settings (:func:`figure_svg` is deterministic), so the page is the same bit for bit
+        as one whose figures :meth:`use` draws one after the other. Where an interpreter cannot
+        draw, its figures are drawn here, one by one, as they are used."""
+        todo: dict[str, dict] = {}
+        for config in configs:
+            key = self._key(config)
+            if key not in self._symbols and key not in self._drawn:
+                todo.setdefault(key, config)
+        workers = min(workers or usable_cpus(), len(todo))
+        if len(todo) < PARALLEL_FROM or workers < 2:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        keys = list(todo)
+        shares = [keys[k::workers] for k in range(workers)]
+        with ThreadPoolExecutor(max_workers=workers) as pool:  # each thread waits on its interpreter
+            drawn = pool.map(lambda share: _drawn_elsewhere([todo[key] for key in share]), shares)
+            for share, svgs in zip(shares, drawn, strict=True):
+                if svgs is not None:
+                    self._drawn.update(zip(share, svgs, strict=True))
 
     def use(self, config: dict, label: str) -> str:
         """An ``<svg>`` that shows the configuration's figure by reference (labelled for assistive
@@ -373,7 +439,8 @@ class FigureCache:
         key = self._key(config)
         if key not in self._symbols:
             symbol_id = f"fig{len(self._symbols)}"
-            self._symbols[key] = (symbol_id, *symbol(figure_svg(config), symbol_id))
+            drawn = self._drawn.pop(key, None)
+            self._symbols[key] = (symbol_id, *symbol(drawn if drawn is not None else figure_svg(config), symbol_id))
         symbol_id, _, view_box = self._symbols[key]
         return (
             f'<svg class="plot" role="img" aria-label="{escape(label)}" viewBox="{view_box}">'
@@ -412,3 +479,9 @@ class FigureCache:
             ],
             sort_keys=True,
         )
+
+
+if __name__ == "__main__":  # FigureCache.prepare's interpreters: configurations in, figures out (JSON)
+    import sys
+
+    json.dump([figure_svg(config) for config in json.load(sys.stdin)], sys.stdout)

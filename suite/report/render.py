@@ -182,13 +182,16 @@ def render_markdown(run: dict) -> str:
     return template_environment("md").get_template("report.md.j2").render(context(run))
 
 
-def render_html(run: dict) -> str:
-    """One self-contained HTML page (no network request of any kind) with everything in the run."""
+def render_html(run: dict, workers: int | None = None) -> str:
+    """One self-contained HTML page (no network request of any kind) with everything in the run;
+    its figures drawn in up to ``workers`` processes (default: every usable CPU; the page is the
+    same whatever the number)."""
     from markupsafe import Markup
 
     from suite.report.plots import FigureCache
 
     figures = FigureCache()
+    figures.prepare(run["configurations"], workers)  # in parallel where there are many
     page = context(run, figures)  # draws the figures the page uses
     page["sprite"] = Markup(figures.sprite())
     return _without_indentation(template_environment("html").get_template("report.html.j2").render(page))
