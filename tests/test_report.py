@@ -904,6 +904,10 @@ def test_a_deviation_that_excuses_infinities_says_no_bound_covers_them(tmp_path)
     half = total // 2  # as many NaN gradients as infinite values, input for input
     line = "outputs of the wrong class (no ULP error measures them): "
     assert f"{line}{half:,} ±inf, {half:,} NaN; all inside known deviations" in terminal_summary(run, [])
+    # and on each report's first lines, after the verdict
+    first = f"Outputs of the wrong class (no ULP error measures them): {half:,} ±inf, {half:,} NaN; all inside"
+    assert first in md.split("Largest error", 1)[0]
+    assert first in html.split("</header>", 1)[0]
 
 
 @pytest.mark.skipif(

@@ -113,6 +113,24 @@ def excusing_wrong_class(config: dict, oracle: str = "documented") -> list[str]:
     ]
 
 
+def wrong_class_summary(run: dict) -> str:
+    """The run's outputs of the wrong class (documented oracle) in one line, by class, and whether
+    known deviations excuse them all: 'outputs of the wrong class (no ULP error measures them):
+    5,340 ±inf, 5,340 NaN; all inside known deviations'; '' where there are none."""
+    wrong: dict[str, int] = defaultdict(int)
+    unexcused = 0
+    for config in run["configurations"]:
+        counts = wrong_class_outputs(config)
+        for name, n in counts.items():
+            wrong[name] += n
+        if counts and not excusing_wrong_class(config):
+            unexcused += sum(counts.values())
+    if not wrong:
+        return ""
+    where = f"{unexcused:,} outside known deviations" if unexcused else "all inside known deviations"
+    return f"outputs of the wrong class (no ULP error measures them): {wrong_class_words(wrong)}; {where}"
+
+
 def dtype_quantity_table(run: dict) -> list[dict]:
     """One row per (dtype, quantity): worst max ULP per oracle over the configurations, the
     configuration holding it, the pooled correctly rounded rate (all outputs measured), and the
@@ -356,17 +374,9 @@ def terminal_summary(run: dict, files: list[str]) -> list[str]:
             f"largest error outside known deviations: {fmt_ulp(config['stats']['documented']['max_ulp'])} ULP "
             f"({within}) in {config['id']} at x = {w['x_bits']} ({as_float(w['x'])!r})"
         )
-    wrong: dict[str, int] = defaultdict(int)
-    unexcused = 0
-    for config in run["configurations"]:
-        counts = wrong_class_outputs(config)
-        for name, n in counts.items():
-            wrong[name] += n
-        if counts and not excusing_wrong_class(config):
-            unexcused += sum(counts.values())
+    wrong = wrong_class_summary(run)
     if wrong:
-        where = f"{unexcused:,} outside known deviations" if unexcused else "all inside known deviations"
-        lines.append(f"outputs of the wrong class (no ULP error measures them): {wrong_class_words(wrong)}; {where}")
+        lines.append(wrong)
     failing_all = failing_properties(run)
     for number, failing in enumerate(failing_all[:10]):
         prop, first = failing["property"], failing["first"]
