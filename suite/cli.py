@@ -19,6 +19,7 @@ from suite.numerics.formats import FLOAT64, FORMATS
 from suite.numerics.params import Oracle, Quantity
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOTHING_COMPARED, EXIT_NO_BUDGET = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 
 
 class UsageError(Exception):
@@ -256,7 +257,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if code == pytest.ExitCode.TESTS_FAILED:
             return EXIT_FAILED
         return EXIT_NO_BUDGET if verdict == "no budget" else EXIT_OK
-    print(f"softplus-audit: error: the audit did not run to completion (pytest exit {int(code)})", file=sys.stderr)
+    # what pytest wrote of an audit that did not finish is not a record of it: no run file and no
+    # report was written (the plugin writes them only for a finished audit); the JUnit XML goes too
+    (out / (name + ".junit.xml")).unlink(missing_ok=True)
+    if code == pytest.ExitCode.INTERRUPTED:
+        print("softplus-audit: interrupted: the audit did not finish; no run file or report written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(
+        f"softplus-audit: error: the audit did not run to completion (pytest exit {int(code)}); "
+        "no run file or report written",
+        file=sys.stderr,
+    )
     return EXIT_USAGE
 
 
@@ -1206,6 +1217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"softplus-audit: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl-C outside the audit's own session: one line, not a traceback
+        print(f"softplus-audit: interrupted: {args.command} did not finish", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -343,3 +343,38 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, 
     assert message in lines[0]
     assert "Traceback" not in stderr
     assert not out.exists(), "nothing is written on a usage error"
+
+
+INTERRUPTING = '''
+import torch.nn.functional as F
+
+calls = 0
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    """torch's softplus for three calls, then Ctrl-C (a KeyboardInterrupt, as the terminal sends it)."""
+    global calls
+    calls += 1
+    if calls > 3:
+        raise KeyboardInterrupt
+    return F.softplus(x, beta=beta, threshold=threshold)
+'''
+
+
+def test_an_interrupted_audit_leaves_no_run_file_and_no_report(tmp_path):
+    """Ctrl-C in the middle of an audit: one line, exit 130, and nothing in the output folder that
+    could pass for the record of a finished audit (not the run file, not a report, not pytest's
+    JUnit XML of the tests that ran)."""
+    (tmp_path / "interrupting.py").write_text(INTERRUPTING)
+    out = tmp_path / "reports"
+    result = subprocess.run(
+        [sys.executable, "-m", "suite.cli", "run", "--target", "interrupting:softplus", "--dtype", "float16",
+         "--grid", "1,20", "--out", str(out)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=600,
+        env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"},
+    )  # fmt: skip
+    assert result.returncode == 130, result.stdout[-2000:] + result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == "softplus-audit: interrupted: the audit did not finish; no run file or report written"
+    assert "Traceback" not in result.stderr
+    assert not list(out.iterdir())

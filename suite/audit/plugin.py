@@ -134,6 +134,8 @@ def pytest_sessionfinish(session, exitstatus):
     state = session.config.stash.get(SESSION_KEY, None)
     if state is None or not state.json_path:
         return
+    if int(exitstatus) not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        return  # interrupted, or pytest's own error: no run file and no report of a partial audit
     from suite.audit.runfile import write_run
 
     write_run(state, state.json_path, int(exitstatus))
