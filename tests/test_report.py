@@ -627,9 +627,13 @@ def test_compare_finds_a_planted_regression(run, run_json, tmp_path):
     result = cli("compare", str(run_json), str(new))
     assert result.returncode == 1, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert any(
-        line.startswith("REGRESSION") and first["id"] in line and "max ULP (documented)" in line for line in lines
-    )
+    (at,) = [i for i, line in enumerate(lines) if line.startswith("REGRESSION") and "max ULP (documented)" in line]
+    assert first["id"] in lines[at]
+    worst = first["stats"]["documented"]["worst"]
+    assert lines[at].endswith(f" -> 3 at x = {worst['x_bits']} in both"), lines[at]
+    from suite.report.model import reference_command  # the input, and the command that checks NEW's error there
+
+    assert lines[at + 1].strip() == f"check it: {reference_command(first, worst, 'documented')}"
     assert any(
         line.startswith("REGRESSION") and second["id"] in line and "monotonicity: pass -> fail" in line
         for line in lines

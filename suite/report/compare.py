@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass, field
 
 from suite.report.load import as_float
-from suite.report.model import ORACLES, default_parameters, fmt_rate, fmt_ulp
+from suite.report.model import ORACLES, default_parameters, fmt_rate, fmt_ulp, reference_command
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ class Change:
     base: str
     new: str
     regression: bool
+    where: str = ""  # a maximum's change: the input of each maximum, as bits
+    check: str = ""  # a maximum's change: the reference command that recomputes NEW's maximum
 
 
 MEASURED = ("stats", "properties", "zeros", "path_disagreement", "knife_edges", "hypothesis_search")
@@ -99,12 +101,25 @@ def _ulp(value) -> float:
     return math.inf if math.isnan(v) else v
 
 
+def _where(base_worst: dict | None, new_worst: dict | None) -> str:
+    """'at x = 0x3c01 (BASE: at 0x3bff)': the inputs of the two maxima ('' where neither has one)."""
+    b, n = ((w or {}).get("x_bits") for w in (base_worst, new_worst))
+    if not (b or n):
+        return ""
+    if b == n:
+        return f"at x = {n} in both"
+    return f"at x = {n or 'none'} (BASE: {b or 'none'})"
+
+
 def _compare_config(cid: str, base: dict, new: dict, tol: Tolerance, out: Comparison) -> None:
     for oracle in ORACLES:
         b, n = _ulp(base["stats"][oracle]["max_ulp"]), _ulp(new["stats"][oracle]["max_ulp"])
         worse, better = n > b * (1 + tol.rel) + tol.abs_ulp, b > n * (1 + tol.rel) + tol.abs_ulp
         if worse or better:
-            out.changes.append(Change(cid, f"max ULP ({oracle})", fmt_ulp(b), fmt_ulp(n), worse))
+            base_worst, new_worst = base["stats"][oracle].get("worst"), new["stats"][oracle].get("worst")
+            check = reference_command(new, new_worst, oracle) if new_worst and "quantity" in new else ""
+            where = _where(base_worst, new_worst)
+            out.changes.append(Change(cid, f"max ULP ({oracle})", fmt_ulp(b), fmt_ulp(n), worse, where, check))
     b, n = (r["stats"]["documented"]["correctly_rounded_rate"] for r in (base, new))
     if n < b - tol.rate or n > b + tol.rate:
         out.changes.append(Change(cid, "correctly rounded (documented)", fmt_rate(b), fmt_rate(n), n < b))
@@ -221,9 +236,14 @@ def compare_sweeps(base: dict, new: dict, tolerance: Tolerance | None = None) ->
         return out
     out.matched = 1
     name = "-".join(key.values())
-    pseudo = [
-        {"stats": {o: s["oracles"][o] for o in ORACLES}, "properties": []} for s in (base, new)
-    ]  # a sweep's statistics in a run configuration's shape
+    pseudo = [  # a sweep's statistics and parameters in a run configuration's shape
+        {
+            "stats": {o: s["oracles"][o] for o in ORACLES},
+            "properties": [],
+            **{k: s["spec"][k] for k in ("dtype", "quantity", "beta", "threshold")},
+        }
+        for s in (base, new)
+    ]
     _compare_config(name, pseudo[0], pseudo[1], tol, out)
     _note_differences(name, base, new, SWEEP_MEASURED, out)
     for count, words in SWEEP_COUNTS.items():
@@ -263,7 +283,10 @@ def format_comparison(result: Comparison, base: dict, new: dict, tolerance: Tole
     width = max((len(c.config) for c in result.changes), default=0)
     for change in result.regressions + result.improvements:
         tag = "REGRESSION" if change.regression else "improved  "
-        lines.append(f"{tag}  {change.config:<{width}}  {change.what}: {change.base} -> {change.new}")
+        where = f" {change.where}" if change.where else ""
+        lines.append(f"{tag}  {change.config:<{width}}  {change.what}: {change.base} -> {change.new}{where}")
+        if change.check:
+            lines.append(f"{'':10}  check it: {change.check}")
     for label, ids in (("only in BASE", result.only_base), ("only in NEW", result.only_new)):
         if ids:
             shown = ", ".join(ids[:5]) + (f", … ({len(ids) - 5} more)" if len(ids) > 5 else "")
