@@ -792,6 +792,16 @@ def test_the_sorting_script_sorts_on_raw_values_in_chromium(tmp_path):
     assert 'data-result="bac|cab|descending"' in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
 
 
+def float32_value_and_gradient_audited(tmp_path: Path, grid: str) -> tuple[Path, dict]:
+    """A real audit of torch.nn.functional.softplus's float32 value and gradient at ``grid``, run in
+    this process: its output folder and run file."""
+    out = tmp_path / "out"
+    scope = ["--dtype", "float32", "--quantity", "forward", "--quantity", "grad", "--grid", grid]
+    code, err = cli_here("run", "--target", "torch.nn.functional:softplus", *scope, "--out", str(out))
+    assert code == 0, err[-2000:]
+    return out, json.loads((out / "audit.json").read_text())
+
+
 def test_each_worst_inputs_check_command_recomputes_its_error_from_the_reference_alone(tmp_path):
     """The report gives each worst input a ``softplus-audit reference`` command (bits, parameters as
     the configuration documents them, oracle, output): run, it must print the recorded correct
@@ -800,11 +810,7 @@ def test_each_worst_inputs_check_command_recomputes_its_error_from_the_reference
     from suite.numerics.formats import format_named
     from suite.report.model import ORACLES, reference_command
 
-    out = tmp_path / "out"
-    scope = ["--dtype", "float32", "--quantity", "forward", "--quantity", "grad", "--grid", "0.1,20;1,1"]
-    code, err = cli_here("run", "--target", "torch.nn.functional:softplus", *scope, "--out", str(out))
-    assert code == 0, err[-2000:]
-    run = json.loads((out / "audit.json").read_text())
+    out, run = float32_value_and_gradient_audited(tmp_path, "0.1,20;1,1")
     checked = 0
     for config in run["configurations"]:
         fmt = format_named(config["dtype"])
@@ -869,11 +875,7 @@ def test_a_deviation_that_excuses_infinities_says_no_bound_covers_them(tmp_path)
     gradient NaN there, excused by a deviation whose 1-ULP bound measures finite errors only. The
     report must not read "holds" beside a tiny maximum: it says how many excused outputs no bound
     covers, counted once per output, and each equals the statistics' own count of wrong classes."""
-    out = tmp_path / "out"
-    scope = ["--dtype", "float32", "--quantity", "forward", "--quantity", "grad", "--grid", "1,100"]
-    code, err = cli_here("run", "--target", "torch.nn.functional:softplus", *scope, "--out", str(out))
-    assert code == 0, err[-2000:]
-    run = json.loads((out / "audit.json").read_text())
+    out, run = float32_value_and_gradient_audited(tmp_path, "1,100")
     total = 0
     for config in run["configurations"]:
         failures = sum(config["stats"]["documented"]["failures"].values())
