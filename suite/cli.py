@@ -20,6 +20,8 @@ from suite.numerics.params import Oracle, Quantity
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOTHING_COMPARED, EXIT_NO_BUDGET = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
+RESUMABLE = ("sweep", "matrix")
+"""Commands that keep each finished shard of their work and take it up again when run again."""
 
 
 class UsageError(Exception):
@@ -1218,7 +1220,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"softplus-audit: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C outside the audit's own session: one line, not a traceback
-        print(f"softplus-audit: interrupted: {args.command} did not finish", file=sys.stderr)
+        resumes = args.command in RESUMABLE
+        hint = "; the same command again resumes from the shards it finished" if resumes else ""
+        print(f"softplus-audit: interrupted: {args.command} did not finish{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

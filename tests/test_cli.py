@@ -378,3 +378,22 @@ def test_an_interrupted_audit_leaves_no_run_file_and_no_report(tmp_path):
     assert last == "softplus-audit: interrupted: the audit did not finish; no run file or report written"
     assert "Traceback" not in result.stderr
     assert not list(out.iterdir())
+
+
+def test_an_interrupted_sweep_says_that_the_same_command_resumes_it(tmp_path):
+    """Ctrl-C in a sweep: one line, exit 130, the shards it finished kept for the same command."""
+    (tmp_path / "interrupting.py").write_text(INTERRUPTING)
+    out = tmp_path / "sweeps"
+    command = [sys.executable, "-m", "suite.cli", "sweep", "--target", "interrupting:softplus", "--dtype", "float16"]
+    result = subprocess.run(
+        [*command, "--shards", "8", "--workers", "1", "--out", str(out)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=600,
+        env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"},
+    )  # fmt: skip
+    assert result.returncode == 130, result.stdout[-2000:] + result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    hint = "the same command again resumes from the shards it finished"
+    assert last == f"softplus-audit: interrupted: sweep did not finish; {hint}"
+    assert "Traceback" not in result.stderr
+    assert list(out.glob("*/shard-0000-of-0008.json")), "the finished shard is kept"
+    assert not list(out.glob("*.json")), "no sweep report of an unfinished sweep"
