@@ -632,7 +632,8 @@ def _add_run_command(sub) -> None:
         help="audit softplus implementations (property tests) and write a JSON report",
         description="Run the property-based audit. Exit 0: every property within budget; 1: a budget or "
         "property failed; 2: bad arguments (nothing is written); 4: nothing failed, but no budget applied to "
-        "some accuracy property (its measured error is reported, not judged).",
+        "some accuracy property (its measured error is reported, not judged); 130: interrupted (Ctrl-C: no run "
+        "file or report of the unfinished audit is written).",
     )
     _audit_options(run)
     run.add_argument(
@@ -735,7 +736,8 @@ def _add_sweep_command(sub) -> None:
         help="every input of float16, bfloat16 or float32 through a target (sharded, resumable)",
         description="Evaluate every bit pattern of the format on one kernel path and measure it against both "
         "oracles; shards are checkpointed under --out and skipped when the sweep runs again; the merged "
-        "report is written to OUT/sweep-KEY.json.",
+        "report is written to OUT/sweep-KEY.json. Exit 0: done; 2: bad input; 130: interrupted (the same "
+        "command resumes).",
     )
     sw.add_argument(
         "--dtype", required=True, help=f"{DTYPE_NAMES}: every input up to 32 bits; float64: a sample (or --dense)"
@@ -984,7 +986,8 @@ def _add_matrix_command(sub) -> None:
         description="Sweep every combination of a matrix (a TOML file with a [matrix] table, or the options) as "
         "one batch of shard tasks: on Dask distributed with --scheduler (a local cluster, or a running one), "
         "else one after another here. Each configuration is merged from its checkpoints (an interrupted matrix "
-        "resumes) and reported; matrix.html and matrix.md put them side by side. Exit 0: done; 2: bad input.",
+        "resumes) and reported; matrix.html and matrix.md put them side by side. Exit 0: done; 2: bad input; "
+        "130: interrupted (the same command resumes).",
     )
     cmd.add_argument("file", nargs="?", metavar="MATRIX.toml", help="the matrix ([matrix]: dtypes, quantities, ...)")
     cmd.add_argument("--dtype", action="append", help="float16, bfloat16, float32 (repeatable)")
