@@ -111,9 +111,10 @@ def _value_in(text: str, fmt, what: str) -> float:
     import numpy as np
 
     body = text.strip().lower()
-    digits = body.lstrip("+-")[2:]
-    if body.lstrip("+-").startswith("0x") and "." not in digits and "p" not in digits:
-        if body[0] in "+-":
+    unsigned = body.lstrip("+-")
+    digits = unsigned[2:]
+    if unsigned.startswith("0x") and "." not in digits and "p" not in digits:
+        if unsigned != body:
             raise UsageError(
                 f"{what}={text!r}: a bit pattern has no sign (its first bit is the sign); "
                 "a hex float needs an exponent, e.g. -0x1.8p+1"

@@ -63,8 +63,8 @@ def compare(implementation, fmt: Format, quantity: Quantity, beta: float, thresh
     steps[nan_a != nan_b] = math.inf
     steps[~differ] = 0.0
     where = np.flatnonzero(differ)
-    order = np.argsort(-steps[where], kind="stable")
-    furthest = where[order][:LARGEST]
+    listed = np.argsort(-steps[where], kind="stable")[:LARGEST]  # positions among the differing inputs
+    furthest = where[listed]
     # the truth only where the two differ (elsewhere both are right or both wrong alike)
     truth = fast_reference(quantity, x[where], Params.as_kernel_sees(beta, threshold, fmt), fmt, Oracle.DOCUMENTED)
     measured = {side: measure(y[side][where], truth) for side in (a, b)}
@@ -78,7 +78,7 @@ def compare(implementation, fmt: Format, quantity: Quantity, beta: float, thresh
             "correctly_rounded": json_number(truth.rounded[j]),
             "ulp_error": {str(side): json_number(measured[side].ulp_error[j]) for side in (a, b)},
         }
-        for i, j in zip(furthest, order[:LARGEST], strict=True)
+        for i, j in zip(furthest, listed, strict=True)
     ]
     reproducers = {}
     if largest:

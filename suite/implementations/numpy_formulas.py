@@ -16,11 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from suite.implementations.base import (
-    WHOLE_VECTORS,
-    CpuFunctionWithoutParameters,
-    bits_lines,
-)
+from suite.implementations.base import WHOLE_VECTORS, CpuFunctionWithoutParameters, bits_lines
 from suite.numerics.formats import Format
 from suite.numerics.params import Quantity
 

@@ -113,18 +113,27 @@ def excusing_wrong_class(config: dict, oracle: str = "documented") -> list[str]:
     ]
 
 
+def wrong_class_totals(configs: list[dict]) -> tuple[dict[str, int], int, list[str]]:
+    """The configurations' outputs of the wrong class (documented oracle) summed by class, how many
+    of them no known deviation excused, and the ids of the deviations that excused the others."""
+    wrong: dict[str, int] = defaultdict(int)
+    unexcused, excusing = 0, set()
+    for config in configs:
+        counts = wrong_class_outputs(config)
+        for name, n in counts.items():
+            wrong[name] += n
+        ids = excusing_wrong_class(config)
+        excusing.update(ids)
+        if counts and not ids:
+            unexcused += sum(counts.values())
+    return dict(wrong), unexcused, sorted(excusing)
+
+
 def wrong_class_summary(run: dict) -> str:
     """The run's outputs of the wrong class (documented oracle) in one line, by class, and whether
     known deviations excuse them all: 'outputs of the wrong class (no ULP error measures them):
     5,340 ±inf, 5,340 NaN; all inside known deviations'; '' where there are none."""
-    wrong: dict[str, int] = defaultdict(int)
-    unexcused = 0
-    for config in run["configurations"]:
-        counts = wrong_class_outputs(config)
-        for name, n in counts.items():
-            wrong[name] += n
-        if counts and not excusing_wrong_class(config):
-            unexcused += sum(counts.values())
+    wrong, unexcused, _ = wrong_class_totals(run["configurations"])
     if not wrong:
         return ""
     where = f"{unexcused:,} outside known deviations" if unexcused else "all inside known deviations"
@@ -159,15 +168,9 @@ def dtype_quantity_table(run: dict) -> list[dict]:
             row["correctly_rounded_rate"] = sum(s["correctly_rounded"] for s in doc) / count if count else 1.0
             row["exhaustive"] = all(s["exhaustive"] for s in doc)
             row["excused"] = excusing_deviations(row["worst_documented"])
-            wrong: dict[str, int] = defaultdict(int)
-            for config in configs:
-                for name, n in wrong_class_outputs(config).items():
-                    wrong[name] += n
-            row["wrong_class"] = dict(wrong)
+            row["wrong_class"], unexcused, excusing = wrong_class_totals(configs)
             # marked as excused only where every configuration's were: a failing one is not
-            with_wrong = [c for c in configs if wrong_class_outputs(c)]
-            excusing = [excusing_wrong_class(c) for c in with_wrong]
-            row["wrong_class_excused"] = sorted({i for ids in excusing for i in ids}) if all(excusing) else []
+            row["wrong_class_excused"] = [] if unexcused else excusing
             rows.append(row)
     return rows
 
@@ -421,23 +424,17 @@ def _cuda_device_words(device: dict) -> str:
     return device["name"] + (f" ({', '.join(details)})" if details else "")
 
 
-def reference_command_at(
-    quantity: str, dtype: str, beta: float, threshold: float, oracle: str, x_bits: str, output: float
-) -> str:
-    """The ``softplus-audit reference`` command that recomputes an input's exact value and correct
-    rounding, and an output's error in ULPs, independently of any run: the input as its bits, the
-    documented parameters (which the command casts as the kernel does, as the audit and the sweep
-    do), the oracle, and the output as an exact hex float."""
-    return (
-        f"softplus-audit reference {quantity} {x_bits} --dtype {dtype} --beta {beta!r} "
-        f"--threshold {threshold!r} --oracle {oracle} --output {output.hex()}"
-    )
-
-
 def reference_command(config: dict, worst: dict, oracle: str = "documented") -> str:
-    """:func:`reference_command_at` for a configuration's worst input under ``oracle``."""
+    """The ``softplus-audit reference`` command that recomputes a worst input's exact value and
+    correct rounding, and the output's error in ULPs, independently of the run or sweep: the input
+    as its bits, the documented parameters (which the command casts as the kernel does, as the audit
+    and the sweep do), the oracle, and the output as an exact hex float. ``config``: a run's
+    configuration or a sweep's spec (both name quantity, dtype, beta and threshold)."""
     beta, threshold, output = (as_float(v) for v in (config["beta"], config["threshold"], worst["output"]))
-    return reference_command_at(config["quantity"], config["dtype"], beta, threshold, oracle, worst["x_bits"], output)
+    return (
+        f"softplus-audit reference {config['quantity']} {worst['x_bits']} --dtype {config['dtype']} "
+        f"--beta {beta!r} --threshold {threshold!r} --oracle {oracle} --output {output.hex()}"
+    )
 
 
 def reproducer(worst: dict) -> str:

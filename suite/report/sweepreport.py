@@ -92,18 +92,8 @@ def environment_line(data: dict) -> str:
 
 def reference_commands(data: dict) -> dict[str, str]:
     """Per oracle, the ``softplus-audit reference`` command that recomputes the worst input's error."""
-    spec = data["spec"]
-    beta, threshold = as_float(spec["beta"]), as_float(spec["threshold"])
     return {
-        oracle: model.reference_command_at(
-            spec["quantity"],
-            spec["dtype"],
-            beta,
-            threshold,
-            oracle,
-            o["worst"]["x_bits"],
-            as_float(o["worst"]["output"]),
-        )
+        oracle: model.reference_command(data["spec"], o["worst"], oracle)
         for oracle, o in data["oracles"].items()
         if o.get("worst")
     }
