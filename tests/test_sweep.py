@@ -205,10 +205,12 @@ def test_roundings_the_compiled_pass_cannot_decide_are_escalated(monkeypatch, ma
     monkeypatch.setattr(sweep, "MAX_ESCALATED", max_escalated)
     calls = []
     original = sweep._chunk_numpy
-    monkeypatch.setattr(sweep, "_chunk_numpy", lambda *a: calls.append(1) or original(*a))
+    monkeypatch.setattr(sweep, "_chunk_numpy", lambda *a: calls.append(len(a[4])) or original(*a))
     spec = SweepSpec(FLOAT16, quantity=Quantity.GRAD)
     compiled = sweep_range(spec, 0, FLOAT16.count, torch_target, compiled=True)
-    assert len(calls) == (1 if max_escalated == 8 else 0)  # the fallback is taken exactly when it must be
+    # the fallback is taken exactly when it must be (for the whole chunk; the pieces a known
+    # deviation's region cuts it into are measured again, each on its own)
+    assert calls.count(FLOAT16.count) == (1 if max_escalated == 8 else 0)
     plain = sweep_range(spec, 0, FLOAT16.count, torch_target, compiled=False)
     x = FLOAT16.decode(FLOAT16.all_bits())
     params = Params.as_kernel_sees(1.0, 20.0, FLOAT16)

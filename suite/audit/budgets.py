@@ -30,6 +30,7 @@ import dataclasses
 import fnmatch
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +47,7 @@ from suite.audit.properties import (
 )
 from suite.implementations.base import DEVICE_KINDS, device_kind
 from suite.numerics.formats import FORMATS, Format, format_named
-from suite.numerics.params import Oracle, Quantity
+from suite.numerics.params import Oracle, Params, Quantity
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -149,14 +150,65 @@ class Deviation:
         return (self.max_ulp or {}).get(fmt, 0.0)
 
     def region_mask(self, obs: Observations) -> np.ndarray:
+        return self.contains(obs.x, obs.params)
+
+    def conditions(self, params: Params) -> list[tuple[Callable[[np.ndarray], np.ndarray], bool]]:
+        """The region as conditions on a finite ``x``, each monotone in ``x``: ``(holds, rising)``,
+        where a rising condition, once true, stays true as ``x`` grows, and a falling one, once
+        false, stays false. ``b·x`` rounded (in float64, or in the kernel's product format) is
+        monotone in ``x`` for ``b > 0``, so each bound on it is such a condition, and their
+        conjunction (:meth:`contains`) is an interval of ``x``."""
+
+        def bx(x):
+            return x * params.beta
+
+        found = []
+        if self.bx_min > -math.inf:
+            found.append((lambda x: bx(x) >= self.bx_min, True))
+        if self.bx_max < math.inf:
+            found.append((lambda x: bx(x) <= self.bx_max, False))
+        if self.region == "above_threshold":
+            found.append((params.above_threshold, True))
+        elif self.region == "at_threshold":
+            found.append((lambda x: params.product(x) >= params.threshold, True))
+            found.append((lambda x: params.product(x) <= params.threshold, False))
+        return found
+
+    def contains(self, x: np.ndarray, params: Params) -> np.ndarray:
+        """Which of the inputs ``x`` lie in the region, for the parameters the kernel computes with."""
+        x = np.asarray(x, dtype=np.float64)
         with np.errstate(over="ignore", invalid="ignore"):
-            bx = obs.x * obs.params.beta
-            mask = np.isfinite(obs.x) & (bx >= self.bx_min) & (bx <= self.bx_max)
-            if self.region == "above_threshold":
-                mask &= obs.above_threshold
-            elif self.region == "at_threshold":
-                mask &= obs.params.product(obs.x) == obs.params.threshold
+            mask = np.isfinite(x)
+            for holds, _ in self.conditions(params):
+                mask &= holds(x)
         return mask
+
+    def interval(self, fmt: Format, params: Params) -> tuple[int, int] | None:
+        """The region's inputs of ``fmt`` as ordinals (:meth:`~suite.numerics.formats.Format.ordinal`)
+        ``[lo, hi]``, both included (None: no input): each monotone condition (:meth:`conditions`)
+        cut where it turns, by bisection over the finite values. The same inputs as :meth:`contains`."""
+        top = int(fmt.ordinal(fmt.encode(np.array([fmt.max_finite])))[0])
+        lo, hi = -top, top
+
+        def holds_at(condition, ordinal: int) -> bool:
+            x = fmt.decode(fmt.from_ordinal(np.array([ordinal])))
+            with np.errstate(over="ignore", invalid="ignore"):
+                return bool(condition(x)[0])
+
+        for condition, rising in self.conditions(params):
+            # the first ordinal where a rising condition holds; the last where a falling one does
+            low, high = -top, top + 1  # invariant: the turn lies in [low, high]
+            while low < high:
+                middle = (low + high) // 2
+                if holds_at(condition, middle) == rising:
+                    high = middle
+                else:
+                    low = middle + 1
+            if rising:
+                lo = max(lo, low)
+            else:
+                hi = min(hi, low - 1)
+        return (lo, hi) if lo <= hi else None
 
 
 @dataclass(frozen=True)

@@ -225,6 +225,17 @@ class Format:
         sign = np.where(ordinals < 0, self.sign_mask, 0).astype(self.uint_dtype)
         return mag | sign
 
+    def ordinal_ranges(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        """The bit patterns of the ordinals ``[lo, hi]`` (:meth:`ordinal`, both included) as
+        half-open pattern ranges ``[start, stop)``: the non-negative ordinals' patterns, then the
+        negative ones' (the sign bit set, magnitudes ascending); ordinal 0 is both zeros."""
+        ranges = []
+        if hi >= 0:
+            ranges.append((max(lo, 0), hi + 1))
+        if lo <= 0:
+            ranges.append((self.sign_mask + max(-hi, 0), self.sign_mask - lo + 1))
+        return ranges
+
     def bit_distance(self, a_bits: np.ndarray, b_bits: np.ndarray) -> np.ndarray:
         """Number of representable steps between two patterns (uint64, numpy ``nulp_diff`` style).
 

@@ -99,6 +99,54 @@ def reference_commands(data: dict) -> dict[str, str]:
     }
 
 
+JUDGMENT_WORDS = {"holds": "Within budget on every input", "fails": "Exceeds the budget", "no budget": "No budget"}
+"""The judgment's verdict (``judgment.verdict`` of the sweep file) as the report's first words."""
+
+JUDGMENT_CLASSES = {"holds": "pass", "fails": "fail", "no budget": "no-budget"}
+"""The HTML header's class for each verdict (a sweep not judged keeps its faithful/not faithful colour)."""
+
+
+def judgment_sentence(data: dict) -> str | None:
+    """The sweep's verdict against the budgets and known deviations, in words: what a reader acts
+    on first (None: the file predates the judgment). Every figure with its input's bits."""
+    j = data.get("judgment")
+    if j is None:
+        return None
+    if not j["judged"]:
+        return f"Not judged against the budgets: {j['why']}."
+    parts = []
+    for name, label in (("documented", "documented oracle"), ("math", "exact function")):
+        o = j["oracles"][name]
+        where = f" at x = {o['worst_outside']['x_bits']}" if o["worst_outside"] else ""
+        largest = f"{precise_ulp(o['max_ulp_outside'])} ULP{where}" if o["max_ulp_outside"] is not None else "no error"
+        budget = f"budget {o['budget']:g} ULP" if o["budget"] is not None else o.get("why", "no budget")
+        wrong = f", {o['wrong_class_outside']:,} outputs of the wrong class" if o["wrong_class_outside"] else ""
+        parts.append(f"{largest} ({budget}; {label}){wrong}")
+    grown = [d for d in j["deviations"] if d["status"] == "grown"]
+    text = f"{JUDGMENT_WORDS[j['verdict']]}: outside the known deviations, " + "; ".join(parts)
+    for d in grown:
+        text += (
+            f"; known deviation {d['id']} has grown: {precise_ulp(d['max_ulp'])} ULP at x = {d['at']['x_bits']} "
+            f"> its bound {d['bound']:g}"
+        )
+    positivity = j["positivity"]
+    if positivity["zeros_outside"]:
+        text += (
+            f"; {positivity['zeros_outside']:,} outputs 0 where the correct rounding is > 0 outside every known "
+            f"deviation, e.g. x = {positivity['example_outside']['x_bits']}"
+        )
+    excused = [
+        f"{d['wrong_class']:,} of the wrong class in {d['id']}"
+        for d in j["deviations"]
+        if d["property"] == "accuracy (documented)" and d.get("wrong_class") and d["status"] != "grown"
+    ]
+    if positivity["zeros_inside"]:
+        excused.append(f"{positivity['zeros_inside']:,} outputs 0 where the correct rounding is > 0")
+    if excused:
+        text += "; inside known deviations, as they allow: " + ", ".join(excused)
+    return text + "."
+
+
 def render_sweep_markdown(data: dict) -> str:
     """The sweep in Markdown: what was swept and how long it took, both oracles' statistics, the
     histogram, the property violations with their first example, and the worst binades."""
@@ -116,6 +164,7 @@ def render_sweep_markdown(data: dict) -> str:
             buckets=list(data["oracles"]["documented"]["histogram"]),
             precise=precise_ulp,
             checks=reference_commands(data),
+            judgment=judgment_sentence(data),
         )
     )
 
@@ -168,14 +217,17 @@ def render_sweep_html(data: dict) -> str:
     svg = re.sub(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*", "", svg)
     svg = svg.replace("<svg ", '<svg class="plot" role="img" aria-label="ULP errors of the sweep" ', 1)
     documented = data["oracles"]["documented"]
+    judged = (data.get("judgment") or {}).get("verdict")
     verdict = "faithful" if as_float(documented["max_ulp"]) < 1 else "not faithful"
+    header = JUDGMENT_CLASSES[judged] if judged else ("pass" if verdict == "faithful" else "fail")
     return (
         template_environment("html")
         .get_template("sweep.html.j2")
         .render(
             s={**data, "reproducers": data.get("reproducers")},
             env_line=env_line,
-            verdict=verdict,
+            header=header,
+            judgment=judgment_sentence(data),
             zeros=(data["violations"].get("zero_where_positive") or {}).get("count", 0),
             figure=Markup(svg),
             cpu=duration_text(data.get("cpu_seconds")),

@@ -17,6 +17,7 @@ from suite.numerics.formats import Format
 from suite.numerics.params import ORACLE_ORDER, Oracle, Quantity
 from suite.numerics.stats import BUCKET_LABELS, binade_maxima, histogram
 from suite.numerics.ulp import Failure
+from suite.sweep.regions import RegionStats
 
 
 @dataclass
@@ -140,6 +141,7 @@ class Accumulator:
     first: tuple[int, float] | None = None  # (bits, output) at the range's ends, for the
     last: tuple[int, float] | None = None  # monotonicity of pairs across a merge boundary
     seconds: float = 0.0
+    regions: RegionStats | None = None  # per class of the known deviations' regions (None: not recorded)
 
     def merge(self, other: Accumulator, fmt: Format, quantity: Quantity) -> Accumulator:
         if other.start != self.stop:
@@ -159,6 +161,7 @@ class Accumulator:
             self.not_monotone.add(wrong, pair_bits[1:], pair_y[1:])
         self.stop, self.inputs, self.seconds = other.stop, self.inputs + other.inputs, self.seconds + other.seconds
         self.last = other.last if other.last is not None else self.last
+        self.regions = self.regions.merge(other.regions) if self.regions is not None else None
         return self
 
 
@@ -181,7 +184,8 @@ def finite(v: float):
 
 
 def accumulator_to_json(acc: Accumulator) -> dict:
-    data = dataclasses.asdict(acc)
+    data = dataclasses.asdict(dataclasses.replace(acc, regions=None))
+    data["regions"] = acc.regions.as_record() if acc.regions is not None else None
     data["oracles"] = {oracle.value: totals for oracle, totals in data["oracles"].items()}
     for totals in data["oracles"].values():
         for key in ("argmax_output", "argmax_rounded", "max_ulp"):
@@ -220,4 +224,5 @@ def accumulator_from_json(data: dict) -> Accumulator:
         first=(data["first"][0], _float(data["first"][1])) if data["first"] else None,
         last=(data["last"][0], _float(data["last"][1])) if data["last"] else None,
         seconds=data["seconds"],
+        regions=RegionStats.from_record(data["regions"]) if data.get("regions") else None,
     )

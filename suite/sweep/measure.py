@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 
+from suite.audit import budgets
 from suite.implementations.base import NATIVE_DTYPES
 from suite.numerics.fastref import compiled_kernels, fast_reference, float64_arguments, working_type
 from suite.numerics.formats import FLOAT32, Format
@@ -17,6 +18,7 @@ from suite.numerics.params import ORACLE_ORDER, Oracle, Params, Quantity
 from suite.numerics.stats import BUCKET_LABELS
 from suite.numerics.ulp import Failure, measure
 from suite.sweep.accumulate import Accumulator, OracleTotals, Violation, wrong_steps
+from suite.sweep.regions import ClassTotals, RegionStats, pieces, regions_of
 from suite.sweep.spec import SweepSpec
 
 CHUNK = 1 << 20
@@ -53,7 +55,13 @@ def sweep_range(
     if working_type(fmt, params) != np.float64:
         kernels = None  # the one-pass loop is written for W = float64
     other_path = spec.other_path(implementation.paths(spec.device))
-    acc = Accumulator(start, start, path_disagreement=Violation() if other_path else None)
+    regions = regions_of(spec, implementation.family, budgets.load())
+    acc = Accumulator(
+        start,
+        start,
+        path_disagreement=Violation() if other_path else None,
+        regions=RegionStats(implementation.family, regions),
+    )
     begun = time.perf_counter()
     for lo in range(start, stop, CHUNK):
         hi = min(stop, lo + CHUNK)
@@ -73,12 +81,18 @@ def sweep_range(
                 y_other = implementation.evaluate(
                     own, fmt, quantity, spec.beta, spec.threshold, spec.device, other_path, native=True
                 )
-        chunk = _chunk_compiled(kernels, fmt, quantity, params, bits, x, y, y_other) if kernels else None
-        if chunk is None:
-            y = y.astype(np.float64)
-            y_other = y_other.astype(np.float64) if y_other is not None else None
-            chunk = _chunk_numpy(fmt, quantity, params, bits, x, y, y_other)
+        chunk = _chunk(kernels, fmt, quantity, params, bits, x, y, y_other)
         chunk.start, chunk.stop, chunk.inputs = lo, hi, hi - lo
+        chunk.regions = RegionStats(implementation.family, regions)
+        cut = pieces(lo, hi, regions)
+        if len(cut) == 1:
+            chunk.regions.add(cut[0][2], ClassTotals.of(chunk))
+        else:  # a region begins or ends in the chunk: each piece measured on its own (the same per input)
+            for a, b, label in cut:
+                piece = slice(a - lo, b - lo)
+                part = _chunk(kernels, fmt, quantity, params, bits[piece], x[piece], y[piece], None)
+                part.inputs = b - a
+                chunk.regions.add(label, ClassTotals.of(part))
         chunk.first, chunk.last = (int(bits[0]), float(y[0])), (int(bits[-1]), float(y[-1]))
         if acc.inputs == 0 and acc.first is None:
             acc.first = chunk.first
@@ -87,6 +101,16 @@ def sweep_range(
             progress(hi - lo)
     acc.seconds = time.perf_counter() - begun
     return acc
+
+
+def _chunk(kernels, fmt: Format, quantity: Quantity, params: Params, bits, x, y, y_other) -> Accumulator:
+    """One chunk's statistics: in one compiled pass where it applies, else through NumPy."""
+    chunk = _chunk_compiled(kernels, fmt, quantity, params, bits, x, y, y_other) if kernels else None
+    if chunk is None:
+        y = y.astype(np.float64)
+        y_other = y_other.astype(np.float64) if y_other is not None else None
+        chunk = _chunk_numpy(fmt, quantity, params, bits, x, y, y_other)
+    return chunk
 
 
 def _chunk_numpy(fmt: Format, quantity: Quantity, params: Params, bits, x, y, y_other) -> Accumulator:

@@ -9,12 +9,14 @@ from pathlib import Path
 import numpy as np
 
 from suite import implementations
+from suite.audit import budgets
 from suite.files import write_json_atomically
 from suite.numerics.params import Oracle, Params
 from suite.numerics.stats import BUCKET_LABELS
 from suite.sweep.accumulate import Accumulator, Violation, accumulator_from_json, accumulator_to_json, finite
 from suite.sweep.measure import sweep_range
 from suite.sweep.progress import Heartbeat
+from suite.sweep.regions import judge
 from suite.sweep.sample import sweep_binades
 from suite.sweep.spec import SweepSpec
 
@@ -317,4 +319,5 @@ def report(
             "not_monotone": violation(acc.not_monotone),
             "path_disagreement": violation(acc.path_disagreement),
         },
+        "judgment": judge(spec, acc.regions, budgets.load()),
     }

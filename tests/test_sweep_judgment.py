@@ -1,0 +1,250 @@
+"""A sweep judged against the budgets and known deviations (:mod:`suite.sweep.regions`): the regions
+that cut its inputs are exactly the audit's, its verdict on every input of a 16-bit format is the
+audit's on the same inputs, and it catches the defects it judges (planted in tests/planted_targets.py)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from suite import implementations
+from suite.audit import budgets as budget_data
+from suite.audit.engine import Auditor, AuditSettings
+from suite.audit.properties import accuracy_name
+from suite.numerics.formats import BFLOAT16, FLOAT16, FLOAT32
+from suite.numerics.params import ORACLE_ORDER, Oracle, Params, Quantity
+from suite.numerics.ulp import Failure
+from suite.report.sweepreport import render_sweep_html, render_sweep_markdown
+from suite.sweep import SweepSpec, report, sweep_range
+from suite.sweep.accumulate import accumulator_from_json, accumulator_to_json
+from suite.sweep.regions import OUTSIDE, Region, judge, pieces, regions_of
+
+GRID = ((1.0, 20.0), (0.1, 20.0), (10.0, 20.0), (1.0, 1.0), (1.0, 100.0), (3.0, 0.2), (0.1, 100.0), (2.0, 100.0))
+"""The default grid, PyTorch's own test point (3, 0.2), and thresholds above exp's overflow."""
+
+
+@pytest.fixture(scope="module")
+def budgets():
+    return budget_data.load()
+
+
+@pytest.fixture(scope="module")
+def torch_target():
+    return implementations.load("torch.nn.functional:softplus")
+
+
+def _patterns(fmt, interval) -> np.ndarray:
+    if interval is None:
+        return np.empty(0, dtype=np.int64)
+    return np.sort(np.concatenate([np.arange(a, b) for a, b in fmt.ordinal_ranges(*interval)]))
+
+
+@pytest.mark.parametrize("fmt", [FLOAT16, BFLOAT16], ids=lambda f: f.name)
+def test_a_deviations_interval_holds_exactly_the_inputs_of_its_region(fmt, budgets):
+    """Every pattern of the format, every deviation of the file, at every grid point: the ranges a
+    sweep is cut by hold the patterns the audit's region mask holds, no more, no fewer."""
+    x = fmt.decode(fmt.all_bits())
+    shapes = set()
+    for deviation, (beta, threshold) in itertools.product(budgets.deviations, GRID):
+        params = Params.as_kernel_sees(beta, threshold, fmt)
+        expected = np.flatnonzero(deviation.contains(x, params))
+        interval = deviation.interval(fmt, params)
+        assert np.array_equal(_patterns(fmt, interval), expected), (deviation.id, beta, threshold)
+        if interval is not None:
+            shapes.add("both signs" if interval[0] < 0 < interval[1] else "one sign")
+            shapes.add("one input" if interval[0] == interval[1] else "many")
+        else:
+            shapes.add("empty")
+    assert shapes == {"both signs", "one sign", "one input", "many", "empty"}, "the cases do not cover every shape"
+
+
+def test_a_float32_interval_ends_where_its_region_does(budgets):
+    """float32 (too many patterns to enumerate here): the interval's first and last inputs are in
+    the region, their finite outer neighbours are not, and a spread of inputs agrees."""
+    fmt = FLOAT32
+    top = int(fmt.ordinal(fmt.encode(np.array([fmt.max_finite])))[0])
+    spread = np.linspace(-top, top, 20001).astype(np.int64)
+    for deviation, (beta, threshold) in itertools.product(budgets.deviations, GRID):
+        params = Params.as_kernel_sees(beta, threshold, fmt)
+        interval = deviation.interval(fmt, params)
+
+        def holds(ordinals, deviation=deviation, params=params):
+            return deviation.contains(fmt.decode(fmt.from_ordinal(np.asarray(ordinals))), params)
+
+        inside = np.zeros(len(spread), dtype=bool)
+        if interval is not None:
+            lo, hi = interval
+            assert holds([lo, hi]).all(), (deviation.id, beta, threshold)
+            beyond = [o for o in (lo - 1, hi + 1) if -top <= o <= top]
+            assert not holds(beyond).any(), (deviation.id, beta, threshold)
+            inside = (spread >= lo) & (spread <= hi)
+        assert np.array_equal(holds(spread), inside), (deviation.id, beta, threshold)
+
+
+def test_pieces_cut_a_range_where_regions_begin_and_end():
+    regions = (Region("a", ((10, 20),)), Region("b", ((15, 30), (40, 41))))
+    assert pieces(0, 50, regions) == [
+        (0, 10, OUTSIDE),
+        (10, 15, "a"),
+        (15, 20, "a + b"),
+        (20, 30, "b"),
+        (30, 40, OUTSIDE),
+        (40, 41, "b"),
+        (41, 50, OUTSIDE),
+    ]
+    assert pieces(16, 18, regions) == [(16, 18, "a + b")]
+    assert pieces(0, 5, ()) == [(0, 5, OUTSIDE)]
+
+
+CASES = [
+    (FLOAT16, Quantity.FORWARD, 1.0, 100.0),  # +inf where exp overflows below the threshold
+    (FLOAT16, Quantity.GRAD, 1.0, 100.0),  # NaN there
+    (FLOAT16, Quantity.GRAD2, 10.0, 20.0),
+    (BFLOAT16, Quantity.GRAD, 0.1, 20.0),
+    (BFLOAT16, Quantity.FORWARD, 1.0, 1.0),
+    (BFLOAT16, Quantity.GRAD2, 1.0, 20.0),
+]
+
+
+def _largest(errors: np.ndarray):
+    errors = errors[~np.isnan(errors)]
+    return float(errors.max()) if errors.size else None
+
+
+@pytest.mark.parametrize(("fmt", "quantity", "beta", "threshold"), CASES, ids=lambda v: getattr(v, "name", str(v)))
+def test_a_16_bit_sweeps_judgment_is_the_audits_on_the_same_inputs(
+    fmt, quantity, beta, threshold, budgets, torch_target
+):
+    """The audit sees every pattern of a 16-bit format too: the sweep's largest error outside the
+    deviations, its wrong-class outputs there, each deviation's largest error and input count in
+    its region, and the verdicts are the audit's (measured on its own observations and masks)."""
+    spec = SweepSpec(fmt, quantity=quantity, beta=beta, threshold=threshold)
+    acc = sweep_range(spec, 0, fmt.count, torch_target)
+    judgment = judge(spec, acc.regions, budgets)
+    assert judgment["judged"]
+    auditor = Auditor(
+        AuditSettings(targets=(spec.target,), formats=(fmt,), grid=((beta, threshold),), quantities=(quantity,))
+    )
+    (config,) = [c for c in auditor.configurations() if c.path == spec.path]
+    obs, exhaustive = auditor.observe_all(config)
+    assert exhaustive
+    assert len(obs.x) == fmt.count
+    inside = {(d["id"], d["property"]): d for d in judgment["deviations"]}
+    args = (config.target, fmt, quantity, config.path, beta, threshold, config.family, config.device)
+    for oracle in ORACLE_ORDER:
+        meas, prop = obs.measurements(oracle), accuracy_name(oracle)
+        outside = np.ones(len(obs.x), dtype=bool)
+        for deviation in budgets.deviations:
+            if prop in deviation.properties and deviation.applies(*args):
+                region = deviation.region_mask(obs)
+                outside &= ~region
+                record = inside[(deviation.id, prop)]
+                assert record["inputs"] == region.sum()
+                assert record["max_ulp"] == _largest(meas.ulp_error[region])
+                assert record["wrong_class"] == np.count_nonzero(meas.failure[region] != Failure.NONE)
+        record = judgment["oracles"][oracle.value]
+        assert record["inputs_outside"] == outside.sum()
+        assert record["max_ulp_outside"] == _largest(meas.ulp_error[outside])
+        assert record["wrong_class_outside"] == np.count_nonzero(meas.failure[outside] != Failure.NONE)
+        audited = auditor.result(config).property(prop)
+        assert (record["verdict"] == "within budget") == audited.passed
+    zeros = (obs.y == 0) & (obs.reference(Oracle.DOCUMENTED).rounded > 0)
+    assert judgment["positivity"]["zeros_outside"] + judgment["positivity"]["zeros_inside"] == zeros.sum()
+
+
+def test_a_band_outside_every_deviation_exceeds_the_budget(budgets):
+    """64 bad float32 inputs near 3.1 (tests.planted_targets:narrow_band), in a sweep of their
+    neighbourhood: the verdict names one of them; real torch there is within budget."""
+    start = int(np.float32(3.1).view(np.uint32)) & ~0xFFFFF
+    band = int(np.float32(3.1).view(np.uint32))
+    for target, verdict in (("tests.planted_targets:narrow_band", "exceeds budget"), (None, "within budget")):
+        spec = SweepSpec(FLOAT32, **({"target": target} if target else {}))
+        acc = sweep_range(spec, start, start + (1 << 20), implementations.load(spec.target))
+        record = judge(spec, acc.regions, budgets)["oracles"]["documented"]
+        assert record["verdict"] == verdict
+        if target:
+            assert band <= int(record["worst_outside"]["x_bits"], 16) < band + 64
+            assert record["max_ulp_outside"] > 15
+
+
+def test_an_error_inside_a_deviation_above_its_bound_is_grown(budgets, torch_target):
+    """Two ULPs where float16's exp overflows below t = 100 (tests.planted_targets:overflow_two_ulps):
+    the deviation there allows half an ULP, so it has grown and the sweep exceeds its budget,
+    although nothing outside the region is wrong; torch's own +inf there is what the deviation excuses."""
+    spec = SweepSpec(FLOAT16, target="tests.planted_targets:overflow_two_ulps", threshold=100.0)
+    judgment = judge(spec, sweep_range(spec, 0, FLOAT16.count, implementations.load(spec.target)).regions, budgets)
+    record = judgment["oracles"]["documented"]
+    assert record["verdict"] == "exceeds budget"
+    assert record["max_ulp_outside"] <= record["budget"]
+    (grown,) = [d for d in judgment["deviations"] if d["property"] == "accuracy (documented)"]
+    assert (grown["id"], grown["status"]) == ("exp-overflow-below-threshold", "grown")
+    assert grown["max_ulp"] == 2.0
+    assert judgment["verdict"] == "fails"
+    real = SweepSpec(FLOAT16, threshold=100.0)
+    judgment = judge(real, sweep_range(real, 0, FLOAT16.count, torch_target).regions, budgets)
+    (holds,) = [d for d in judgment["deviations"] if d["property"] == "accuracy (documented)"]
+    assert (holds["status"], judgment["verdict"]) == ("holds", "holds")
+    assert holds["wrong_class"] > 0
+
+
+def test_premature_zeros_outside_every_deviation_fail_positivity(budgets, torch_target):
+    """A gradient of exactly 0 below b*x = -20 (tests.planted_targets:dead_gradient): bfloat16 holds
+    sigmoid(-20) = 2.1e-9 and far less, and no deviation excuses a zero there; torch's has none."""
+    spec = SweepSpec(BFLOAT16, target="tests.planted_targets:dead_gradient", quantity=Quantity.GRAD)
+    acc = sweep_range(spec, 0, BFLOAT16.count, implementations.load(spec.target))
+    positivity = judge(spec, acc.regions, budgets)["positivity"]
+    assert positivity["verdict"] == "fails"
+    assert positivity["zeros_outside"] == acc.zero_where_positive.count > 0
+    assert -20.5 <= float(positivity["example_outside"]["x"]) < -20.0
+    real = SweepSpec(BFLOAT16, quantity=Quantity.GRAD)
+    assert judge(real, sweep_range(real, 0, BFLOAT16.count, torch_target).regions, budgets)["positivity"] == {
+        "property": "positivity",
+        "zeros_outside": 0,
+        "example_outside": None,
+        "zeros_inside": 0,
+        "excused_by": [],
+        "verdict": "holds",
+    }
+
+
+def test_statistics_without_regions_or_cut_by_other_ones_are_not_judged(budgets, torch_target, tmp_path):
+    """Shards checkpointed before the regions were recorded (no ``regions``), or cut by a budget
+    file's other deviations, give no verdict: the judgment says why, it does not guess."""
+    spec = SweepSpec(FLOAT16, threshold=100.0)
+    acc = sweep_range(spec, 0, 4096, torch_target)
+    again = accumulator_from_json(accumulator_to_json(acc))
+    assert judge(spec, again.regions, budgets) == judge(spec, acc.regions, budgets)
+    old = accumulator_to_json(acc)
+    old.pop("regions")
+    assert judge(spec, accumulator_from_json(old).regions, budgets)["judged"] is False
+    assert "measure the sweep again" in report(spec, accumulator_from_json(old), 1)["judgment"]["why"]
+    text = budget_data.DEFAULT_FILE.read_text().replace("bx_min = 88.7", "bx_min = 88.5")
+    (tmp_path / "budgets.toml").write_text(text)
+    other = judge(spec, acc.regions, budget_data.load(tmp_path / "budgets.toml"))
+    assert other["judged"] is False
+    assert "not those its inputs were cut by" in other["why"]
+    assert regions_of(spec, "torch", budgets) == acc.regions.regions
+
+
+def test_a_sweep_reports_first_words_are_its_judgment(budgets):
+    """The Markdown's first bold line and the page's header say the verdict with the input's bits;
+    a sweep not judged says why, and a file from before the judgment renders as it did."""
+    start = int(np.float32(3.1).view(np.uint32)) & ~0xFFFFF
+    spec = SweepSpec(FLOAT32, target="tests.planted_targets:narrow_band")
+    data = report(spec, sweep_range(spec, start, start + (1 << 20), implementations.load(spec.target)), 1)
+    worst = data["judgment"]["oracles"]["documented"]["worst_outside"]["x_bits"]
+    markdown = render_sweep_markdown(data)
+    first = next(line for line in markdown.splitlines() if line.startswith("**") and "inputs**" not in line)
+    assert first.startswith("**Exceeds the budget: outside the known deviations, ")
+    assert f"ULP at x = {worst} (budget 2 ULP; documented oracle)" in first
+    page = render_sweep_html(data)
+    assert '<header class="verdict fail"' in page
+    assert "Exceeds the budget" in page.split("</header>")[0]
+    assert "Against the budgets and known deviations" in page
+    data["judgment"] = {"judged": False, "why": "no statistics per region"}
+    assert "**Not judged against the budgets: no statistics per region.**" in render_sweep_markdown(data)
+    del data["judgment"]
+    assert "budget" not in render_sweep_markdown(data).split("### Histogram")[0]
+    assert '<header class="verdict fail"' in render_sweep_html(data)  # not faithful, as before
