@@ -6,7 +6,8 @@
 #   2. the budgets and deviation bounds measured on the device, for review (not applied)
 #      -> budgets-cuda.toml
 #   3. every float32 input on the GPU, forward and gradient, default parameters: outputs in batches
-#      from the GPU, measured on every CPU core -> sweeps/sweep-*.json/.md/.html
+#      from the GPU, measured on every CPU core, each judged against step 2's budgets (do the
+#      budgets measured on the audit's sample bound every input?) -> sweeps/sweep-*.json/.md/.html
 #   4. cuda against the CPU's vector path, bit for bit, at the audit's inputs
 #      -> devices-cuda-device-vs-cpu-simd.json/.md; and the known upstream problems on cuda and on
 #      the CPU -> corpus-cuda.json/.md, corpus-cpu.json/.md
@@ -56,7 +57,10 @@ audit() { "$PY" -m suite.cli "$@"; }
 
 budgets() { audit budgets --target "$TARGET" --device cuda "${EXTRA[@]}" > "$OUT/budgets-cuda.toml"; }
 corpora() { for d in cuda cpu; do audit corpus --target "$TARGET" --device "$d" --out "$OUT" --name "corpus-$d" > /dev/null; done; }
-sweep() { audit sweep --target "$TARGET" --device cuda --dtype "$SWEEP_DTYPE" --quantity "$1" --workers "$WORKERS" --out "$OUT/sweeps"; }
+sweep() {  # judged against the budgets step 2 measured on the device, where it ran
+  local judged=(); [ -s "$OUT/budgets-cuda.toml" ] && judged=(--budgets "$OUT/budgets-cuda.toml")
+  audit sweep --target "$TARGET" --device cuda --dtype "$SWEEP_DTYPE" --quantity "$1" --workers "$WORKERS" ${judged[@]+"${judged[@]}"} --out "$OUT/sweeps"
+}
 
 step 1 "default audit on cuda" audit run --target "$TARGET" --device cuda --exit-zero "${EXTRA[@]}" --out "$OUT"
 step 2 "budgets measured on cuda" budgets

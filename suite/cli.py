@@ -312,13 +312,23 @@ def _cmd_budgets(args: argparse.Namespace) -> int:
         from suite.environment import cuda_device_line
 
         provenance = f"torch {torch.__version__}, {cuda_device_line(device)}"
+    swept, swept_deviations = _swept_maxima(args.sweeps or (), settings.targets, device)
     observed = ((c, auditor.observe_all(c)[0]) for c in auditor.configurations())
     partial = (
         not set(DEFAULT_GRID) <= set(settings.grid)
         or set(settings.quantities) != set(Quantity)
         or not set(DEFAULT_TARGETS) <= set(settings.targets)
     )
-    text = budgets.regenerate(observed, auditor.budgets, provenance, partial=partial, rules=args.rules, device=device)
+    text = budgets.regenerate(
+        observed,
+        auditor.budgets,
+        provenance,
+        partial=partial,
+        rules=args.rules,
+        device=device,
+        swept=swept,
+        swept_deviations=swept_deviations,
+    )
     if args.write:
         from suite.files import write_text_atomically
 
@@ -327,6 +337,53 @@ def _cmd_budgets(args: argparse.Namespace) -> int:
     else:
         print(text)
     return EXIT_OK
+
+
+def _swept_maxima(paths, targets, device: str):
+    """``budgets --sweeps``: the every-input maxima of the judged sweeps under ``paths`` of one of
+    ``targets`` on ``device``'s kind (:class:`suite.audit.budgets.SweptMaximum`), and the largest
+    error each found inside each accuracy deviation's region; a sweep of another target or device,
+    or not judged, is named on stderr and not used; a path that holds no sweep is bad input."""
+    from suite.audit.budgets import SweptMaximum
+    from suite.implementations.base import device_kind
+    from suite.numerics.formats import format_named
+    from suite.report.load import as_float
+    from suite.report.sweepreport import is_sweep, load_sweep
+
+    maxima, inside = [], {}
+    for item in paths:
+        path = Path(item)
+        files = sorted(f for f in path.rglob("*.json") if is_sweep(f)) if path.is_dir() else [path]
+        if not files or not all(f.exists() and is_sweep(f) for f in files):
+            raise UsageError(f"--sweeps {item}: no sweep report there (give sweep JSON files or folders holding them)")
+        for f in files:
+            data = load_sweep(f)
+            spec, judgment = data["spec"], data.get("judgment") or {}
+            why = (
+                "another target" if spec["target"] not in targets
+                else "another kind of device" if device_kind(spec["device"]) != device_kind(device)
+                else None if judgment.get("judged")
+                else "not judged against the budgets (measure it again)"
+            )  # fmt: skip
+            if why:
+                print(f"softplus-audit: --sweeps: {f}: {why}; not used", file=sys.stderr)
+                continue
+            threshold = as_float(spec["threshold"])
+            for oracle, record in judgment["oracles"].items():
+                if record["max_ulp_outside"] is not None:
+                    args = (spec["dtype"], spec["quantity"], oracle, float(spec["beta"]), threshold)
+                    value, at = as_float(record["max_ulp_outside"]), record["worst_outside"]["x_bits"]
+                    maxima.append(SweptMaximum(*args, device_kind(spec["device"]), value, at))
+            for d in judgment["deviations"]:
+                if d["max_ulp"] is not None:
+                    key = (d["id"], format_named(spec["dtype"]))
+                    inside[key] = max(inside.get(key, 0.0), as_float(d["max_ulp"]))
+    # of several sweeps of one budget, the largest
+    largest = {}
+    for m in maxima:
+        if m.key not in largest or m.max_ulp > largest[m.key].max_ulp:
+            largest[m.key] = m
+    return tuple(largest.values()), inside
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -429,7 +486,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         problem = dense_problem(fmt, args.dense) if args.dense is not None else None
         if problem:
             raise ValueError(f"--dense {args.dense}: {problem}")
-        spec = SweepSpec(fmt, args.target, device, path, quantity, beta, threshold, not args.one_path, args.dense or 0)
+        judged_by = _budget_file(args.budgets)
+        spec = SweepSpec(
+            fmt, args.target, device, path, quantity, beta, threshold, not args.one_path, args.dense or 0, judged_by
+        )
         shards, only = _shards(args, spec)
         if args.workers < 1:
             raise ValueError(f"--workers {args.workers}: give a number of processes >= 1")
@@ -462,6 +522,21 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     page = write_sweep_html(data, target.with_suffix(".html"))
     print(f"softplus-audit: sweep of {total.inputs:,} inputs written to {target}, {summary} and {page}")
     return EXIT_OK
+
+
+def _budget_file(name: str | None) -> str | None:
+    """``--budgets FILE``, checked here (ValueError, one line), as given: the reports name it so, not by
+    this machine's absolute path (a cluster's workers must see it there, as they see --out); None:
+    the packaged file."""
+    from suite.audit import budgets
+
+    if name is None:
+        return None
+    try:
+        budgets.load(name)
+    except budgets.BudgetFileError as error:
+        raise ValueError(f"--budgets: {error}") from None
+    return name
 
 
 def _device_and_path(implementation, device: str, path: str | None, flag: str) -> tuple[str, str]:
@@ -671,6 +746,14 @@ def _add_budgets_command(sub) -> None:
         help="the grid is a sample of the parameters users choose: set the rules that apply at any beta and "
         "threshold (one for betas that are powers of two, one for any beta) instead of one budget per grid point",
     )
+    bud.add_argument(
+        "--sweeps",
+        nargs="+",
+        metavar="PATH",
+        help="sweep reports (files, or folders searched for them) of the audited targets on this kind of device: "
+        "a budget is then at least the largest error a sweep found on every input outside the deviations, "
+        "recorded beside it (swept, swept_at), since a sample may miss the worst input",
+    )
     bud.set_defaults(run=_cmd_budgets)
 
 
@@ -792,6 +875,12 @@ def _add_sweep_command(sub) -> None:
         action="store_true",
         help="evaluate the target in this process in batches of 2^26 inputs and measure them on --workers "
         "processes (the default on a device other than cpu, where one process owns the device)",
+    )
+    sw.add_argument(
+        "--budgets",
+        metavar="FILE",
+        help="the budget and known-deviation TOML the sweep is judged against (default: the packaged one; "
+        "with --scheduler, a path the cluster's workers see)",
     )
     sw.add_argument("--out", default="reports/sweeps", help="directory for checkpoints and the report")
     sw.set_defaults(run=_cmd_sweep)

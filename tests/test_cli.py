@@ -322,6 +322,9 @@ BAD_INPUTS = [
     (["devices", "--device", "tpu", "--out", "OUT"], "unknown device 'tpu'; accepted: cpu, cuda, cuda:N"),
     (["devices", "--device", "cpu", "--path", "scalar", "--dtype", "float8", "--out", "OUT"], "unknown dtype"),
     (["budgets", "--device", "cpu", "--device", "cpu:1"], "unknown device 'cpu:1'"),
+    (["budgets", "--dtype", "float16", "--sweeps", "OUT"], "no sweep report there (give sweep JSON files or"),
+    (["budgets", "--dtype", "float16", "--sweeps", "README.md"], "--sweeps README.md: no sweep report there"),
+    (["sweep", "--dtype", "float16", "--budgets", "no/such/budgets.toml", "--out", "OUT"], "does not exist"),
     (["corpus", "--out", "OUT", "--name", "a/b"], "--name 'a/b': give a file name without directory"),
     (
         ["corpus", "--out", "OUT", "--device", "tpu", "--target", "torch.nn.functional:softplus"],

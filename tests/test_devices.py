@@ -264,9 +264,10 @@ def test_the_cuda_script_says_in_one_line_why_it_cannot_run_here(tmp_path):
 def test_the_cuda_script_runs_every_step_on_the_synthetic_device(tmp_path):
     """The one command a GPU machine runs, on the synthetic device at a small scope: every file the
     publication expects, the audit without borrowed budgets, the device's measured budgets, the
-    batched sweeps, the comparison with the CPU, the table, the timings; no checkpoints left."""
+    batched sweeps judged against them, the comparison with the CPU, the table, the timings; no
+    checkpoints left."""
     out = tmp_path / "cuda"
-    scope = {"TARGET": SYNTHETIC, "AUDIT_ARGS": " ".join(SMALL), "SWEEP_DTYPE": "bfloat16", "WORKERS": "2"}
+    scope = {"TARGET": SYNTHETIC, "AUDIT_ARGS": " ".join(SMALL), "SWEEP_DTYPE": "float16", "WORKERS": "2"}
     done = _script(out, **scope)
     assert done.returncode == 0, done.stderr[-3000:]
     run = json.loads((out / "audit.json").read_text())
@@ -276,6 +277,10 @@ def test_the_cuda_script_runs_every_step_on_the_synthetic_device(tmp_path):
     assert measured.records_device("cuda")
     sweeps = sorted((out / "sweeps").glob("sweep-*.json"))
     assert [json.loads(p.read_text())["spec"]["quantity"] for p in sweeps] == ["forward", "grad"]
+    for p in sweeps:  # each judged on every input against the budgets the audit measured on the device
+        judgment = json.loads(p.read_text())["judgment"]
+        assert judgment["budgets_file"] == str(out / "budgets-cuda.toml")
+        assert judgment["verdict"] == "holds", judgment
     assert not [p for p in (out / "sweeps").iterdir() if p.is_dir()]  # checkpoints removed
     devices = json.loads((out / "devices-cuda-device-vs-cpu-simd.json").read_text())
     assert devices["summary"]["differing"] == 0

@@ -5,6 +5,7 @@ audit's on the same inputs, and it catches the defects it judges (planted in tes
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pytest
@@ -248,3 +249,41 @@ def test_a_sweep_reports_first_words_are_its_judgment(budgets):
     del data["judgment"]
     assert "budget" not in render_sweep_markdown(data).split("### Histogram")[0]
     assert '<header class="verdict fail"' in render_sweep_html(data)  # not faithful, as before
+
+
+def test_a_budget_is_at_least_the_largest_error_a_sweep_found_on_every_input(tmp_path):
+    """``budgets --sweeps``: a sweep's every-input maximum outside the deviations sets a budget's
+    floor and is recorded beside it (``swept``, ``swept_at``); a later regeneration without the
+    sweep keeps it; a sweep of another target is named and not used."""
+    from tests.test_cli import here
+
+    sweeps = tmp_path / "sweeps"
+    for target in ("torch.nn.functional:softplus", "tests.planted_targets:overshoot"):
+        result = here("sweep", "--dtype", "bfloat16", "--quantity", "grad", "--target", target, "--out", str(sweeps))
+        assert result.returncode == 0, result.stderr[-2000:]
+    (swept,) = sweeps.glob("sweep-torch.nn.functional.softplus-*.json")
+    judgment = json.loads(swept.read_text())["judgment"]["oracles"]["documented"]
+    result = here("budgets", "--dtype", "bfloat16", "--quantity", "grad", "--grid", "1,20", "--sweeps", str(sweeps))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "tests.planted_targets.overshoot" in result.stderr
+    assert "another target; not used" in result.stderr
+    path = tmp_path / "budgets.toml"
+    path.write_text(result.stdout)
+    budget = budget_data.load(path).budget_for(BFLOAT16, Quantity.GRAD, Oracle.DOCUMENTED, "simd", 1.0, 20.0)
+    assert (budget.swept, budget.swept_at) == (judgment["max_ulp_outside"], judgment["worst_outside"]["x_bits"])
+    assert budget.max_ulp >= budget.swept
+    # a sweep that found more than the audit's inputs: the budget rises to cover it, and stays
+    observed = []
+    raised = budget_data.regenerate(
+        observed,
+        budget_data.load(path),
+        "test",
+        partial=True,
+        swept=(budget_data.SweptMaximum("bfloat16", "grad", "documented", 1.0, 20.0, "cpu", 3.3, "0xc080"),),
+    )
+    path.write_text(raised)
+    budget = budget_data.load(path).budget_for(BFLOAT16, Quantity.GRAD, Oracle.DOCUMENTED, "simd", 1.0, 20.0)
+    assert (budget.max_ulp, budget.swept, budget.swept_at) == (4.0, 3.3, "0xc080")
+    path.write_text(budget_data.regenerate([], budget_data.load(path), "test", partial=True))
+    again = budget_data.load(path).budget_for(BFLOAT16, Quantity.GRAD, Oracle.DOCUMENTED, "simd", 1.0, 20.0)
+    assert (again.max_ulp, again.swept, again.swept_at) == (4.0, 3.3, "0xc080")

@@ -84,6 +84,8 @@ class Budget:
     measured: float | None = None
     beta_kind: str = "*"  # "*" (any beta) or "power_of_two"
     device: str = "cpu"  # the kind of device it was measured on (DEVICE_KINDS)
+    swept: float | None = None  # the largest error over every input of the format (a sweep), where known
+    swept_at: str | None = None  # its input's bits
 
     def matches_beta(self, beta: float) -> bool:
         if self.beta is not None:
@@ -328,6 +330,8 @@ def load(path: str | Path | None = None) -> Budgets:
                 measured=entry.get("measured"),
                 beta_kind=_require(entry, "beta_kind", "str", where, BETA_KINDS) if "beta_kind" in entry else "*",
                 device=_require(entry, "device", "str", where, DEVICE_KINDS) if "device" in entry else "cpu",
+                swept=_require(entry, "swept", "number", where) if "swept" in entry else None,
+                swept_at=_require(entry, "swept_at", "str", where) if "swept_at" in entry else None,
             )
         )
     deviations = []
@@ -581,8 +585,34 @@ HEADER = (
 )
 
 
+@dataclass(frozen=True)
+class SweptMaximum:
+    """What a sweep of every input of a format measured for one budget: the largest error outside
+    the known deviations that excuse it, with its input (:mod:`suite.sweep.regions`)."""
+
+    dtype: str
+    quantity: str
+    oracle: str
+    beta: float
+    threshold: float
+    device: str  # the kind of device
+    max_ulp: float
+    at: str  # the input's bits
+
+    @property
+    def key(self) -> tuple:
+        return (self.dtype, self.quantity, self.oracle, self.beta, self.threshold, "*", self.device)
+
+
 def regenerate(
-    observed, budgets: Budgets, provenance: str, partial: bool = False, rules: bool = False, device: str = "cpu"
+    observed,
+    budgets: Budgets,
+    provenance: str,
+    partial: bool = False,
+    rules: bool = False,
+    device: str = "cpu",
+    swept: tuple[SweptMaximum, ...] = (),
+    swept_deviations: dict[tuple[str, Format], float] | None = None,
 ) -> str:
     """A new budget file from what ``observed`` (``(config, observations)`` pairs, all on ``device``)
     measure: that kind of device's entries are measured again, every other device's are kept as
@@ -604,10 +634,27 @@ def regenerate(
 
     A device the file has no deviations for gets the CPU's, seeded (:func:`seeded_deviations`):
     their regions and reasons, to be confirmed on the device, with every bound measured there.
+
+    ``swept``: what sweeps of every input measured (:class:`SweptMaximum`), and
+    ``swept_deviations`` the largest errors they found inside each accuracy deviation's region: a
+    budget is then at least the sweep's maximum, recorded beside it (``swept``, ``swept_at``),
+    since a sample may miss the worst input; a budget's recorded ``swept`` is kept when no new
+    sweep of it is given, and a deviation's bound covers what the sweeps found in its region.
     """
     kind = device_kind(device)
     budgets = seeded_deviations(budgets, kind)
     measured, deviation_max = _maxima(observed, budgets)
+    for key, value in (swept_deviations or {}).items():
+        deviation_max[key] = max(deviation_max.get(key, 0.0), value)
+    known = {
+        (b.fmt.name, b.quantity.value, b.oracle.value, b.beta, b.threshold, b.beta_kind, b.device): (
+            b.swept,
+            b.swept_at,
+        )
+        for b in budgets.budgets
+        if b.swept is not None
+    }
+    known.update({m.key: (m.max_ulp, m.at) for m in swept if m.device == kind})
     measured_on = {**budgets.measured_on, kind: provenance}
     kinds = [k for k in DEVICE_KINDS if k in measured_on]
     lines = [*HEADER]
@@ -615,7 +662,7 @@ def regenerate(
     lines += ["", "[meta]", *(f"{_measured_on_key(k)} = {_toml(measured_on[k])}" for k in kinds), ""]
     for deviation in budgets.deviations:
         lines += _deviation_lines(deviation, deviation_max, partial or rules)
-    lines += _budget_lines(_rules(measured) if rules else measured, budgets)
+    lines += _budget_lines(_rules(measured) if rules else measured, budgets, {} if rules else known)
     return "\n".join(lines)
 
 
@@ -718,6 +765,9 @@ def _deviation_lines(deviation: Deviation, deviation_max: dict[tuple[str, Format
                 value = deviation_max[(deviation.id, fmt)]
                 fresh = _ceil_power_of_two(value)
                 bounds[fmt] = max(fresh, bounds.get(fmt, 0.0)) if partial else fresh
+                # a partial run saw part of the region: the largest error measured there stays the
+                # larger of what it saw and what was recorded, as the bound does
+                value = max(value, measured.get(fmt, 0.0)) if partial else value
                 measured[fmt] = float(f"{value:.6g}")
         lines.append(f"max_ulp = {_format_table(bounds)}")
         if measured:
@@ -732,15 +782,21 @@ def _format_table(values: dict[Format, float]) -> str:
     return f"{{ {table} }}"
 
 
-def _budget_lines(measured: dict[tuple, float], budgets: Budgets) -> list[str]:
-    """The ``[[budget]]`` tables: fresh where measured, kept as they were elsewhere, sorted."""
+def _budget_lines(measured: dict[tuple, float], budgets: Budgets, swept: dict[tuple, tuple] | None = None) -> list[str]:
+    """The ``[[budget]]`` tables: fresh where measured, kept as they were elsewhere, sorted; each at
+    least its every-input maximum where a sweep measured one (``swept``: key -> (value, bits))."""
+    swept = swept or {}
     kept = {}
     for b in budgets.budgets:
         key = (b.fmt.name, b.quantity.value, b.oracle.value, b.beta, b.threshold, b.beta_kind, b.device)
         if key not in measured:
             kept[key] = b
-    entries = {key: (_ceil_power_of_two(value), value) for key, value in measured.items()}
-    entries.update({key: (b.max_ulp, b.measured) for key, b in kept.items()})
+    entries = {
+        key: (_ceil_power_of_two(max(value, swept.get(key, (0.0,))[0])), value) for key, value in measured.items()
+    }
+    entries.update(
+        {key: (max(b.max_ulp, _ceil_power_of_two(swept.get(key, (0.0,))[0])), b.measured) for key, b in kept.items()}
+    )
 
     def order(item):  # each device's entries together, the CPU's first, in the file's order
         *key, device = item[0]
@@ -761,6 +817,10 @@ def _budget_lines(measured: dict[tuple, float], budgets: Budgets) -> list[str]:
         lines.append(f"max_ulp = {_toml(float(budget))}")
         if value is not None:
             lines.append(f"measured = {_toml(round(float(value), 6))}")
+        if (dtype, quantity, oracle, beta, threshold, kind, device) in swept:
+            most, at = swept[(dtype, quantity, oracle, beta, threshold, kind, device)]
+            lines.append(f"swept = {_toml(float(most))}  # the largest error outside the deviations, every input")
+            lines.append(f"swept_at = {_toml(at)}")
         lines.append("")
     return lines
 

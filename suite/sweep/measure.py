@@ -55,7 +55,7 @@ def sweep_range(
     if working_type(fmt, params) != np.float64:
         kernels = None  # the one-pass loop is written for W = float64
     other_path = spec.other_path(implementation.paths(spec.device))
-    regions = regions_of(spec, implementation.family, budgets.load())
+    regions = regions_of(spec, implementation.family, budgets.load(spec.budgets))
     acc = Accumulator(
         start,
         start,

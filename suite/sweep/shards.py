@@ -319,5 +319,5 @@ def report(
             "not_monotone": violation(acc.not_monotone),
             "path_disagreement": violation(acc.path_disagreement),
         },
-        "judgment": judge(spec, acc.regions, budgets.load()),
+        "judgment": judge(spec, acc.regions, budgets.load(spec.budgets)),
     }

@@ -25,6 +25,7 @@ class SweepSpec:
     threshold: float = 20.0
     compare_paths: bool = True  # also run the implementation's other kernel path on every input
     per_binade: int = 0  # 0: every input; float64: inputs drawn in each binade (dense sweep)
+    budgets: str | None = None  # the budget file the sweep is judged against (None: the packaged one)
 
     def __post_init__(self) -> None:
         if not isinstance(self.fmt, Format) or not isinstance(self.quantity, Quantity):
@@ -70,6 +71,7 @@ class SweepSpec:
             "threshold": self.threshold if math.isfinite(self.threshold) else exact_float(self.threshold),
             "compare_paths": self.compare_paths,
             **({"per_binade": self.per_binade} if self.per_binade else {}),
+            **({"budgets": self.budgets} if self.budgets else {}),
         }
 
     @classmethod
