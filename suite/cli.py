@@ -898,6 +898,53 @@ def _add_merge_command(sub) -> None:
     merge.set_defaults(run=_cmd_merge)
 
 
+def _add_judge_command(sub) -> None:
+    """``softplus-audit judge``."""
+    judge = sub.add_parser(
+        "judge",
+        help="judge sweeps again against a budget file, from what they recorded per known deviation's region",
+        description="Judge each sweep report again, from its statistics per region of the known deviations, "
+        "against the budget file (after its budgets were measured again, or a device's were recorded), without "
+        "measuring anything; rewrites each report's judgment, Markdown and page. Exit 0: every sweep within "
+        "its budgets; 1: one exceeds them; 4: none exceeds, some has no budget or cannot be judged; 2: bad input.",
+    )
+    judge.add_argument("sweeps", nargs="+", help="sweep report JSON files")
+    judge.add_argument(
+        "--budgets", metavar="FILE", help="the budget and known-deviation TOML (default: the packaged one)"
+    )
+    judge.set_defaults(run=_cmd_judge)
+
+
+def _cmd_judge(args: argparse.Namespace) -> int:
+    from suite.audit import budgets
+    from suite.files import write_json_atomically
+    from suite.report import RunFileError
+    from suite.report.sweepreport import judgment_sentence, load_sweep, write_sweep_html, write_sweep_markdown
+    from suite.sweep import SweepSpec
+    from suite.sweep.regions import RegionStats, judge
+
+    try:
+        budget_file = _budget_file(args.budgets)
+        reports = [(Path(f), load_sweep(f)) for f in args.sweeps]
+        specs = [SweepSpec.from_record({**data["spec"], "budgets": budget_file}) for _, data in reports]
+    except (ValueError, KeyError, TypeError, RunFileError) as error:
+        raise UsageError(str(error).strip("'")) from None
+    judged_by = budgets.load(budget_file)
+    verdicts = []
+    for (path, data), spec in zip(reports, specs, strict=True):
+        stats = RegionStats.from_record(data["regions"]) if data.get("regions") else None
+        data["judgment"] = judge(spec, stats, judged_by)
+        data["spec"] = {**spec.record(), **({"family": data["spec"]["family"]} if "family" in data["spec"] else {})}
+        write_json_atomically(data, path)
+        write_sweep_markdown(data, path.with_suffix(".md"))
+        write_sweep_html(data, path.with_suffix(".html"))
+        verdicts.append(data["judgment"].get("verdict", "not judged"))
+        print(f"softplus-audit: {path}: {judgment_sentence(data)}")
+    if "fails" in verdicts:
+        return EXIT_FAILED
+    return EXIT_NO_BUDGET if set(verdicts) - {"holds"} else EXIT_OK
+
+
 def _cmd_table(args: argparse.Namespace) -> int:
     from suite.files import write_text_atomically
     from suite.report import RunFileError
@@ -1298,6 +1345,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_matrix_command(sub)
     _add_sweep_command(sub)
     _add_merge_command(sub)
+    _add_judge_command(sub)
     return parser
 
 

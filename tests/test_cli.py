@@ -207,6 +207,11 @@ def test_float64_sweeps_a_stratified_sample(tmp_path):
     assert "inputs" not in search
     md = path.with_suffix(".md").read_text()
     assert f"inputs tried beyond the sample ({added:,} not in it, counted in every statistic above)" in md
+    assert report["judgment"] == {
+        "judged": False,
+        "why": "a sample of float64's inputs (sweeps of every input are judged)",
+    }
+    assert "**Not judged against the budgets: a sample of float64's inputs" in md
     result = here("sweep", "--dtype", "float64", "--per-binade", "1", "--out", str(tmp_path))
     assert result.returncode == 2
     assert "at least 2" in result.stderr
@@ -325,6 +330,12 @@ BAD_INPUTS = [
     (["budgets", "--dtype", "float16", "--sweeps", "OUT"], "no sweep report there (give sweep JSON files or"),
     (["budgets", "--dtype", "float16", "--sweeps", "README.md"], "--sweeps README.md: no sweep report there"),
     (["sweep", "--dtype", "float16", "--budgets", "no/such/budgets.toml", "--out", "OUT"], "does not exist"),
+    (["judge", "OUT/sweep.json"], "cannot read"),
+    (["judge", "README.md"], "not JSON"),
+    (
+        ["judge", "reports/published/jax-0.10.2-cpu-float32-forward-b1-tinf-xla.json", "--budgets", "OUT/b.toml"],
+        "does not exist",
+    ),
     (["corpus", "--out", "OUT", "--name", "a/b"], "--name 'a/b': give a file name without directory"),
     (
         ["corpus", "--out", "OUT", "--device", "tpu", "--target", "torch.nn.functional:softplus"],

@@ -287,3 +287,40 @@ def test_a_budget_is_at_least_the_largest_error_a_sweep_found_on_every_input(tmp
     path.write_text(budget_data.regenerate([], budget_data.load(path), "test", partial=True))
     again = budget_data.load(path).budget_for(BFLOAT16, Quantity.GRAD, Oracle.DOCUMENTED, "simd", 1.0, 20.0)
     assert (again.max_ulp, again.swept, again.swept_at) == (4.0, 3.3, "0xc080")
+
+
+def test_judge_judges_a_sweep_again_from_what_it_recorded(tmp_path):
+    """``softplus-audit judge``: against the file the sweep was judged by, the same judgment; against
+    a file with a smaller budget, *exceeds* (exit 1) and the report says so; a sweep without its
+    statistics per region cannot be judged again (exit 4) and says why."""
+    from tests.test_cli import here
+
+    result = here("sweep", "--dtype", "float16", "--quantity", "grad", "--threshold", "100", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    (path,) = tmp_path.glob("sweep-*.json")
+    first = json.loads(path.read_text())
+    result = here("judge", str(path))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(path.read_text())["judgment"] == first["judgment"]
+    assert result.stdout.startswith(f"softplus-audit: {path}: Within budget on every input")
+    worst = first["judgment"]["oracles"]["documented"]["max_ulp_outside"]
+    tight = budget_data.DEFAULT_FILE.read_text().replace(
+        'dtype = "float16"\nquantity = "grad"\noracle = "documented"\nbeta = 1.0\nthreshold = 100.0\nmax_ulp = 1.0',
+        'dtype = "float16"\nquantity = "grad"\noracle = "documented"\nbeta = 1.0\nthreshold = 100.0\nmax_ulp = 0.5',
+    )
+    assert tight != budget_data.DEFAULT_FILE.read_text(), "the budget entry to tighten was not found"
+    (tmp_path / "tight.toml").write_text(tight)
+    result = here("judge", str(path), "--budgets", str(tmp_path / "tight.toml"))
+    assert result.returncode == 1
+    again = json.loads(path.read_text())
+    assert again["judgment"]["oracles"]["documented"]["verdict"] == "exceeds budget"
+    assert again["judgment"]["budgets_file"] == again["spec"]["budgets"] == str(tmp_path / "tight.toml")
+    assert (
+        f"**Exceeds the budget: outside the known deviations, {worst:.9g} ULP at x = "
+        in path.with_suffix(".md").read_text()
+    )
+    del again["regions"]
+    path.write_text(json.dumps(again))
+    result = here("judge", str(path))
+    assert result.returncode == 4
+    assert "Not judged against the budgets: no statistics per region" in result.stdout

@@ -218,6 +218,8 @@ def judge(spec, stats: RegionStats | None, budgets: Budgets) -> dict:
     the sweep are no longer those that cut it.
     """
     fmt = spec.fmt
+    if stats is None and fmt.width > 32:
+        return {"judged": False, "why": f"a sample of {fmt.name}'s inputs (sweeps of every input are judged)"}
     if stats is None:
         return {"judged": False, "why": "no statistics per region of the known deviations (measure the sweep again)"}
     now = regions_of(spec, stats.family, budgets)

@@ -320,4 +320,6 @@ def report(
             "path_disagreement": violation(acc.path_disagreement),
         },
         "judgment": judge(spec, acc.regions, budgets.load(spec.budgets)),
+        # what the judgment is made from, so that it can be made again against another budget file
+        "regions": acc.regions.as_record() if acc.regions is not None else None,
     }
