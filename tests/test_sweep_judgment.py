@@ -324,3 +324,35 @@ def test_judge_judges_a_sweep_again_from_what_it_recorded(tmp_path):
     result = here("judge", str(path))
     assert result.returncode == 4
     assert "Not judged against the budgets: no statistics per region" in result.stdout
+
+
+def test_a_budget_recorded_with_its_sweep_says_so_where_the_audit_shows_it(tmp_path):
+    """A run records, per oracle, what a sweep of every input found for the configuration's budget
+    (the file's ``swept``), and the audit's pages give it beside the sample's headroom."""
+    import re
+
+    from suite.report.model import budget_phrase
+
+    entry = re.compile(
+        r'(dtype = "float16"\nquantity = "grad"\noracle = "documented"\nbeta = 1.0\nthreshold = 20.0\n'
+        r"max_ulp = [^\n]*\n(?:measured = [^\n]*\n)?)"
+    )
+    text, found = entry.subn(r'\1swept = 0.75\nswept_at = "0xc000"\n', budget_data.DEFAULT_FILE.read_text())
+    assert found == 1
+    (tmp_path / "budgets.toml").write_text(text)
+    settings = AuditSettings(
+        formats=(FLOAT16,),
+        grid=((1.0, 20.0),),
+        quantities=(Quantity.GRAD,),
+        budgets_file=str(tmp_path / "budgets.toml"),
+    )
+    auditor = Auditor(settings)
+    config = auditor.configurations()[0]
+    assert auditor.every_input_of(config) == {"documented": {"max_ulp": 0.75, "x_bits": "0xc000"}, "math": None}
+    record = {
+        "budgets": {"documented": 1.0, "math": 1.0},
+        "stats": {"documented": {"max_ulp": 0.5}, "math": {"max_ulp": 0.5}},
+        "every_input": auditor.every_input_of(config),
+    }
+    assert budget_phrase(record) == "budget 1 ULP, headroom 0.5; on every input 0.75 ULP at x = 0xc000, headroom 0.25"
+    assert budget_phrase(record, "math") == "budget 1 ULP, headroom 0.5"

@@ -254,6 +254,19 @@ class Auditor:
             out[oracle.value] = budget.max_ulp if budget else None
         return out
 
+    def every_input_of(self, config: Configuration) -> dict[str, dict | None]:
+        """Per oracle, what a sweep of every input found for the configuration's budget, where the
+        budget file records it (``swept``): the largest error outside the known deviations (ULPs
+        of the output format) and its input's bits; None where it records none."""
+        out = {}
+        for oracle in ORACLE_ORDER:
+            budget = self.budgets.budget_for(
+                config.fmt, config.quantity, oracle, config.path, config.beta, config.threshold, config.device
+            )
+            swept = budget is not None and budget.swept is not None
+            out[oracle.value] = {"max_ulp": budget.swept, "x_bits": budget.swept_at} if swept else None
+        return out
+
     def observe(
         self,
         config: Configuration,

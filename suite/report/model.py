@@ -342,9 +342,17 @@ def budget_phrase(config: dict, oracle: str = "documented") -> str:
     if budget is None:
         return no_budget_words(config, oracle)
     measured = as_float(config["stats"][oracle]["max_ulp"])
+    text = f"budget {fmt_ulp(budget)} ULP, {_headroom(budget, measured)}"
+    swept = (config.get("every_input") or {}).get(oracle)
+    if swept:  # the sample's maximum may not be the format's: say what every input gave
+        text += f"; on every input {fmt_ulp(swept['max_ulp'])} ULP at x = {swept['x_bits']}, "
+        text += _headroom(budget, swept["max_ulp"])
+    return text
+
+
+def _headroom(budget: float, measured: float) -> str:
     headroom = budget - measured
-    state = f"headroom {fmt_ulp(headroom)}" if headroom >= 0 else f"over it by {fmt_ulp(-headroom)}"
-    return f"budget {fmt_ulp(budget)} ULP, {state}"
+    return f"headroom {fmt_ulp(headroom)}" if headroom >= 0 else f"over it by {fmt_ulp(-headroom)}"
 
 
 def no_budget_words(config: dict, oracle: str) -> str:
