@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from suite.numerics.ulp import Failure
 from suite.report.sweepreport import render_sweep_html, render_sweep_markdown
 from suite.sweep import SweepSpec, report, sweep_range
 from suite.sweep.accumulate import accumulator_from_json, accumulator_to_json
-from suite.sweep.regions import OUTSIDE, Region, judge, pieces, regions_of
+from suite.sweep.regions import OUTSIDE, Region, RegionStats, judge, pieces, regions_of
 
 GRID = ((1.0, 20.0), (0.1, 20.0), (10.0, 20.0), (1.0, 1.0), (1.0, 100.0), (3.0, 0.2), (0.1, 100.0), (2.0, 100.0))
 """The default grid, PyTorch's own test point (3, 0.2), and thresholds above exp's overflow."""
@@ -356,3 +357,30 @@ def test_a_budget_recorded_with_its_sweep_says_so_where_the_audit_shows_it(tmp_p
     }
     assert budget_phrase(record) == "budget 1 ULP, headroom 0.5; on every input 0.75 ULP at x = 0xc000, headroom 0.25"
     assert budget_phrase(record, "math") == "budget 1 ULP, headroom 0.5"
+
+
+PUBLISHED = sorted(
+    p
+    for p in (Path(__file__).resolve().parent.parent / "reports" / "published").rglob("*.json")
+    if json.loads(p.read_text()).get("kind") == "sweep" and json.loads(p.read_text()).get("regions")
+)
+
+
+def test_the_published_judged_sweeps_cover_the_float32_grid():
+    quantities = {
+        (json.loads(p.read_text())["spec"]["quantity"], json.loads(p.read_text())["spec"]["beta"]) for p in PUBLISHED
+    }
+    assert len(PUBLISHED) >= 17
+    assert {(q, b) for q in ("forward", "grad", "grad2") for b in (0.1, 1.0, 10.0)} <= quantities
+
+
+@pytest.mark.parametrize("path", PUBLISHED, ids=lambda p: p.name)
+def test_each_published_sweep_is_within_the_packaged_budgets_on_every_input(path, budgets):
+    """Judged again from what it recorded, against the packaged budget file: the judgment it
+    publishes, within budget (a budget lowered below what a sweep found on every input fails
+    here), and its Markdown is its JSON's."""
+    data = json.loads(path.read_text())
+    judgment = judge(SweepSpec.from_record(data["spec"]), RegionStats.from_record(data["regions"]), budgets)
+    assert judgment == data["judgment"]
+    assert judgment["verdict"] == "holds"
+    assert path.with_suffix(".md").read_text() == render_sweep_markdown(data)

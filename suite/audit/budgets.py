@@ -580,6 +580,9 @@ HEADER = (
     "# are powers of two (b*x exact) and for any beta. Other betas round b*x, an error that softplus and",
     "# its derivatives pass on in proportion to |b*x|, at most exp's range: about 104 in float32 (so",
     "# up to ~104 ULP) and 745 in float64 (~745 ULP); the measured maxima (64, 512) sit below those.",
+    "# A sample can miss the worst input: where a sweep of every input of the format measured a budget's",
+    "# configuration (`budgets --sweeps`), the budget is at least its largest error outside the deviations,",
+    "# rounded up the same way, recorded beside it (swept, swept_at) and kept when the file is measured again.",
     "# Budgets are measured on torch and are the yardstick for every implementation; known deviations",
     '# describe torch\'s kernels (family = "torch" unless an entry names another) and excuse nothing else.',
 )
