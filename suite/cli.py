@@ -568,6 +568,9 @@ def _described(data: dict, implementation) -> dict:
 
     worst = data["oracles"]["documented"].get("worst")
     reproducers = {"worst": reproducer(worst["x"], worst["output"]) if worst else None}
+    outside = ((data.get("judgment") or {}).get("oracles") or {}).get("documented", {}).get("worst_outside")
+    if outside:  # the input a budget's verdict rests on
+        reproducers["worst_outside"] = reproducer(outside["x"], outside["output"])
     for key, violation in data["violations"].items():
         example = (violation or {}).get("example")
         if example and key != "path_disagreement":  # the other path's reproducer names the other path

@@ -91,12 +91,18 @@ def environment_line(data: dict) -> str:
 
 
 def reference_commands(data: dict) -> dict[str, str]:
-    """Per oracle, the ``softplus-audit reference`` command that recomputes the worst input's error."""
-    return {
+    """Per oracle, the ``softplus-audit reference`` command that recomputes the worst input's error;
+    and, under ``outside``, the one for the largest error outside the known deviations (documented
+    oracle), where the sweep was judged."""
+    commands = {
         oracle: model.reference_command(data["spec"], o["worst"], oracle)
         for oracle, o in data["oracles"].items()
         if o.get("worst")
     }
+    outside = ((data.get("judgment") or {}).get("oracles") or {}).get("documented", {}).get("worst_outside")
+    if outside:
+        commands["outside"] = model.reference_command(data["spec"], outside, "documented")
+    return commands
 
 
 JUDGMENT_WORDS = {"holds": "Within budget on every input", "fails": "Exceeds the budget", "no budget": "No budget"}
