@@ -400,3 +400,26 @@ def test_each_published_sweeps_worst_input_outside_the_deviations_reproduces(pat
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert FLOAT32.hex_of(float(worst["output"])) in done.stdout
+
+
+def test_measuring_the_default_grid_again_keeps_what_the_rules_wider_grid_set(tmp_path):
+    """The float32 bound of exp-overflow-below-threshold (1 ULP) was set by the rules' grid (beta 0.1
+    at t = 100); the default grid measures less there. A run of the default grid keeps it while the
+    file holds rules; without them, the bound would be measured afresh (0.5 here)."""
+    import dataclasses
+
+    auditor = Auditor(AuditSettings(formats=(FLOAT32,), grid=((1.0, 100.0),), quantities=(Quantity.FORWARD,)))
+    observed = [(c, auditor.observe_all(c)[0]) for c in auditor.configurations()]
+    committed = budget_data.load()
+    rules_removed = dataclasses.replace(
+        committed, budgets=tuple(b for b in committed.budgets if b.beta is not None or b.threshold is not None)
+    )
+
+    def bound(budgets) -> float:
+        path = tmp_path / "budgets.toml"
+        path.write_text(budget_data.regenerate(observed, budgets, "test"))
+        (deviation,) = [d for d in budget_data.load(path).deviations if d.id == "exp-overflow-below-threshold"]
+        return deviation.max_ulp[FLOAT32]
+
+    assert bound(committed) == 1.0
+    assert bound(rules_removed) == 0.5

@@ -635,6 +635,9 @@ def regenerate(
     point: per dtype, quantity and oracle, the largest error over the grid points whose beta is a
     power of two, and over all of them; deviation bounds only rise; the rest is kept.
 
+    Where the file holds rules for the device, its deviations' bounds and largest measured errors
+    only rise, as in a partial run: the rules' wider grid may have set them.
+
     A device the file has no deviations for gets the CPU's, seeded (:func:`seeded_deviations`):
     their regions and reasons, to be confirmed on the device, with every bound measured there.
 
@@ -663,8 +666,11 @@ def regenerate(
     lines = [*HEADER]
     lines += [f"# Measured on{'' if k == 'cpu' else ' ' + k}: {measured_on[k]}" for k in kinds]
     lines += ["", "[meta]", *(f"{_measured_on_key(k)} = {_toml(measured_on[k])}" for k in kinds), ""]
+    # where the file holds rules, a wider grid than this one measured its deviations' bounds (the
+    # rules' run only raises them): a run of the default grid must not lower what that grid needed
+    ruled = any(b.beta is None and b.threshold is None and b.device == kind for b in budgets.budgets)
     for deviation in budgets.deviations:
-        lines += _deviation_lines(deviation, deviation_max, partial or rules)
+        lines += _deviation_lines(deviation, deviation_max, partial or rules or ruled)
     lines += _budget_lines(_rules(measured) if rules else measured, budgets, {} if rules else known)
     return "\n".join(lines)
 
