@@ -27,6 +27,17 @@ def exact_float(value: float) -> dict:
     return {"hex": value.hex() if math.isfinite(value) else repr(value), "repr": repr(value)}
 
 
+def json_float(value: float):
+    """A float as the sweep files write it: the number where finite, else ``{"repr": ...}`` (JSON has
+    no NaN or infinity)."""
+    return value if math.isfinite(value) else {"repr": repr(value)}
+
+
+def float_from_json(value) -> float:
+    """The inverse of :func:`json_float` (and of :func:`exact_float`)."""
+    return float(value["repr"]) if isinstance(value, dict) else float(value)
+
+
 def write_text_atomically(text: str, path: str | Path) -> None:
     """Write to a temporary file beside ``path``, then rename: never a half-written report."""
     path = Path(path)

@@ -87,6 +87,20 @@ class Budget:
     swept: float | None = None  # the largest error over every input of the format (a sweep), where known
     swept_at: str | None = None  # its input's bits
 
+    @property
+    def key(self) -> tuple:
+        """What the budget file's entry is measured for, with names: (dtype, quantity, oracle, beta,
+        threshold, beta_kind, device)."""
+        return (
+            self.fmt.name,
+            self.quantity.value,
+            self.oracle.value,
+            self.beta,
+            self.threshold,
+            self.beta_kind,
+            self.device,
+        )
+
     def matches_beta(self, beta: float) -> bool:
         if self.beta is not None:
             return self.beta == beta
@@ -652,14 +666,7 @@ def regenerate(
     measured, deviation_max = _maxima(observed, budgets)
     for key, value in (swept_deviations or {}).items():
         deviation_max[key] = max(deviation_max.get(key, 0.0), value)
-    known = {
-        (b.fmt.name, b.quantity.value, b.oracle.value, b.beta, b.threshold, b.beta_kind, b.device): (
-            b.swept,
-            b.swept_at,
-        )
-        for b in budgets.budgets
-        if b.swept is not None
-    }
+    known = {b.key: (b.swept, b.swept_at) for b in budgets.budgets if b.swept is not None}
     known.update({m.key: (m.max_ulp, m.at) for m in swept if m.device == kind})
     measured_on = {**budgets.measured_on, kind: provenance}
     kinds = [k for k in DEVICE_KINDS if k in measured_on]
@@ -797,9 +804,8 @@ def _budget_lines(measured: dict[tuple, float], budgets: Budgets, swept: dict[tu
     swept = swept or {}
     kept = {}
     for b in budgets.budgets:
-        key = (b.fmt.name, b.quantity.value, b.oracle.value, b.beta, b.threshold, b.beta_kind, b.device)
-        if key not in measured:
-            kept[key] = b
+        if b.key not in measured:
+            kept[b.key] = b
     entries = {
         key: (_ceil_power_of_two(max(value, swept.get(key, (0.0,))[0])), value) for key, value in measured.items()
     }

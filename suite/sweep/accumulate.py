@@ -8,11 +8,11 @@ same statistics as one process. All ULP figures are ULPs of the output format.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from suite.files import float_from_json, json_float
 from suite.numerics.formats import Format
 from suite.numerics.params import ORACLE_ORDER, Oracle, Quantity
 from suite.numerics.stats import BUCKET_LABELS, binade_maxima, histogram
@@ -179,39 +179,31 @@ def wrong_steps(quantity: Quantity, bits: np.ndarray, x: np.ndarray, y: np.ndarr
     return usable & wrong
 
 
-def finite(v: float):
-    return v if math.isfinite(v) else {"repr": repr(v)}
-
-
 def accumulator_to_json(acc: Accumulator) -> dict:
     data = dataclasses.asdict(dataclasses.replace(acc, regions=None))
     data["regions"] = acc.regions.as_record() if acc.regions is not None else None
     data["oracles"] = {oracle.value: totals for oracle, totals in data["oracles"].items()}
     for totals in data["oracles"].values():
         for key in ("argmax_output", "argmax_rounded", "max_ulp"):
-            totals[key] = finite(totals[key])
+            totals[key] = json_float(totals[key])
     for key in ("zero_where_positive", "not_monotone", "path_disagreement"):
         if data[key]:
-            data[key]["example_output"] = finite(data[key]["example_output"])
+            data[key]["example_output"] = json_float(data[key]["example_output"])
     for key in ("first", "last"):
         if data[key]:
-            data[key] = [data[key][0], finite(data[key][1])]
+            data[key] = [data[key][0], json_float(data[key][1])]
     return data
-
-
-def _float(v) -> float:
-    return float(v["repr"]) if isinstance(v, dict) else float(v)
 
 
 def accumulator_from_json(data: dict) -> Accumulator:
     oracles = {}
     for name, t in data["oracles"].items():
         oracles[Oracle(name)] = OracleTotals(
-            **{**t, **{k: _float(t[k]) for k in ("argmax_output", "argmax_rounded", "max_ulp")}}
+            **{**t, **{k: float_from_json(t[k]) for k in ("argmax_output", "argmax_rounded", "max_ulp")}}
         )
 
     def violation(v):
-        return None if v is None else Violation(v["count"], v["example_bits"], _float(v["example_output"]))
+        return None if v is None else Violation(v["count"], v["example_bits"], float_from_json(v["example_output"]))
 
     return Accumulator(
         start=data["start"],
@@ -221,8 +213,8 @@ def accumulator_from_json(data: dict) -> Accumulator:
         zero_where_positive=violation(data["zero_where_positive"]),
         not_monotone=violation(data["not_monotone"]),
         path_disagreement=violation(data["path_disagreement"]),
-        first=(data["first"][0], _float(data["first"][1])) if data["first"] else None,
-        last=(data["last"][0], _float(data["last"][1])) if data["last"] else None,
+        first=(data["first"][0], float_from_json(data["first"][1])) if data["first"] else None,
+        last=(data["last"][0], float_from_json(data["last"][1])) if data["last"] else None,
         seconds=data["seconds"],
         regions=RegionStats.from_record(data["regions"]) if data.get("regions") else None,
     )

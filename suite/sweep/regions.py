@@ -16,14 +16,13 @@ that excuses it (positivity), and does each deviation's region stay within its b
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from suite.audit.budgets import Budgets, Deviation
 from suite.audit.properties import accuracy_name
-from suite.files import exact_float
+from suite.files import float_from_json, json_float
 from suite.implementations.base import device_kind
 from suite.numerics.params import ORACLE_ORDER, Oracle, Params
 
@@ -93,7 +92,7 @@ class Largest:
     argmax_rounded: float = 0.0
     wrong_class: int = 0
 
-    FLOATS = ("max_ulp", "argmax_output", "argmax_rounded")  # possibly non-finite: hex and repr in JSON
+    FLOATS = ("max_ulp", "argmax_output", "argmax_rounded")  # possibly non-finite: json_float in JSON
 
     @classmethod
     def of(cls, totals) -> Largest:
@@ -159,7 +158,7 @@ class RegionStats:
 
     def as_record(self) -> dict:
         def largest(t: Largest) -> dict:
-            return {**t.__dict__, **{k: _finite(getattr(t, k)) for k in Largest.FLOATS}}
+            return {**t.__dict__, **{k: json_float(getattr(t, k)) for k in Largest.FLOATS}}
 
         return {
             "family": self.family,
@@ -181,24 +180,16 @@ class RegionStats:
         classes = {}
         for label, t in data["classes"].items():
             oracles = {
-                Oracle(name): Largest(**{**v, **{k: _float(v[k]) for k in Largest.FLOATS}})
+                Oracle(name): Largest(**{**v, **{k: float_from_json(v[k]) for k in Largest.FLOATS}})
                 for name, v in t["oracles"].items()
             }
             classes[label] = ClassTotals(t["inputs"], oracles, t["zeros"], t["zero_bits"])
         return cls(data["family"], regions, classes)
 
 
-def _finite(v: float):
-    return v if math.isfinite(v) else exact_float(v)
-
-
-def _float(v) -> float:
-    return float(v["repr"]) if isinstance(v, dict) else float(v)
-
-
 def _example(fmt, bits: int) -> dict:
     x = float(fmt.decode(np.array([bits], dtype=np.uint64).astype(fmt.uint_dtype))[0])
-    return {"x_bits": fmt.hex(bits), "x": _finite(x)}
+    return {"x_bits": fmt.hex(bits), "x": json_float(x)}
 
 
 def judge(spec, stats: RegionStats | None, budgets: Budgets) -> dict:
@@ -268,7 +259,7 @@ def judge(spec, stats: RegionStats | None, budgets: Budgets) -> dict:
                     "id": rid,
                     "property": prop,
                     "inputs": region_inputs,
-                    "max_ulp": _finite(inside.max_ulp) if inside.argmax_bits >= 0 else None,
+                    "max_ulp": json_float(inside.max_ulp) if inside.argmax_bits >= 0 else None,
                     "at": _example(fmt, inside.argmax_bits) if inside.argmax_bits >= 0 else None,
                     "bound": bound,
                     "wrong_class": inside.wrong_class,
@@ -280,13 +271,13 @@ def judge(spec, stats: RegionStats | None, budgets: Budgets) -> dict:
             "property": prop,
             "budget": None if budget is None else budget.max_ulp,
             "inputs_outside": inputs,
-            "max_ulp_outside": _finite(worst.max_ulp) if worst.argmax_bits >= 0 else None,
+            "max_ulp_outside": json_float(worst.max_ulp) if worst.argmax_bits >= 0 else None,
             "worst_outside": None
             if worst.argmax_bits < 0
             else {
                 **_example(fmt, worst.argmax_bits),
-                "output": _finite(worst.argmax_output),
-                "correctly_rounded": _finite(worst.argmax_rounded),
+                "output": json_float(worst.argmax_output),
+                "correctly_rounded": json_float(worst.argmax_rounded),
             },
             "wrong_class_outside": worst.wrong_class,
             "excused_by": excusing(prop),

@@ -8,10 +8,11 @@ import time
 
 import numpy as np
 
+from suite.files import json_float
 from suite.numerics.fastref import fast_reference
 from suite.numerics.params import ORACLE_ORDER, Oracle, Params, Quantity
 from suite.numerics.ulp import Failure, measure
-from suite.sweep.accumulate import Accumulator, OracleTotals, Violation, finite
+from suite.sweep.accumulate import Accumulator, OracleTotals, Violation
 from suite.sweep.measure import CHUNK
 from suite.sweep.spec import SweepSpec
 
@@ -144,14 +145,14 @@ def targeted_search(spec: SweepSpec, implementation, examples: int) -> dict:
         bits = int(fmt.encode(np.float64(found["x"])))
         worst = {
             "x_bits": fmt.hex(bits),
-            "x": finite(found["x"]),
-            "output": finite(found["output"]),
-            "correctly_rounded": finite(found["rounded"]),
+            "x": json_float(found["x"]),
+            "output": json_float(found["output"]),
+            "correctly_rounded": json_float(found["rounded"]),
         }
     return {
         "examples": examples,
         "tried": found["tried"],
-        "max_ulp": finite(found["max_ulp"]) if worst else None,
+        "max_ulp": json_float(found["max_ulp"]) if worst else None,
         "worst": worst,
         "failures": found["failures"],
         "strategy": "suite.inputs.strategies.focused, hypothesis.target on the ULP error, derandomized",

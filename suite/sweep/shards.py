@@ -10,10 +10,10 @@ import numpy as np
 
 from suite import implementations
 from suite.audit import budgets
-from suite.files import write_json_atomically
+from suite.files import json_float, write_json_atomically
 from suite.numerics.params import Oracle, Params
 from suite.numerics.stats import BUCKET_LABELS
-from suite.sweep.accumulate import Accumulator, Violation, accumulator_from_json, accumulator_to_json, finite
+from suite.sweep.accumulate import Accumulator, Violation, accumulator_from_json, accumulator_to_json
 from suite.sweep.measure import sweep_range
 from suite.sweep.progress import Heartbeat
 from suite.sweep.regions import judge
@@ -272,12 +272,12 @@ def report(
     for oracle, t in acc.oracles.items():
         worst_x = float(fmt.decode(np.array([t.argmax_bits], dtype=np.uint64).astype(fmt.uint_dtype))[0])
         oracles[oracle.value] = {
-            "max_ulp": finite(t.max_ulp),
+            "max_ulp": json_float(t.max_ulp),
             "worst": {
                 "x_bits": fmt.hex(t.argmax_bits),
-                "x": finite(worst_x),
-                "output": finite(t.argmax_output),
-                "correctly_rounded": finite(t.argmax_rounded),
+                "x": json_float(worst_x),
+                "output": json_float(t.argmax_output),
+                "correctly_rounded": json_float(t.argmax_rounded),
             },
             "mean_ulp": t.sum_ulp / t.counted if t.counted else 0.0,
             "correctly_rounded": t.correctly_rounded,
@@ -295,7 +295,7 @@ def report(
         example = None
         if v.example_bits >= 0:
             x = float(fmt.decode(np.array([v.example_bits], dtype=np.uint64).astype(fmt.uint_dtype))[0])
-            example = {"x_bits": fmt.hex(v.example_bits), "x": finite(x), "output": finite(v.example_output)}
+            example = {"x_bits": fmt.hex(v.example_bits), "x": json_float(x), "output": json_float(v.example_output)}
         return {"count": v.count, "example": example}
 
     return {
@@ -303,8 +303,8 @@ def report(
         "kind": "sweep",
         "spec": spec.record(),
         "kernel_params": {
-            "beta": finite(kernel.beta),
-            "threshold": finite(kernel.threshold),
+            "beta": json_float(kernel.beta),
+            "threshold": json_float(kernel.threshold),
             "product_format": kernel.product_format.name,
         },
         "exhaustive": acc.start == 0 and acc.stop == fmt.count,
