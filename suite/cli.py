@@ -343,12 +343,13 @@ def _swept_maxima(paths, targets, device: str):
     """``budgets --sweeps``: the every-input maxima of the judged sweeps under ``paths`` of one of
     ``targets`` on ``device``'s kind (:class:`suite.audit.budgets.SweptMaximum`), and the largest
     error each found inside each accuracy deviation's region; a sweep of another target or device,
-    or not judged, is named on stderr and not used; a path that holds no sweep is bad input."""
+    not judged, or of a sample (not every input), is named on stderr and not used; a path that
+    holds no sweep is bad input."""
     from suite.audit.budgets import SweptMaximum
     from suite.implementations.base import device_kind
     from suite.numerics.formats import format_named
     from suite.report.load import as_float
-    from suite.report.sweepreport import is_sweep, load_sweep
+    from suite.report.sweepreport import every_input, is_sweep, load_sweep
 
     maxima, inside = [], {}
     for item in paths:
@@ -362,8 +363,9 @@ def _swept_maxima(paths, targets, device: str):
             why = (
                 "another target" if spec["target"] not in targets
                 else "another kind of device" if device_kind(spec["device"]) != device_kind(device)
-                else None if judgment.get("judged")
-                else "not judged against the budgets (measure it again)"
+                else "not judged against the budgets (measure it again)" if not judgment.get("judged")
+                else "a sample, not every input of the format" if not every_input(data)
+                else None
             )  # fmt: skip
             if why:
                 print(f"softplus-audit: --sweeps: {f}: {why}; not used", file=sys.stderr)

@@ -207,11 +207,14 @@ def test_float64_sweeps_a_stratified_sample(tmp_path):
     assert "inputs" not in search
     md = path.with_suffix(".md").read_text()
     assert f"inputs tried beyond the sample ({added:,} not in it, counted in every statistic above)" in md
-    assert report["judgment"] == {
-        "judged": False,
-        "why": "a sample of float64's inputs (sweeps of every input are judged)",
-    }
-    assert "**Not judged against the budgets: a sample of float64's inputs" in md
+    # judged as the audit judges its own sample: on the inputs measured, and saying so
+    assert (report["judgment"]["judged"], report["judgment"]["every_input"]) == (True, False)
+    assert report["judgment"]["inputs"] == report["inputs"]
+    assert f"**Within budget on the {report['inputs']:,} inputs measured (a sample, not every input): " in md
+    # a sample is no bound on every input: budgets --sweeps names it and does not use it
+    result = here("budgets", "--dtype", "float16", "--quantity", "forward", "--grid", "1,20", "--sweeps", str(path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"{path}: a sample, not every input of the format; not used" in result.stderr
     result = here("sweep", "--dtype", "float64", "--per-binade", "1", "--out", str(tmp_path))
     assert result.returncode == 2
     assert "at least 2" in result.stderr

@@ -304,3 +304,39 @@ def test_a_framework_that_flushes_to_zero_fails_the_never_zero_claim_in_its_own_
     ]  # fmt: skip
     assert never_zero["verdict"] == "fails in jax.nn:softplus"
     assert never_zero["example"]["reproducer"]
+
+
+# -- the published sweeps of other implementations -------------------------------------------------
+
+
+def _published_sweep(target: str) -> dict:
+    from tests.test_sweep_judgment import PUBLISHED
+
+    (data,) = [d for d in (json.loads(p.read_text()) for p in PUBLISHED) if d["spec"]["target"] == target]
+    return data
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        pytest.param("jax.nn:softplus", marks=needs("jax.nn:softplus")),
+        pytest.param("tensorflow.math:softplus", marks=needs("tensorflow.math:softplus")),
+        pytest.param("torch.compile:softplus", marks=pytest.mark.compiled),
+    ],
+)
+def test_each_published_sweep_of_another_implementation_reproduces_its_verdicts_inputs(target):
+    """Every reproducer a published sweep of JAX, TensorFlow or torch.compile gives (its largest
+    error, the input its verdict rests on, its first premature zero and wrong-way step), in a fresh
+    interpreter: each asserts the bits the sweep recorded, where the version that measured them runs."""
+    import torch
+
+    data = _published_sweep(target)
+    environment = data["environment"]
+    here = implementations.load(target).description
+    measured = (environment[f"target {target}"], environment["torch"], environment["aten_cpu_capability"])
+    if measured != (here, torch.__version__, torch.backends.cpu.get_cpu_capability()):
+        pytest.skip(f"measured by {measured}; here {here}, torch {torch.__version__}")
+    sources = list(data["reproducers"].values())
+    assert len(sources) >= 3
+    for result, source in zip(run_fresh(sources), sources, strict=True):
+        assert result["ok"], f"the reproducer fails:\n{source}\n{result.get('error')}"

@@ -22,7 +22,7 @@ and its ``ulp_error`` is NaN (statistics count failures separately).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -53,6 +53,10 @@ class Measurements:
 
     def __len__(self) -> int:
         return len(self.ulp_error)
+
+    def take(self, selected: np.ndarray) -> Measurements:
+        """The measurements of the elements ``selected`` (a boolean mask or indices), in order."""
+        return Measurements(*(getattr(self, f.name)[selected] for f in fields(self)))
 
 
 def measure(outputs: np.ndarray, ref: ReferenceValues, check_outputs: bool = True) -> Measurements:

@@ -108,8 +108,22 @@ def reference_commands(data: dict) -> dict[str, str]:
 JUDGMENT_WORDS = {"holds": "Within budget on every input", "fails": "Exceeds the budget", "no budget": "No budget"}
 """The judgment's verdict (``judgment.verdict`` of the sweep file) as the report's first words."""
 
+SAMPLE_WORDS = {"holds": "Within budget on the {inputs:,} inputs measured (a sample, not every input)"}
+"""A sample's verdict where it differs from :data:`JUDGMENT_WORDS`: a sample holds only where it was measured."""
+
+
+def every_input(data: dict) -> bool:
+    """Was every input of the format measured (the judgment's own word where it has one)?"""
+    return bool((data.get("judgment") or {}).get("every_input", data.get("exhaustive")))
+
+
 JUDGMENT_CLASSES = {"holds": "pass", "fails": "fail", "no budget": "no-budget"}
 """The HTML header's class for each verdict (a sweep not judged keeps its faithful/not faithful colour)."""
+
+
+def _over(data: dict) -> str:
+    """What the sweep's statistics are taken over, in the report's words."""
+    return "every input" if every_input(data) else "the inputs measured"
 
 
 def judgment_sentence(data: dict) -> str | None:
@@ -129,7 +143,9 @@ def judgment_sentence(data: dict) -> str | None:
         wrong = f", {o['wrong_class_outside']:,} outputs of the wrong class" if o["wrong_class_outside"] else ""
         parts.append(f"{largest} ({budget}; {label}){wrong}")
     grown = [d for d in j["deviations"] if d["status"] == "grown"]
-    text = f"{JUDGMENT_WORDS[j['verdict']]}: outside the known deviations, " + "; ".join(parts)
+    words = JUDGMENT_WORDS if every_input(data) else {**JUDGMENT_WORDS, **SAMPLE_WORDS}
+    verdict = words[j["verdict"]].format(inputs=j.get("inputs", data["inputs"]))
+    text = f"{verdict}: outside the known deviations, " + "; ".join(parts)
     for d in grown:
         text += (
             f"; known deviation {d['id']} has grown: {precise_ulp(d['max_ulp'])} ULP at x = {d['at']['x_bits']} "
@@ -171,6 +187,7 @@ def render_sweep_markdown(data: dict) -> str:
             precise=precise_ulp,
             checks=reference_commands(data),
             judgment=judgment_sentence(data),
+            over=_over(data),
         )
     )
 
@@ -241,6 +258,7 @@ def render_sweep_html(data: dict) -> str:
             binades=_binade_rows(data),
             precise=precise_ulp,
             checks=reference_commands(data),
+            over=_over(data),
         )
     )
 

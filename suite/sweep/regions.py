@@ -67,6 +67,22 @@ def class_of(bits: int, regions: tuple[Region, ...]) -> str:
     return " + ".join(r.id for r in regions if r.holds(bits))
 
 
+def class_masks(bits: np.ndarray, regions: tuple[Region, ...]) -> dict[str, np.ndarray]:
+    """The classes of the patterns ``bits`` (uint64, in any order: a sample's inputs, where
+    :func:`pieces` cuts a range), each with the mask of its inputs; in order of first appearance."""
+    bits = np.asarray(bits, dtype=np.uint64)
+    code = np.zeros(len(bits), dtype=np.int64)  # bit i set: the input lies in regions[i]
+    for i, region in enumerate(regions):
+        inside = np.zeros(len(bits), dtype=bool)
+        for start, stop in region.ranges:
+            inside |= (bits >= np.uint64(start)) & (bits < np.uint64(stop))
+        code |= inside.astype(np.int64) << i
+    codes, first = np.unique(code, return_index=True)
+    return {
+        " + ".join(r.id for i, r in enumerate(regions) if int(c) >> i & 1): code == c for c in codes[np.argsort(first)]
+    }
+
+
 def pieces(start: int, stop: int, regions: tuple[Region, ...]) -> list[tuple[int, int, str]]:
     """Patterns ``[start, stop)`` cut where a region begins or ends: ``(start, stop, class)``,
     consecutive pieces of one class joined."""
@@ -204,13 +220,14 @@ def judge(spec, stats: RegionStats | None, budgets: Budgets) -> dict:
     * each deviation: *holds* (it excuses something, within its bound), *grown*, *not needed*
       (nothing in its region needs excusing) or *empty* (no input of the format in its region).
 
+    A sweep of a sample (float64) is judged on the inputs it measured, as the audit judges its
+    own sample: ``every_input`` says which (every pattern of the format, or fewer).
+
     Not judged (``judged`` false, ``why`` saying so) where the statistics per class are missing
-    (a sample, or shards measured before they were recorded) or the budget file's deviations for
-    the sweep are no longer those that cut it.
+    (shards measured before they were recorded) or the budget file's deviations for the sweep are
+    no longer those that cut it.
     """
     fmt = spec.fmt
-    if stats is None and fmt.width > 32:
-        return {"judged": False, "why": f"a sample of {fmt.name}'s inputs (sweeps of every input are judged)"}
     if stats is None:
         return {"judged": False, "why": "no statistics per region of the known deviations (measure the sweep again)"}
     now = regions_of(spec, stats.family, budgets)
@@ -325,9 +342,12 @@ def judge(spec, stats: RegionStats | None, budgets: Budgets) -> dict:
         if "no budget" in verdicts
         else "holds"
     )
+    measured = sum(t.inputs for t in stats.classes.values())
     return {
         "judged": True,
         "verdict": overall,
+        "inputs": measured,
+        "every_input": measured == fmt.count,
         "budgets_file": budgets.source,
         "measured_on": budgets.measured_on.get(device_kind(spec.device)),
         "oracles": oracles,

@@ -8,12 +8,14 @@ import time
 
 import numpy as np
 
+from suite.audit import budgets
 from suite.files import json_float
 from suite.numerics.fastref import fast_reference
 from suite.numerics.params import ORACLE_ORDER, Oracle, Params, Quantity
 from suite.numerics.ulp import Failure, measure
 from suite.sweep.accumulate import Accumulator, OracleTotals, Violation
 from suite.sweep.measure import CHUNK
+from suite.sweep.regions import ClassTotals, Largest, RegionStats, class_masks, regions_of
 from suite.sweep.spec import SweepSpec
 
 
@@ -33,10 +35,22 @@ def sample_float64(spec: SweepSpec, per_binade: int, implementation, progress=No
     x_all = stratified(spec.fmt, spec.beta, spec.threshold, per_binade=per_binade)
     if hasattr(progress, "set_total"):
         progress.set_total(len(x_all))
-    other_path = spec.other_path(implementation.paths(spec.device))
-    acc = Accumulator(0, 0, path_disagreement=Violation() if other_path else None)
+    acc = _accumulator(spec, 0, 0, implementation)
     measure_float64(spec, x_all, implementation, acc, progress)
     return acc, x_all
+
+
+def _accumulator(spec: SweepSpec, start: int, stop: int, implementation) -> Accumulator:
+    """An empty float64 accumulator: the other path's disagreement where there is one, and the
+    statistics per class of the known deviations' regions (:mod:`suite.sweep.regions`)."""
+    other_path = spec.other_path(implementation.paths(spec.device))
+    regions = regions_of(spec, implementation.family, budgets.load(spec.budgets))
+    return Accumulator(
+        start,
+        stop,
+        path_disagreement=Violation() if other_path else None,
+        regions=RegionStats(implementation.family, regions),
+    )
 
 
 def sweep_binades(spec: SweepSpec, start: int, stop: int, implementation, progress=None) -> Accumulator:
@@ -45,8 +59,7 @@ def sweep_binades(spec: SweepSpec, start: int, stop: int, implementation, progre
     statistics. Wrong-way steps are counted within each drawn pair of neighbours."""
     from suite.inputs.sets import dense_binade
 
-    other_path = spec.other_path(implementation.paths(spec.device))
-    acc = Accumulator(start, stop, path_disagreement=Violation() if other_path else None)
+    acc = _accumulator(spec, start, stop, implementation)
     for binade in range(start, stop):
         x = dense_binade(spec.fmt, spec.beta, spec.threshold, binade, spec.per_binade)
         measure_float64(spec, x, implementation, acc, progress)
@@ -56,7 +69,8 @@ def sweep_binades(spec: SweepSpec, start: int, stop: int, implementation, progre
 def measure_float64(spec: SweepSpec, x_all: np.ndarray, implementation, acc: Accumulator, progress=None) -> None:
     """Measure the float64 inputs ``x_all`` (sorted by value) into ``acc``: both oracles' statistics,
     outputs of 0 where the correct rounding is positive, wrong-way steps between inputs that are
-    adjacent floats, and the other kernel path's disagreement; the time it took is added."""
+    adjacent floats, and the other kernel path's disagreement; the time it took is added. Where
+    ``acc`` keeps statistics per class of the known deviations' regions, each input joins its class's."""
     fmt, quantity = spec.fmt, spec.quantity
     params = Params.as_kernel_sees(spec.beta, spec.threshold, fmt)
     other_path = spec.other_path(implementation.paths(spec.device))
@@ -65,12 +79,28 @@ def measure_float64(spec: SweepSpec, x_all: np.ndarray, implementation, acc: Acc
         x = x_all[lo : lo + CHUNK]
         bits = fmt.encode(x, check=False)
         y = implementation.evaluate(x, fmt, quantity, spec.beta, spec.threshold, spec.device, spec.path)
-        refs = {}
+        refs, measured = {}, {}
         for oracle in ORACLE_ORDER:
             refs[oracle] = fast_reference(quantity, x, params, fmt, oracle)
-            m = measure(y, refs[oracle], check_outputs=False)
-            acc.oracles[oracle].merge(OracleTotals.of_chunk(fmt, bits, x, y, refs[oracle].rounded, m))
-        acc.zero_where_positive.add((y == 0) & (refs[Oracle.DOCUMENTED].rounded > 0), bits, y)
+            measured[oracle] = measure(y, refs[oracle], check_outputs=False)
+            acc.oracles[oracle].merge(OracleTotals.of_chunk(fmt, bits, x, y, refs[oracle].rounded, measured[oracle]))
+        zero = (y == 0) & (refs[Oracle.DOCUMENTED].rounded > 0)
+        acc.zero_where_positive.add(zero, bits, y)
+        if acc.regions is not None:
+            for label, inside in class_masks(bits, acc.regions.regions).items():
+                zeros = Violation()
+                zeros.add(zero[inside], bits[inside], y[inside])
+                largest = {
+                    oracle: Largest.of(
+                        OracleTotals.of_chunk(
+                            fmt, bits[inside], x[inside], y[inside], refs[oracle].rounded[inside], m.take(inside)
+                        )
+                    )
+                    for oracle, m in measured.items()
+                }
+                acc.regions.add(
+                    label, ClassTotals(int(np.count_nonzero(inside)), largest, zeros.count, zeros.example_bits)
+                )
         # pairs of adjacent floats in value order (the sample is sorted): softplus and its
         # gradient rise with x; the second derivative rises up to 0 and falls after it
         ordinals = fmt.ordinal(bits)
