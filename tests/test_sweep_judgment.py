@@ -15,7 +15,7 @@ from suite import implementations
 from suite.audit import budgets as budget_data
 from suite.audit.engine import Auditor, AuditSettings
 from suite.audit.properties import accuracy_name
-from suite.numerics.formats import BFLOAT16, FLOAT16, FLOAT32
+from suite.numerics.formats import BFLOAT16, FLOAT16, FLOAT32, format_named
 from suite.numerics.params import ORACLE_ORDER, Oracle, Params, Quantity
 from suite.numerics.ulp import Failure
 from suite.report.sweepreport import render_sweep_html, render_sweep_markdown
@@ -465,19 +465,22 @@ def test_the_published_judged_sweeps_cover_the_float32_grid():
     quantities = {
         (json.loads(p.read_text())["spec"]["quantity"], json.loads(p.read_text())["spec"]["beta"]) for p in PUBLISHED
     }
-    assert len(PUBLISHED_EAGER) >= 17
+    dtypes = [json.loads(p.read_text())["spec"]["dtype"] for p in PUBLISHED_EAGER]
+    assert dtypes.count("float32") >= 17
+    assert dtypes.count("float64") == 3  # float64-sample/: each quantity at the default parameters
     assert {(q, b) for q in ("forward", "grad", "grad2") for b in (0.1, 1.0, 10.0)} <= quantities
 
 
 @pytest.mark.parametrize("path", PUBLISHED, ids=lambda p: p.name)
 def test_each_published_sweep_is_judged_again_as_it_publishes(path, budgets):
     """Judged again from what it recorded, against the packaged budget file: the judgment it
-    publishes, on every input, within budget for eager torch (a budget lowered below what a sweep
-    found on every input fails here), and its Markdown is its JSON's."""
+    publishes, on every input (float64: on its sample, and saying so), within budget for eager
+    torch (a budget lowered below what a sweep found fails here), and its Markdown is its JSON's."""
     data = json.loads(path.read_text())
     judgment = judge(SweepSpec.from_record(data["spec"]), RegionStats.from_record(data["regions"]), budgets)
     assert judgment == data["judgment"]
-    assert (judgment["every_input"], judgment["inputs"]) == (True, FLOAT32.count)
+    assert judgment["inputs"] == data["inputs"]
+    assert judgment["every_input"] == data["exhaustive"] == (data["spec"]["dtype"] != "float64")
     if data["spec"]["target"] == EAGER:
         assert judgment["verdict"] == "holds"
     assert path.with_suffix(".md").read_text() == render_sweep_markdown(data)
@@ -524,7 +527,7 @@ def test_each_published_sweeps_worst_input_outside_the_deviations_reproduces(pat
         [sys.executable, "-c", data["reproducers"]["worst_outside"]], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert FLOAT32.hex_of(float(worst["output"])) in done.stdout
+    assert format_named(data["spec"]["dtype"]).hex_of(float(worst["output"])) in done.stdout
 
 
 def test_measuring_the_default_grid_again_keeps_what_the_rules_wider_grid_set(tmp_path):
