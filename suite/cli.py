@@ -341,10 +341,10 @@ def _cmd_budgets(args: argparse.Namespace) -> int:
 
 def _swept_maxima(paths, targets, device: str):
     """``budgets --sweeps``: the every-input maxima of the judged sweeps under ``paths`` of one of
-    ``targets`` on ``device``'s kind (:class:`suite.audit.budgets.SweptMaximum`), and the largest
+    ``targets`` on ``device``'s kind (:class:`suite.audit.budgets.SweptMaximum`: over every input,
+    or over a float64 sweep's sample, which bounds a budget from below as well), and the largest
     error each found inside each accuracy deviation's region; a sweep of another target or device,
-    not judged, or of a sample (not every input), is named on stderr and not used; a path that
-    holds no sweep is bad input."""
+    or not judged, is named on stderr and not used; a path that holds no sweep is bad input."""
     from suite.audit.budgets import SweptMaximum
     from suite.implementations.base import device_kind
     from suite.numerics.formats import format_named
@@ -363,9 +363,8 @@ def _swept_maxima(paths, targets, device: str):
             why = (
                 "another target" if spec["target"] not in targets
                 else "another kind of device" if device_kind(spec["device"]) != device_kind(device)
-                else "not judged against the budgets (measure it again)" if not judgment.get("judged")
-                else "a sample, not every input of the format" if not every_input(data)
-                else None
+                else None if judgment.get("judged")
+                else "not judged against the budgets (measure it again)"
             )  # fmt: skip
             if why:
                 print(f"softplus-audit: --sweeps: {f}: {why}; not used", file=sys.stderr)
@@ -375,15 +374,17 @@ def _swept_maxima(paths, targets, device: str):
                 if record["max_ulp_outside"] is not None:
                     args = (spec["dtype"], spec["quantity"], oracle, float(spec["beta"]), threshold)
                     value, at = as_float(record["max_ulp_outside"]), record["worst_outside"]["x_bits"]
-                    maxima.append(SweptMaximum(*args, device_kind(spec["device"]), value, at))
+                    inputs = None if every_input(data) else judgment["inputs"]
+                    maxima.append(SweptMaximum(*args, device_kind(spec["device"]), value, at, inputs))
             for d in judgment["deviations"]:
                 if d["max_ulp"] is not None:
                     key = (d["id"], format_named(spec["dtype"]))
                     inside[key] = max(inside.get(key, 0.0), as_float(d["max_ulp"]))
-    # of several sweeps of one budget, the largest
+    # of several sweeps of one budget, the largest (on a tie, one of every input before a sample)
     largest = {}
     for m in maxima:
-        if m.key not in largest or m.max_ulp > largest[m.key].max_ulp:
+        rank = (m.max_ulp, m.inputs is None)
+        if m.key not in largest or rank > (largest[m.key].max_ulp, largest[m.key].inputs is None):
             largest[m.key] = m
     return tuple(largest.values()), inside
 
@@ -756,8 +757,9 @@ def _add_budgets_command(sub) -> None:
         nargs="+",
         metavar="PATH",
         help="sweep reports (files, or folders searched for them) of the audited targets on this kind of device: "
-        "a budget is then at least the largest error a sweep found on every input outside the deviations, "
-        "recorded beside it (swept, swept_at), since a sample may miss the worst input",
+        "a budget is then at least the largest error a sweep found outside the deviations (on every input, or "
+        "on a float64 sweep's sample), recorded beside it (swept, swept_at, swept_inputs), since the audit's "
+        "sample may miss the worst input",
     )
     bud.set_defaults(run=_cmd_budgets)
 

@@ -211,10 +211,21 @@ def test_float64_sweeps_a_stratified_sample(tmp_path):
     assert (report["judgment"]["judged"], report["judgment"]["every_input"]) == (True, False)
     assert report["judgment"]["inputs"] == report["inputs"]
     assert f"**Within budget on the {report['inputs']:,} inputs measured (a sample, not every input): " in md
-    # a sample is no bound on every input: budgets --sweeps names it and does not use it
+    # budgets --sweeps: the sample's largest error bounds the budget from below, recorded with its size
     result = here("budgets", "--dtype", "float16", "--quantity", "forward", "--grid", "1,20", "--sweeps", str(path))
     assert result.returncode == 0, result.stderr[-2000:]
-    assert f"{path}: a sample, not every input of the format; not used" in result.stderr
+    (tmp_path / "budgets.toml").write_text(result.stdout)
+    from suite.audit import budgets
+    from suite.numerics.formats import FLOAT64
+    from suite.numerics.params import Oracle, Quantity
+
+    budget = budgets.load(tmp_path / "budgets.toml").budget_for(
+        FLOAT64, Quantity.FORWARD, Oracle.DOCUMENTED, "simd", 1.0, 20.0
+    )
+    outside = report["judgment"]["oracles"]["documented"]
+    assert (budget.swept, budget.swept_at) == (outside["max_ulp_outside"], outside["worst_outside"]["x_bits"])
+    assert budget.swept_inputs == report["inputs"]
+    assert "# the largest error outside the deviations, a sweep's sample" in result.stdout
     result = here("sweep", "--dtype", "float64", "--per-binade", "1", "--out", str(tmp_path))
     assert result.returncode == 2
     assert "at least 2" in result.stderr

@@ -4,6 +4,7 @@ audit's on the same inputs, and it catches the defects it judges (planted in tes
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from pathlib import Path
@@ -15,7 +16,7 @@ from suite import implementations
 from suite.audit import budgets as budget_data
 from suite.audit.engine import Auditor, AuditSettings
 from suite.audit.properties import accuracy_name
-from suite.numerics.formats import BFLOAT16, FLOAT16, FLOAT32, format_named
+from suite.numerics.formats import BFLOAT16, FLOAT16, FLOAT32, FLOAT64, format_named
 from suite.numerics.params import ORACLE_ORDER, Oracle, Params, Quantity
 from suite.numerics.ulp import Failure
 from suite.report.sweepreport import render_sweep_html, render_sweep_markdown
@@ -381,6 +382,47 @@ def test_a_budget_is_at_least_the_largest_error_a_sweep_found_on_every_input(tmp
     assert (again.max_ulp, again.swept, again.swept_at) == (4.0, 3.3, "0xc080")
 
 
+def test_a_rule_is_at_least_every_sweep_it_covers(tmp_path):
+    """A rule holds at any parameters, the swept ones too: ``budgets --sweeps`` raises it to the
+    largest error of every matching sweep (powers of two: only sweeps at such a beta), records
+    where (``swept_beta``, ``swept_threshold``) and keeps it when measured again; the audit does not
+    show a rule's sweep as the maximum of a configuration at other parameters."""
+    from suite.audit.budgets import SweptMaximum
+
+    def rule(path, kind):
+        (found,) = [
+            b
+            for b in budget_data.load(path).budgets
+            if (b.fmt, b.quantity, b.oracle, b.beta, b.beta_kind, b.device)
+            == (FLOAT64, Quantity.FORWARD, Oracle.DOCUMENTED, None, kind, "cpu")
+        ]
+        return found
+
+    path = tmp_path / "budgets.toml"
+    before = {kind: rule(budget_data.DEFAULT_FILE, kind).max_ulp for kind in ("*", "power_of_two")}
+    swept = (
+        SweptMaximum("float64", "forward", "documented", 10.0, 20.0, "cpu", 1500.0, "0xc050", 8200709),
+        SweptMaximum("float64", "forward", "documented", 2.0, 1.0, "cpu", 3.0, "0xc010", None),
+    )
+    path.write_text(budget_data.regenerate([], budget_data.load(), "test", partial=True, swept=swept))
+    anything = rule(path, "*")
+    assert (anything.max_ulp, anything.swept, anything.swept_at) == (2048.0, 1500.0, "0xc050")
+    assert (anything.swept_inputs, anything.swept_beta, anything.swept_threshold) == (8200709, 10.0, 20.0)
+    powers = rule(path, "power_of_two")
+    assert (powers.max_ulp, powers.swept, powers.swept_inputs, powers.swept_beta) == (4.0, 3.0, None, 2.0)
+    assert before == {"*": 1024.0, "power_of_two": 2.0}, "the test assumes the packaged rules"
+    again = tmp_path / "again.toml"
+    again.write_text(budget_data.regenerate([], budget_data.load(path), "test", partial=True))
+    assert again.read_text() == path.read_text()
+    settings = AuditSettings(
+        formats=(FLOAT64,), grid=((3.0, 20.0),), quantities=(Quantity.FORWARD,), budgets_file=str(path)
+    )
+    auditor = Auditor(settings)
+    config = auditor.configurations()[0]
+    assert auditor.budgets_of(config)["documented"] == 2048.0  # the rule applies at beta 3
+    assert auditor.every_input_of(config) == auditor.sweep_sample_of(config) == {"documented": None, "math": None}
+
+
 def test_judge_judges_a_sweep_again_from_what_it_recorded(tmp_path):
     """``softplus-audit judge``: against the file the sweep was judged by, the same judgment; against
     a file with a smaller budget, *exceeds* (exit 1) and the report says so; a sweep without its
@@ -448,6 +490,18 @@ def test_a_budget_recorded_with_its_sweep_says_so_where_the_audit_shows_it(tmp_p
     }
     assert budget_phrase(record) == "budget 1 ULP, headroom 0.5; on every input 0.75 ULP at x = 0xc000, headroom 0.25"
     assert budget_phrase(record, "math") == "budget 1 ULP, headroom 0.5"
+    assert auditor.sweep_sample_of(config) == {"documented": None, "math": None}
+    # a float64 sweep's sample (swept_inputs): said as what it is, never as every input
+    sampled_entry = r'\1swept = 0.75\nswept_at = "0xc000"\nswept_inputs = 8200361\n'
+    (tmp_path / "sampled.toml").write_text(entry.sub(sampled_entry, budget_data.DEFAULT_FILE.read_text()))
+    auditor = Auditor(dataclasses.replace(settings, budgets_file=str(tmp_path / "sampled.toml")))
+    assert auditor.every_input_of(config) == {"documented": None, "math": None}
+    sampled = {"max_ulp": 0.75, "x_bits": "0xc000", "inputs": 8200361}
+    assert auditor.sweep_sample_of(config) == {"documented": sampled, "math": None}
+    record = {**record, "every_input": auditor.every_input_of(config), "sweep_sample": auditor.sweep_sample_of(config)}
+    assert budget_phrase(record) == (
+        "budget 1 ULP, headroom 0.5; on a sweep's sample of 8,200,361 inputs 0.75 ULP at x = 0xc000, headroom 0.25"
+    )
 
 
 PUBLISHED = sorted(
@@ -467,7 +521,7 @@ def test_the_published_judged_sweeps_cover_the_float32_grid():
     }
     dtypes = [json.loads(p.read_text())["spec"]["dtype"] for p in PUBLISHED_EAGER]
     assert dtypes.count("float32") >= 17
-    assert dtypes.count("float64") == 3  # float64-sample/: each quantity at the default parameters
+    assert dtypes.count("float64") == 15  # float64-sample/: each quantity at each point of the grid
     assert {(q, b) for q in ("forward", "grad", "grad2") for b in (0.1, 1.0, 10.0)} <= quantities
 
 

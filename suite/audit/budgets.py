@@ -84,8 +84,11 @@ class Budget:
     measured: float | None = None
     beta_kind: str = "*"  # "*" (any beta) or "power_of_two"
     device: str = "cpu"  # the kind of device it was measured on (DEVICE_KINDS)
-    swept: float | None = None  # the largest error over every input of the format (a sweep), where known
+    swept: float | None = None  # the largest error outside the deviations a sweep found, where known
     swept_at: str | None = None  # its input's bits
+    swept_inputs: int | None = None  # a float64 sweep's sample: how many inputs (None: every input of the format)
+    swept_beta: float | None = None  # a rule's: the parameters the sweep measured at
+    swept_threshold: float | None = None
 
     @property
     def key(self) -> tuple:
@@ -332,6 +335,10 @@ def load(path: str | Path | None = None) -> Budgets:
     budgets = []
     for n, entry in enumerate(data.get("budget", []), 1):
         where = f"{path}: budget #{n}"
+
+        def optional(key: str, kind: str, entry=entry, where=where):
+            return _require(entry, key, kind, where) if key in entry else None
+
         budgets.append(
             Budget(
                 fmt=format_named(_require(entry, "dtype", "str", where, DTYPES)),
@@ -344,8 +351,11 @@ def load(path: str | Path | None = None) -> Budgets:
                 measured=entry.get("measured"),
                 beta_kind=_require(entry, "beta_kind", "str", where, BETA_KINDS) if "beta_kind" in entry else "*",
                 device=_require(entry, "device", "str", where, DEVICE_KINDS) if "device" in entry else "cpu",
-                swept=_require(entry, "swept", "number", where) if "swept" in entry else None,
-                swept_at=_require(entry, "swept_at", "str", where) if "swept_at" in entry else None,
+                swept=optional("swept", "number"),
+                swept_at=optional("swept_at", "str"),
+                swept_inputs=None if "swept_inputs" not in entry else int(optional("swept_inputs", "number")),
+                swept_beta=optional("swept_beta", "number"),
+                swept_threshold=optional("swept_threshold", "number"),
             )
         )
     deviations = []
@@ -593,10 +603,12 @@ HEADER = (
     "# entry was measured: the largest error over a wider grid of betas and thresholds, for betas that",
     "# are powers of two (b*x exact) and for any beta. Other betas round b*x, an error that softplus and",
     "# its derivatives pass on in proportion to |b*x|, at most exp's range: about 104 in float32 (so",
-    "# up to ~104 ULP) and 745 in float64 (~745 ULP); the measured maxima (64, 512) sit below those.",
-    "# A sample can miss the worst input: where a sweep of every input of the format measured a budget's",
-    "# configuration (`budgets --sweeps`), the budget is at least its largest error outside the deviations,",
-    "# rounded up the same way, recorded beside it (swept, swept_at) and kept when the file is measured again.",
+    "# up to ~104 ULP) and 745 in float64 (~745 ULP); the measured maxima (66.1, 512.5) sit below those.",
+    "# A sample can miss the worst input: where a sweep measured a budget's configuration (`budgets",
+    "# --sweeps`: every input of the format, or float64's larger sample, whose size is swept_inputs), the",
+    "# budget is at least its largest error outside the deviations, rounded up the same way, recorded",
+    "# beside it (swept, swept_at) and kept when the file is measured again; a rule, which holds at any",
+    "# parameters, is at least the largest of every matching sweep (at swept_beta, swept_threshold).",
     "# Budgets are measured on torch and are the yardstick for every implementation; known deviations",
     '# describe torch\'s kernels (family = "torch" unless an entry names another) and excuse nothing else.',
 )
@@ -604,8 +616,9 @@ HEADER = (
 
 @dataclass(frozen=True)
 class SweptMaximum:
-    """What a sweep of every input of a format measured for one budget: the largest error outside
-    the known deviations that excuse it, with its input (:mod:`suite.sweep.regions`)."""
+    """What a sweep measured for one budget: the largest error outside the known deviations that
+    excuse it, with its input (:mod:`suite.sweep.regions`), over every input of the format or, for
+    float64, over a sample of ``inputs`` inputs."""
 
     dtype: str
     quantity: str
@@ -615,10 +628,31 @@ class SweptMaximum:
     device: str  # the kind of device
     max_ulp: float
     at: str  # the input's bits
+    inputs: int | None = None  # a sample's size (None: every input of the format)
 
     @property
     def key(self) -> tuple:
         return (self.dtype, self.quantity, self.oracle, self.beta, self.threshold, "*", self.device)
+
+    def rule_keys(self) -> tuple[tuple, ...]:
+        """The keys of the rules it bounds from below: any beta, and powers of two where beta is one."""
+        kinds = ("*", "power_of_two") if is_power_of_two(self.beta) else ("*",)
+        return tuple((self.dtype, self.quantity, self.oracle, None, None, kind, self.device) for kind in kinds)
+
+    @classmethod
+    def recorded_with(cls, budget: Budget) -> SweptMaximum:
+        """What the budget file records beside ``budget`` (``swept``...), as the sweep's maximum."""
+        return cls(
+            budget.fmt.name,
+            budget.quantity.value,
+            budget.oracle.value,
+            budget.beta if budget.beta is not None else budget.swept_beta,
+            budget.threshold if budget.threshold is not None else budget.swept_threshold,
+            budget.device,
+            budget.swept,
+            budget.swept_at,
+            budget.swept_inputs,
+        )
 
 
 def regenerate(
@@ -655,19 +689,25 @@ def regenerate(
     A device the file has no deviations for gets the CPU's, seeded (:func:`seeded_deviations`):
     their regions and reasons, to be confirmed on the device, with every bound measured there.
 
-    ``swept``: what sweeps of every input measured (:class:`SweptMaximum`), and
-    ``swept_deviations`` the largest errors they found inside each accuracy deviation's region: a
-    budget is then at least the sweep's maximum, recorded beside it (``swept``, ``swept_at``),
-    since a sample may miss the worst input; a budget's recorded ``swept`` is kept when no new
-    sweep of it is given, and a deviation's bound covers what the sweeps found in its region.
+    ``swept``: what sweeps measured (:class:`SweptMaximum`: of every input, or float64's sample),
+    and ``swept_deviations`` the largest errors they found inside each accuracy deviation's region:
+    a budget is then at least the sweep's maximum, recorded beside it (``swept``, ``swept_at``,
+    and a sample's ``swept_inputs``), since the audit's sample may miss the worst input; a
+    budget's recorded ``swept`` is kept when no new sweep of it is given, and a deviation's bound
+    covers what the sweeps found in its region.
     """
     kind = device_kind(device)
     budgets = seeded_deviations(budgets, kind)
     measured, deviation_max = _maxima(observed, budgets)
     for key, value in (swept_deviations or {}).items():
         deviation_max[key] = max(deviation_max.get(key, 0.0), value)
-    known = {b.key: (b.swept, b.swept_at) for b in budgets.budgets if b.swept is not None}
-    known.update({m.key: (m.max_ulp, m.at) for m in swept if m.device == kind})
+    known = {b.key: SweptMaximum.recorded_with(b) for b in budgets.budgets if b.swept is not None}
+    for m in (m for m in swept if m.device == kind):
+        known[m.key] = m
+        # a rule holds at any parameters, the swept ones included: it is at least their largest error
+        for key in m.rule_keys():
+            if key not in known or m.max_ulp > known[key].max_ulp:
+                known[key] = m
     measured_on = {**budgets.measured_on, kind: provenance}
     kinds = [k for k in DEVICE_KINDS if k in measured_on]
     lines = [*HEADER]
@@ -678,7 +718,7 @@ def regenerate(
     ruled = any(b.beta is None and b.threshold is None and b.device == kind for b in budgets.budgets)
     for deviation in budgets.deviations:
         lines += _deviation_lines(deviation, deviation_max, partial or rules or ruled)
-    lines += _budget_lines(_rules(measured) if rules else measured, budgets, {} if rules else known)
+    lines += _budget_lines(_rules(measured) if rules else measured, budgets, known)
     return "\n".join(lines)
 
 
@@ -798,20 +838,23 @@ def _format_table(values: dict[Format, float]) -> str:
     return f"{{ {table} }}"
 
 
-def _budget_lines(measured: dict[tuple, float], budgets: Budgets, swept: dict[tuple, tuple] | None = None) -> list[str]:
+def _budget_lines(
+    measured: dict[tuple, float], budgets: Budgets, swept: dict[tuple, SweptMaximum] | None = None
+) -> list[str]:
     """The ``[[budget]]`` tables: fresh where measured, kept as they were elsewhere, sorted; each at
-    least its every-input maximum where a sweep measured one (``swept``: key -> (value, bits))."""
+    least the largest error a sweep measured (``swept``: key -> :class:`SweptMaximum`; a rule's,
+    at the parameters the sweep measured)."""
     swept = swept or {}
     kept = {}
     for b in budgets.budgets:
         if b.key not in measured:
             kept[b.key] = b
-    entries = {
-        key: (_ceil_power_of_two(max(value, swept.get(key, (0.0,))[0])), value) for key, value in measured.items()
-    }
-    entries.update(
-        {key: (max(b.max_ulp, _ceil_power_of_two(swept.get(key, (0.0,))[0])), b.measured) for key, b in kept.items()}
-    )
+
+    def floor(key) -> float:
+        return swept[key].max_ulp if key in swept else 0.0
+
+    entries = {key: (_ceil_power_of_two(max(value, floor(key))), value) for key, value in measured.items()}
+    entries.update({key: (max(b.max_ulp, _ceil_power_of_two(floor(key))), b.measured) for key, b in kept.items()})
 
     def order(item):  # each device's entries together, the CPU's first, in the file's order
         *key, device = item[0]
@@ -832,10 +875,17 @@ def _budget_lines(measured: dict[tuple, float], budgets: Budgets, swept: dict[tu
         lines.append(f"max_ulp = {_toml(float(budget))}")
         if value is not None:
             lines.append(f"measured = {_toml(round(float(value), 6))}")
-        if (dtype, quantity, oracle, beta, threshold, kind, device) in swept:
-            most, at = swept[(dtype, quantity, oracle, beta, threshold, kind, device)]
-            lines.append(f"swept = {_toml(float(most))}  # the largest error outside the deviations, every input")
-            lines.append(f"swept_at = {_toml(at)}")
+        m = swept.get((dtype, quantity, oracle, beta, threshold, kind, device))
+        if m is not None:
+            over = "every input" if m.inputs is None else "a sweep's sample"
+            if beta is None:
+                over += f" at beta {m.beta:g}, threshold {m.threshold:g}"
+            lines.append(f"swept = {_toml(float(m.max_ulp))}  # the largest error outside the deviations, {over}")
+            lines.append(f"swept_at = {_toml(m.at)}")
+            if m.inputs is not None:
+                lines.append(f"swept_inputs = {m.inputs}")
+            if beta is None:
+                lines += [f"swept_beta = {_toml(float(m.beta))}", f"swept_threshold = {_toml(float(m.threshold))}"]
         lines.append("")
     return lines
 

@@ -258,13 +258,34 @@ class Auditor:
         """Per oracle, what a sweep of every input found for the configuration's budget, where the
         budget file records it (``swept``): the largest error outside the known deviations (ULPs
         of the output format) and its input's bits; None where it records none."""
+        return {
+            oracle: {"max_ulp": b.swept, "x_bits": b.swept_at} if b and b.swept_inputs is None else None
+            for oracle, b in self._swept(config).items()
+        }
+
+    def sweep_sample_of(self, config: Configuration) -> dict[str, dict | None]:
+        """Per oracle, what a float64 sweep's sample (larger than the audit's) found for the
+        configuration's budget, where the budget file records it (``swept_inputs``): the largest
+        error outside the known deviations (ULPs), its input's bits and the sample's size."""
+        return {
+            oracle: {"max_ulp": b.swept, "x_bits": b.swept_at, "inputs": b.swept_inputs}
+            if b and b.swept_inputs is not None
+            else None
+            for oracle, b in self._swept(config).items()
+        }
+
+    def _swept(self, config: Configuration) -> dict:
+        """Per oracle name, the configuration's budget where a sweep of its parameters is recorded
+        with it (else None: none, or a rule's, measured at other parameters)."""
         out = {}
         for oracle in ORACLE_ORDER:
             budget = self.budgets.budget_for(
                 config.fmt, config.quantity, oracle, config.path, config.beta, config.threshold, config.device
             )
-            swept = budget is not None and budget.swept is not None
-            out[oracle.value] = {"max_ulp": budget.swept, "x_bits": budget.swept_at} if swept else None
+            here = budget is not None and budget.swept is not None
+            if here and budget.beta is None:
+                here = (budget.swept_beta, budget.swept_threshold) == (config.beta, config.threshold)
+            out[oracle.value] = budget if here else None
         return out
 
     def observe(

@@ -94,6 +94,7 @@ def config_entry(auditor, result, search: dict | None) -> dict:
         "exhaustive": result.exhaustive,
         "budgets": auditor.budgets_of(config),
         "every_input": auditor.every_input_of(config),
+        "sweep_sample": auditor.sweep_sample_of(config),
         "stats": stats,
         "properties": properties,
         "known_deviations": [_plain(c.as_record()) for c in result.deviations],

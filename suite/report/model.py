@@ -347,6 +347,10 @@ def budget_phrase(config: dict, oracle: str = "documented") -> str:
     if swept:  # the sample's maximum may not be the format's: say what every input gave
         text += f"; on every input {fmt_ulp(swept['max_ulp'])} ULP at x = {swept['x_bits']}, "
         text += _headroom(budget, swept["max_ulp"])
+    sampled = (config.get("sweep_sample") or {}).get(oracle)
+    if sampled:  # float64: a sweep's larger sample, no bound on every input either
+        text += f"; on a sweep's sample of {sampled['inputs']:,} inputs {fmt_ulp(sampled['max_ulp'])} ULP at x = "
+        text += f"{sampled['x_bits']}, " + _headroom(budget, sampled["max_ulp"])
     return text
 
 
