@@ -26,6 +26,7 @@ from suite.report import (
     RunFileError,
     Tolerance,
     compare_runs,
+    format_comparison,
     load_run,
     render_html,
     render_markdown,
@@ -679,6 +680,33 @@ def test_compare_says_when_the_searches_tried_other_examples_for_a_reason_outsid
     assert note.startswith("softplus-audit ran from a source tree in BASE and installed in NEW")
     newer["environment"]["hypothesis"] = "9.0.0"
     assert any(n.endswith("in NEW: the searches tried other examples") for n in compare_runs(run, newer).notes)
+
+
+def test_compare_counts_no_statistic_measured_on_other_inputs(run):
+    """A larger error found because the sample grew is not a regression of what is audited: the
+    configuration is named with how its inputs differ (count, or digest), its statistics' changes
+    are not counted, its properties' verdicts still are; the same inputs count as before."""
+    assert all("inputs_digest" in c for c in run["configurations"])
+    worse = copy.deepcopy(run)
+    first, second = worse["configurations"][0], worse["configurations"][1]
+    for config in (first, second):
+        config["stats"]["documented"]["max_ulp"] = 3.0
+    first["stats"]["documented"]["count"] += 1  # a larger sample
+    second["inputs_digest"] = "0123456789abcdef"  # as many inputs, other ones
+    prop = next(p for p in second["properties"] if p["name"] == "monotonicity")
+    prop["passed"], prop["verdict"] = False, "fail"
+    result = compare_runs(run, worse)
+    assert [(c.config, c.what) for c in result.regressions] == [(second["id"], "property monotonicity")]
+    count = run["configurations"][0]["stats"]["documented"]["count"]
+    assert result.other_inputs == [
+        (first["id"], f"{count:,} inputs in BASE, {count + 1:,} in NEW"),
+        (second["id"], f"other inputs, {second['stats']['documented']['count']:,} in each"),
+    ]
+    text = format_comparison(result, run, worse, Tolerance(), ("BASE", "NEW"))
+    assert "measured on other inputs (the sample changed, not what is audited): 2 configuration(s)" in text
+    same = copy.deepcopy(run)
+    same["configurations"][0]["stats"]["documented"]["max_ulp"] = 3.0
+    assert [c.what for c in compare_runs(run, same).regressions] == ["max ULP (documented)"]
 
 
 def test_compare_runs_lists_configurations_in_one_run_only(run):

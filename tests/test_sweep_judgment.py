@@ -116,6 +116,26 @@ def _largest(errors: np.ndarray):
     return float(errors.max()) if errors.size else None
 
 
+def _judged_as_the_masks_give(judgment: dict, oracle: Oracle, meas, masks: dict[str, np.ndarray]) -> dict:
+    """Assert that the judgment's record for ``oracle`` is what the measurements ``meas`` give inside
+    each region mask (``masks``: deviation id -> the inputs in its region, as the audit masks them)
+    and outside them all: inputs, largest error, wrong-class outputs. Returns the record."""
+    prop = accuracy_name(oracle)
+    inside = {(d["id"], d["property"]): d for d in judgment["deviations"]}
+    outside = np.ones(len(meas), dtype=bool)
+    for rid, region in masks.items():
+        outside &= ~region
+        record = inside[(rid, prop)]
+        assert record["inputs"] == region.sum()
+        assert record["max_ulp"] == _largest(meas.ulp_error[region])
+        assert record["wrong_class"] == np.count_nonzero(meas.failure[region] != Failure.NONE)
+    record = judgment["oracles"][oracle.value]
+    assert record["inputs_outside"] == outside.sum()
+    assert record["max_ulp_outside"] == _largest(meas.ulp_error[outside])
+    assert record["wrong_class_outside"] == np.count_nonzero(meas.failure[outside] != Failure.NONE)
+    return record
+
+
 @pytest.mark.parametrize(("fmt", "quantity", "beta", "threshold"), CASES, ids=lambda v: getattr(v, "name", str(v)))
 def test_a_16_bit_sweeps_judgment_is_the_audits_on_the_same_inputs(
     fmt, quantity, beta, threshold, budgets, torch_target
@@ -134,23 +154,11 @@ def test_a_16_bit_sweeps_judgment_is_the_audits_on_the_same_inputs(
     obs, exhaustive = auditor.observe_all(config)
     assert exhaustive
     assert len(obs.x) == fmt.count
-    inside = {(d["id"], d["property"]): d for d in judgment["deviations"]}
     args = (config.target, fmt, quantity, config.path, beta, threshold, config.family, config.device)
     for oracle in ORACLE_ORDER:
-        meas, prop = obs.measurements(oracle), accuracy_name(oracle)
-        outside = np.ones(len(obs.x), dtype=bool)
-        for deviation in budgets.deviations:
-            if prop in deviation.properties and deviation.applies(*args):
-                region = deviation.region_mask(obs)
-                outside &= ~region
-                record = inside[(deviation.id, prop)]
-                assert record["inputs"] == region.sum()
-                assert record["max_ulp"] == _largest(meas.ulp_error[region])
-                assert record["wrong_class"] == np.count_nonzero(meas.failure[region] != Failure.NONE)
-        record = judgment["oracles"][oracle.value]
-        assert record["inputs_outside"] == outside.sum()
-        assert record["max_ulp_outside"] == _largest(meas.ulp_error[outside])
-        assert record["wrong_class_outside"] == np.count_nonzero(meas.failure[outside] != Failure.NONE)
+        prop = accuracy_name(oracle)
+        masks = {d.id: d.region_mask(obs) for d in budgets.deviations if prop in d.properties and d.applies(*args)}
+        record = _judged_as_the_masks_give(judgment, oracle, obs.measurements(oracle), masks)
         audited = auditor.result(config).property(prop)
         assert (record["verdict"] == "within budget") == audited.passed
     zeros = (obs.y == 0) & (obs.reference(Oracle.DOCUMENTED).rounded > 0)
@@ -249,26 +257,12 @@ def test_a_float64_samples_judgment_is_made_on_the_inputs_it_measured(quantity, 
     params = Params.as_kernel_sees(beta, threshold, FLOAT64)
     y = torch_target.evaluate(x, FLOAT64, quantity, beta, threshold, spec.device, spec.path)
     args = (spec.target, FLOAT64, quantity, spec.path, beta, threshold, "torch", spec.device)
-    inside = {(d["id"], d["property"]): d for d in judgment["deviations"]}
     excused = 0
     for oracle in ORACLE_ORDER:
-        ref = fast_reference(quantity, x, params, FLOAT64, oracle)
-        meas, prop = measure(y, ref), accuracy_name(oracle)
-        outside = np.ones(len(x), dtype=bool)
-        for deviation in budgets.deviations:
-            if prop in deviation.properties and deviation.applies(*args):
-                region = deviation.contains(x, params)
-                outside &= ~region
-                excused += 1
-                record = inside[(deviation.id, prop)]
-                assert record["inputs"] == region.sum()
-                assert record["max_ulp"] == _largest(meas.ulp_error[region])
-                assert record["wrong_class"] == np.count_nonzero(meas.failure[region] != Failure.NONE)
-        record = judgment["oracles"][oracle.value]
-        assert record["inputs_outside"] == outside.sum()
-        assert record["max_ulp_outside"] == _largest(meas.ulp_error[outside])
-        assert record["wrong_class_outside"] == np.count_nonzero(meas.failure[outside] != Failure.NONE)
-        assert record["verdict"] == "within budget"
+        meas, prop = measure(y, fast_reference(quantity, x, params, FLOAT64, oracle)), accuracy_name(oracle)
+        masks = {d.id: d.contains(x, params) for d in budgets.deviations if prop in d.properties and d.applies(*args)}
+        excused += len(masks)
+        assert _judged_as_the_masks_give(judgment, oracle, meas, masks)["verdict"] == "within budget"
     assert excused, "no deviation applies: the case tests nothing of the classes"
     zeros = (y == 0) & (fast_reference(quantity, x, params, FLOAT64, Oracle.DOCUMENTED).rounded > 0)
     assert judgment["positivity"]["zeros_outside"] + judgment["positivity"]["zeros_inside"] == zeros.sum()

@@ -201,6 +201,13 @@ def test_compare_takes_two_sweeps_of_any_implementations(run_json, tmp_path):
         "max ULP (documented)",
         "outputs 0 where the correct rounding is > 0",
     }
+    larger = json.loads(planted.read_text())  # a larger sample (float64): nothing it found counts
+    larger["inputs"] += 1
+    result = compare_sweeps(load_sweep(SWEEP), larger)
+    assert not result.changes
+    assert result.other_inputs == [
+        (result.other_inputs[0][0], f"{same['inputs']:,} inputs in BASE, {same['inputs'] + 1:,} in NEW")
+    ]
     other = json.loads(SWEEP.read_text())
     other["spec"]["dtype"] = "bfloat16"
     elsewhere = tmp_path / "other.json"

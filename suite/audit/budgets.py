@@ -603,7 +603,7 @@ HEADER = (
     "# entry was measured: the largest error over a wider grid of betas and thresholds, for betas that",
     "# are powers of two (b*x exact) and for any beta. Other betas round b*x, an error that softplus and",
     "# its derivatives pass on in proportion to |b*x|, at most exp's range: about 104 in float32 (so",
-    "# up to ~104 ULP) and 745 in float64 (~745 ULP); the measured maxima (66.1, 512.5) sit below those.",
+    "# up to ~104 ULP) and 745 in float64 (~745 ULP); the measured maxima (66.1, 513.8) sit below those.",
     "# A sample can miss the worst input: where a sweep measured a budget's configuration (`budgets",
     "# --sweeps`: every input of the format, or float64's larger sample, whose size is swept_inputs), the",
     "# budget is at least its largest error outside the deviations, rounded up the same way, recorded",

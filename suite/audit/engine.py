@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -121,6 +122,9 @@ class ConfigResult:
     # the knife edges (inputs within 2**-20 ULP of a rounding midpoint) and how many it rounds
     # correctly (None: none were looked for at this format, quantity and beta)
     knife_edges: dict | None = None
+    # which inputs were measured: the first 16 hex digits of the SHA-256 of their float64 values
+    # (two runs whose digests differ measured other inputs: the sample changed, not the target)
+    inputs_digest: str = ""
 
     @property
     def passed(self) -> bool:
@@ -334,6 +338,7 @@ class Auditor:
             disagreement,
             Zeros.of(obs),
             self._knife_edges(config),
+            hashlib.sha256(np.ascontiguousarray(obs.x, dtype=np.float64).tobytes()).hexdigest()[:16],
         )
         self._results[config] = result
         return result

@@ -92,6 +92,7 @@ def config_entry(auditor, result, search: dict | None) -> dict:
         "path": config.path,
         "quantity": config.quantity.value,
         "exhaustive": result.exhaustive,
+        "inputs_digest": result.inputs_digest,
         "budgets": auditor.budgets_of(config),
         "every_input": auditor.every_input_of(config),
         "sweep_sample": auditor.sweep_sample_of(config),

@@ -8,6 +8,8 @@ regions where softplus implementations go wrong, scaled by ``b`` and ``t``:
 * the threshold band: the floats within 64 steps of ``t/b``;
 * exp's overflow and underflow edges in the compute format (``b·x`` near ``log(max)``,
   ``log(min normal)`` and ``log(min subnormal)``), where results turn subnormal and flush;
+* where ``b`` is not a power of two, the inputs whose product ``b·x`` the kernel rounds by
+  nearly half an ULP, with results at the top of a binade (:func:`product_rounding`);
 * every sample point's upper neighbour, so monotonicity is checked on adjacent floats.
 
 The sample is a pure function of the format, ``b``, ``t`` and the size: the same run audits
@@ -78,11 +80,69 @@ def stratified(fmt: Format, beta: float, threshold: float, per_binade: int = 16,
         parts.append(c + steps * spacing)
         width = abs(c) * 0.05 if name != "threshold" else abs(c) * 0.001
         parts.append(c + rng.uniform(-width, width, focused // 8))
+    parts.append(product_rounding(fmt, beta))
     values = fmt.round(np.concatenate(parts))
     finite = values[np.isfinite(values)]
     neighbours = fmt.decode(fmt.next_up(fmt.encode(finite)))
     values = np.concatenate([values, neighbours, special_values()])
     return _unique_sorted(values)
+
+
+def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Veltkamp's split of float64 values: ``a = high + low``, each with at most 26 significant bits."""
+    c = a * 134217729.0  # 2**27 + 1
+    high = c - (c - a)
+    return high, a - high
+
+
+def _product_error(b: float, x: np.ndarray, op: Format) -> np.ndarray:
+    """``b·x − round(b·x)`` in ULPs of the rounded product, exactly (rounded in ``op``): the
+    product of two float32 values is exact in float64; of two float64, Dekker's two-product."""
+    if op.width == 32:
+        exact = np.float64(b) * x
+        rounded = exact.astype(np.float32).astype(np.float64)
+        error = exact - rounded
+    else:
+        rounded = b * x
+        bh, bl = _split(np.float64(b))
+        xh, xl = _split(x)
+        error = ((bh * xh - rounded) + bh * xl + bl * xh) + bl * xl
+    spacing = np.ldexp(1.0, op.quantum_exponent(rounded).astype(np.int64))
+    return error / spacing
+
+
+def product_rounding(fmt: Format, beta: float, per_window: int = 2) -> np.ndarray:
+    """Inputs where rounding ``b·x`` costs the most (none where ``b`` is a power of two: then the
+    product is exact).
+
+    The kernel rounds ``b·x`` in its compute format before ``exp``; an error of half an ULP there
+    is an absolute error of ``ulp(b·x)/2`` in the exponent, so a relative error of up to
+    ``|b·x|·2^-p`` in ``e^(b·x)``, passed on to the value and both derivatives (each about
+    ``e^(b·x)`` times a constant far left), largest in ULPs where the result's significand is
+    just below 2. For each result binade ``2^k`` (normal results, ``b·x`` from about
+    ``log(min normal)`` to −1) and each quantity's constant (``1/b``, 1, ``b``): the input ``x₀``
+    where the result is just below ``2^(k+1)``, its nearest floats (a window), and of those the
+    ``per_window`` whose product the kernel rounds closest to half an ULP (computed exactly)."""
+    op = opmath_format(fmt)
+    kernel_beta = float(op.round(np.float64(beta)))
+    if not (math.isfinite(kernel_beta) and kernel_beta > 0) or math.frexp(kernel_beta)[0] == 0.5:
+        return np.empty(0)
+    window = 4096 if fmt.precision > 24 else 256
+    lowest = op.emin * math.log(2)  # log(min normal) of the compute format
+    found = []
+    for shift in (math.log(kernel_beta), 0.0, -math.log(kernel_beta)):  # value, gradient, second derivative
+        top = math.floor((-1.0 - shift) / math.log(2))
+        bottom = math.ceil((lowest - shift) / math.log(2))
+        for k in range(bottom, top):
+            bx = shift + (k + 1) * math.log(2)  # the result is 2^(k+1) there: step below, by the window's width
+            bx -= 2 * window * abs(bx) * 2.0 ** (1 - fmt.precision)
+            centre = fmt.encode(fmt.round(np.float64(bx / kernel_beta)))
+            ordinals = fmt.ordinal(centre) + np.arange(-window, window + 1)
+            x = fmt.decode(fmt.from_ordinal(ordinals))
+            x = x[np.isfinite(x)]
+            worst = np.argsort(-np.abs(_product_error(kernel_beta, x, op)), kind="stable")[:per_window]
+            found.append(x[worst])
+    return np.concatenate(found) if found else np.empty(0)
 
 
 def dense_binade(fmt: Format, beta: float, threshold: float, binade: int, per_binade: int) -> np.ndarray:

@@ -67,11 +67,14 @@ SWEEP_MEASURED = ("oracles", "violations", "inputs")
 class Comparison:
     """The outcome: the matched configurations, the changes the rule counts (regressions and
     improvements), and every matched configuration measured otherwise at all (``differing``: its id
-    and what differed), within the rule or not: the rest are the same bit for bit."""
+    and what differed), within the rule or not: the rest are the same bit for bit. A configuration
+    measured on other inputs (``other_inputs``: its id and how) counts no change of its statistics:
+    they differ because the sample did; its properties' verdicts still count."""
 
     matched: int = 0
     changes: list[Change] = field(default_factory=list)
     differing: list[tuple[str, list[str]]] = field(default_factory=list)
+    other_inputs: list[tuple[str, str]] = field(default_factory=list)
     only_base: list[str] = field(default_factory=list)
     only_new: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -111,7 +114,24 @@ def _where(base_worst: dict | None, new_worst: dict | None) -> str:
     return f"at x = {n or 'none'} (BASE: {b or 'none'})"
 
 
+def other_inputs(base: dict, new: dict) -> str | None:
+    """How two runs' configurations were measured on other inputs (the audit's sample changed, not
+    the implementation), as far as their files tell: other counts, or other digests of the inputs
+    (:attr:`suite.audit.engine.ConfigResult.inputs_digest`; files without one tell by count only).
+    None: the same inputs."""
+    b, n = (r["stats"]["documented"]["count"] for r in (base, new))
+    if b != n:
+        return f"{b:,} inputs in BASE, {n:,} in NEW"
+    digests = base.get("inputs_digest"), new.get("inputs_digest")
+    if all(digests) and digests[0] != digests[1]:
+        return f"other inputs, {n:,} in each"
+    return None
+
+
 def _compare_config(cid: str, base: dict, new: dict, tol: Tolerance, out: Comparison) -> None:
+    # on other inputs a statistic that differs says nothing of the implementation: listed, not counted
+    elsewhere = other_inputs(base, new)
+    found = []
     for oracle in ORACLES:
         b, n = _ulp(base["stats"][oracle]["max_ulp"]), _ulp(new["stats"][oracle]["max_ulp"])
         worse, better = n > b * (1 + tol.rel) + tol.abs_ulp, b > n * (1 + tol.rel) + tol.abs_ulp
@@ -119,10 +139,14 @@ def _compare_config(cid: str, base: dict, new: dict, tol: Tolerance, out: Compar
             base_worst, new_worst = base["stats"][oracle].get("worst"), new["stats"][oracle].get("worst")
             check = reference_command(new, new_worst, oracle) if new_worst and "quantity" in new else ""
             where = _where(base_worst, new_worst)
-            out.changes.append(Change(cid, f"max ULP ({oracle})", fmt_ulp(b), fmt_ulp(n), worse, where, check))
+            found.append(Change(cid, f"max ULP ({oracle})", fmt_ulp(b), fmt_ulp(n), worse, where, check))
     b, n = (r["stats"]["documented"]["correctly_rounded_rate"] for r in (base, new))
     if n < b - tol.rate or n > b + tol.rate:
-        out.changes.append(Change(cid, "correctly rounded (documented)", fmt_rate(b), fmt_rate(n), n < b))
+        found.append(Change(cid, "correctly rounded (documented)", fmt_rate(b), fmt_rate(n), n < b))
+    if elsewhere:
+        out.other_inputs.append((cid, elsewhere))
+    else:
+        out.changes += found
     base_props = {p["name"]: _verdict(p) for p in base["properties"]}
     new_props = {p["name"]: _verdict(p) for p in new["properties"]}
     for name, verdict in base_props.items():
@@ -238,7 +262,7 @@ def compare_sweeps(base: dict, new: dict, tolerance: Tolerance | None = None) ->
     name = "-".join(key.values())
     pseudo = [  # a sweep's statistics and parameters in a run configuration's shape
         {
-            "stats": {o: s["oracles"][o] for o in ORACLES},
+            "stats": {o: {**s["oracles"][o], "count": s["inputs"]} for o in ORACLES},
             "properties": [],
             **{k: s["spec"][k] for k in ("dtype", "quantity", "beta", "threshold")},
         }
@@ -252,7 +276,7 @@ def compare_sweeps(base: dict, new: dict, tolerance: Tolerance | None = None) ->
             if (b is None) != (n is None):
                 out.notes.append(f"{name}: {count} measured in {'NEW' if b is None else 'BASE'} only")
             continue
-        if b["count"] != n["count"]:
+        if b["count"] != n["count"] and not out.other_inputs:  # on other inputs, counts say nothing either
             first = (n if n["count"] > b["count"] else b).get("example") or {}
             example = f" (first: x = {first.get('x_bits')})" if first.get("x_bits") else ""
             out.changes.append(
@@ -296,6 +320,14 @@ def format_comparison(result: Comparison, base: dict, new: dict, tolerance: Tole
         more = f", … ({len(result.differing) - 5} more)" if len(result.differing) > 5 else ""
         lines.append(
             f"measured otherwise, within the rule or not: {len(result.differing)} configuration(s): {shown}{more}"
+        )
+    if result.other_inputs:
+        shown = ", ".join(f"{name} ({how})" for name, how in result.other_inputs[:5])
+        more = f", … ({len(result.other_inputs) - 5} more)" if len(result.other_inputs) > 5 else ""
+        lines.append(
+            f"measured on other inputs (the sample changed, not what is audited): {len(result.other_inputs)} "
+            f"configuration(s), their statistics' changes not counted, their properties' verdicts counted: "
+            f"{shown}{more}"
         )
     lines += result.notes
     lines.append(
