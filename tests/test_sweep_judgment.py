@@ -330,6 +330,10 @@ def test_a_sweep_reports_first_words_are_its_judgment(budgets):
     page = render_sweep_html(data)
     assert '<header class="verdict fail"' in page
     assert "Exceeds the budget" in page.split("</header>")[0]
+    from suite.report.sweepreport import precise_ulp
+
+    outside = data["judgment"]["oracles"]["documented"]["max_ulp_outside"]
+    assert f'title="largest error outside the known deviations">{precise_ulp(outside)} ULP</p>' in page
     assert "Against the budgets and known deviations" in page
     data["judgment"] = {"judged": False, "why": "no statistics per region"}
     assert "**Not judged against the budgets: no statistics per region.**" in render_sweep_markdown(data)

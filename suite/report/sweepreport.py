@@ -241,6 +241,13 @@ def render_sweep_html(data: dict) -> str:
     svg = svg.replace("<svg ", '<svg class="plot" role="img" aria-label="ULP errors of the sweep" ', 1)
     documented = data["oracles"]["documented"]
     judged = (data.get("judgment") or {}).get("verdict")
+    # the figure a judged verdict rests on: the largest error outside the known deviations (those
+    # inside, up to 2^p ULP where a deviation accepts any error, would shout over a verdict that holds)
+    outside = ((data.get("judgment") or {}).get("oracles") or {}).get("documented") or {}
+    if outside.get("max_ulp_outside") is not None:
+        headline, headline_title = outside["max_ulp_outside"], "largest error outside the known deviations"
+    else:
+        headline, headline_title = documented["max_ulp"], "largest error"
     verdict = "faithful" if as_float(documented["max_ulp"]) < 1 else "not faithful"
     header = JUDGMENT_CLASSES[judged] if judged else ("pass" if verdict == "faithful" else "fail")
     return (
@@ -250,6 +257,8 @@ def render_sweep_html(data: dict) -> str:
             s={**data, "reproducers": data.get("reproducers")},
             env_line=env_line,
             header=header,
+            headline=headline,
+            headline_title=headline_title,
             judgment=judgment_sentence(data),
             zeros=(data["violations"].get("zero_where_positive") or {}).get("count", 0),
             figure=Markup(svg),
