@@ -421,6 +421,22 @@ def test_a_rule_is_at_least_every_sweep_it_covers(tmp_path):
     assert auditor.every_input_of(config) == auditor.sweep_sample_of(config) == {"documented": None, "math": None}
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('swept = 3.0\nswept_at = "0xc010"\n', "a rule's swept needs swept_at, swept_beta and swept_threshold"),
+        ("beta = 1.0\nthreshold = 20.0\nswept = 3.0\n", "swept needs swept_at"),
+    ],
+)
+def test_a_budget_file_says_what_a_sweeps_record_lacks(tmp_path, extra, message):
+    """Hand-edited: a sweep's maximum without its input, or a rule's without the parameters it was
+    found at, is one clear error, not a crash when the file is measured again."""
+    path = tmp_path / "budgets.toml"
+    path.write_text('[[budget]]\ndtype = "float64"\nquantity = "grad"\noracle = "math"\nmax_ulp = 4.0\n' + extra)
+    with pytest.raises(budget_data.BudgetFileError, match=message):
+        budget_data.load(path)
+
+
 def test_judge_judges_a_sweep_again_from_what_it_recorded(tmp_path):
     """``softplus-audit judge``: against the file the sweep was judged by, the same judgment; against
     a file with a smaller budget, *exceeds* (exit 1) and the report says so; a sweep without its

@@ -358,6 +358,11 @@ def load(path: str | Path | None = None) -> Budgets:
                 swept_threshold=optional("swept_threshold", "number"),
             )
         )
+        rule = "beta" not in entry and "threshold" not in entry
+        if "swept" in entry and rule and not {"swept_at", "swept_beta", "swept_threshold"} <= set(entry):
+            raise BudgetFileError(f"{where}: a rule's swept needs swept_at, swept_beta and swept_threshold beside it")
+        if "swept" in entry and "swept_at" not in entry:
+            raise BudgetFileError(f"{where}: swept needs swept_at (the input's bits) beside it")
     deviations = []
     seen: set[str] = set()
     for n, entry in enumerate(data.get("deviation", []), 1):
