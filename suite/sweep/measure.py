@@ -26,6 +26,20 @@ MAX_ESCALATED = 4096
 """Per chunk, the most inputs the compiled pass sends to mpmath; beyond, the NumPy path measures the chunk."""
 
 
+def empty_accumulator(spec: SweepSpec, start: int, stop: int, implementation) -> Accumulator:
+    """An empty accumulator for ``spec``'s inputs ``[start, stop)``: the other kernel path's
+    disagreement where there is one, and the statistics per class of the known deviations'
+    regions (:mod:`suite.sweep.regions`)."""
+    other_path = spec.other_path(implementation.paths(spec.device))
+    regions = regions_of(spec, implementation.family, budgets.load(spec.budgets))
+    return Accumulator(
+        start,
+        stop,
+        path_disagreement=Violation() if other_path else None,
+        regions=RegionStats(implementation.family, regions),
+    )
+
+
 def sweep_range(
     spec: SweepSpec,
     start: int,
@@ -55,13 +69,8 @@ def sweep_range(
     if working_type(fmt, params) != np.float64:
         kernels = None  # the one-pass loop is written for W = float64
     other_path = spec.other_path(implementation.paths(spec.device))
-    regions = regions_of(spec, implementation.family, budgets.load(spec.budgets))
-    acc = Accumulator(
-        start,
-        start,
-        path_disagreement=Violation() if other_path else None,
-        regions=RegionStats(implementation.family, regions),
-    )
+    acc = empty_accumulator(spec, start, start, implementation)
+    regions = acc.regions.regions
     begun = time.perf_counter()
     for lo in range(start, stop, CHUNK):
         hi = min(stop, lo + CHUNK)

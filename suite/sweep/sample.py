@@ -8,14 +8,13 @@ import time
 
 import numpy as np
 
-from suite.audit import budgets
 from suite.files import json_float
 from suite.numerics.fastref import fast_reference
 from suite.numerics.params import ORACLE_ORDER, Oracle, Params, Quantity
 from suite.numerics.ulp import Failure, measure
 from suite.sweep.accumulate import Accumulator, OracleTotals, Violation
-from suite.sweep.measure import CHUNK
-from suite.sweep.regions import ClassTotals, Largest, RegionStats, class_masks, regions_of
+from suite.sweep.measure import CHUNK, empty_accumulator
+from suite.sweep.regions import ClassTotals, Largest, class_masks
 from suite.sweep.spec import SweepSpec
 
 
@@ -35,22 +34,9 @@ def sample_float64(spec: SweepSpec, per_binade: int, implementation, progress=No
     x_all = stratified(spec.fmt, spec.beta, spec.threshold, per_binade=per_binade)
     if hasattr(progress, "set_total"):
         progress.set_total(len(x_all))
-    acc = _accumulator(spec, 0, 0, implementation)
+    acc = empty_accumulator(spec, 0, 0, implementation)
     measure_float64(spec, x_all, implementation, acc, progress)
     return acc, x_all
-
-
-def _accumulator(spec: SweepSpec, start: int, stop: int, implementation) -> Accumulator:
-    """An empty float64 accumulator: the other path's disagreement where there is one, and the
-    statistics per class of the known deviations' regions (:mod:`suite.sweep.regions`)."""
-    other_path = spec.other_path(implementation.paths(spec.device))
-    regions = regions_of(spec, implementation.family, budgets.load(spec.budgets))
-    return Accumulator(
-        start,
-        stop,
-        path_disagreement=Violation() if other_path else None,
-        regions=RegionStats(implementation.family, regions),
-    )
 
 
 def sweep_binades(spec: SweepSpec, start: int, stop: int, implementation, progress=None) -> Accumulator:
@@ -59,7 +45,7 @@ def sweep_binades(spec: SweepSpec, start: int, stop: int, implementation, progre
     statistics. Wrong-way steps are counted within each drawn pair of neighbours."""
     from suite.inputs.sets import dense_binade
 
-    acc = _accumulator(spec, start, stop, implementation)
+    acc = empty_accumulator(spec, start, stop, implementation)
     for binade in range(start, stop):
         x = dense_binade(spec.fmt, spec.beta, spec.threshold, binade, spec.per_binade)
         measure_float64(spec, x, implementation, acc, progress)
