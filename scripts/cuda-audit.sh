@@ -3,8 +3,8 @@
 #   1. the default audit on cuda: every dtype, the parameter grid, forward, gradient and second
 #      derivative; every float16 and bfloat16 input (exhaustive), samples of float32 and float64
 #      -> audit.json/.html/.md (reported "no budget recorded for cuda" until budgets are committed)
-#   2. the budgets and deviation bounds measured on the device, for review (not applied)
-#      -> budgets-cuda.toml
+#   2. the budgets and deviation bounds measured on the device, for review (not applied): one per
+#      grid point, and the rules for any other parameters on the rules' grid -> budgets-cuda.toml
 #   3. every float32 input on the GPU, forward and gradient, default parameters: outputs in batches
 #      from the GPU, measured on every CPU core, each judged against step 2's budgets (do the
 #      budgets measured on the audit's sample bound every input?) -> sweeps/sweep-*.json/.md/.html
@@ -55,7 +55,12 @@ step() {  # step N NAME COMMAND...: run it if N is in STEPS, and record its wall
 }
 audit() { "$PY" -m suite.cli "$@"; }
 
-budgets() { audit budgets --target "$TARGET" --device cuda "${EXTRA[@]}" > "$OUT/budgets-cuda.toml"; }
+budgets() {  # one budget per grid point, then the rules (any beta and threshold) on the rules' grid
+  audit budgets --target "$TARGET" --device cuda "${EXTRA[@]}" > "$OUT/budgets-cuda-points.toml"
+  audit budgets --rules --budgets "$OUT/budgets-cuda-points.toml" --target "$TARGET" --device cuda "${EXTRA[@]}" \
+    > "$OUT/budgets-cuda.toml"
+  rm "$OUT/budgets-cuda-points.toml"
+}
 corpora() { for d in cuda cpu; do audit corpus --target "$TARGET" --device "$d" --out "$OUT" --name "corpus-$d" > /dev/null; done; }
 sweep() {  # judged against the budgets step 2 measured on the device, where it ran
   local judged=(); [ -s "$OUT/budgets-cuda.toml" ] && judged=(--budgets "$OUT/budgets-cuda.toml")

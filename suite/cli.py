@@ -294,12 +294,21 @@ def _cmd_budgets(args: argparse.Namespace) -> int:
     import torch
 
     from suite.audit import budgets
-    from suite.audit.defaults import DEFAULT_GRID
+    from suite.audit.defaults import DEFAULT_GRID, RULES_GRID
+    from suite.audit.options import grid_text
     from suite.implementations import DEFAULT_TARGETS
+    from suite.implementations.base import device_kind
 
     path = Path(args.budgets) if args.budgets else budgets.DEFAULT_FILE
     if args.write and path.exists() and not os.access(path, os.W_OK):
         raise UsageError(f"--write: the budget file {path} is not writable")
+    recorded = None
+    if args.rules:  # the rules' grid: --grid, else the one the file's rules were measured on, else RULES_GRID
+        try:
+            recorded = budgets.load(path).rules_grid.get(device_kind(args.device[0] if args.device else "cpu"))
+        except budgets.BudgetFileError as error:
+            raise UsageError(str(error)) from None
+        args.grid = args.grid or grid_text(recorded or RULES_GRID)
     auditor = _session(args).auditor
     settings = auditor.settings
     if len(auditor.devices) != 1:
@@ -307,6 +316,17 @@ def _cmd_budgets(args: argparse.Namespace) -> int:
             f"budgets measures one kind of device at a time; got --device {' --device '.join(auditor.devices)}"
         )
     (device,) = auditor.devices
+    every_configuration = (
+        set(settings.formats) == set(FORMATS.values())
+        and set(settings.quantities) == set(Quantity)
+        and set(DEFAULT_TARGETS) <= set(settings.targets)
+    )
+    if recorded and set(settings.grid) != set(recorded) and not every_configuration:
+        # the recorded grid must be true of every rule: a new point is measured for all of them or none
+        raise UsageError(
+            f"--rules --grid: the file's rules were measured on --grid '{grid_text(recorded)}'; measure another "
+            "grid with every dtype, quantity and default target, or that grid with part of them"
+        )
     provenance = f"torch {torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}"
     if device != "cpu":  # the GPU, its compute capability and the CUDA runtime torch was built with
         from suite.environment import cuda_device_line
@@ -328,6 +348,7 @@ def _cmd_budgets(args: argparse.Namespace) -> int:
         device=device,
         swept=swept,
         swept_deviations=swept_deviations,
+        grid=settings.grid,
     )
     if args.write:
         from suite.files import write_text_atomically
@@ -750,7 +771,9 @@ def _add_budgets_command(sub) -> None:
         "--rules",
         action="store_true",
         help="the grid is a sample of the parameters users choose: set the rules that apply at any beta and "
-        "threshold (one for betas that are powers of two, one for any beta) instead of one budget per grid point",
+        "threshold (one for betas that are powers of two, one for any beta) instead of one budget per grid point; "
+        "without --grid, the grid the file's rules were measured on (rules_grid), else a default of 19 points; "
+        "a grid that lacks one of the recorded points only raises the rules",
     )
     bud.add_argument(
         "--sweeps",

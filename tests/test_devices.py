@@ -275,6 +275,8 @@ def test_the_cuda_script_runs_every_step_on_the_synthetic_device(tmp_path):
     assert all(c["budgets"]["documented"] is None for c in run["configurations"])
     measured = budgets.load(out / "budgets-cuda.toml")
     assert measured.records_device("cuda")
+    assert measured.rules_grid["cuda"] == ((1.0, 20.0),)  # the rules measured on the device, on the grid given
+    assert {b.beta_kind for b in measured.budgets if b.device == "cuda" and b.beta is None} == {"*", "power_of_two"}
     sweeps = sorted((out / "sweeps").glob("sweep-*.json"))
     assert [json.loads(p.read_text())["spec"]["quantity"] for p in sweeps] == ["forward", "grad"]
     for p in sweeps:  # each judged on every input against the budgets the audit measured on the device

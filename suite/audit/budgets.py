@@ -236,6 +236,8 @@ class Budgets:
     budgets: tuple[Budget, ...]
     deviations: tuple[Deviation, ...] = field(default_factory=tuple)
     measured_on: dict[str, str] = field(default_factory=dict)  # per kind of device: what measured it
+    # per kind of device: the (beta, threshold) grid its rules were measured on (absent: not recorded)
+    rules_grid: dict[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
 
     def budget_for(
         self,
@@ -397,12 +399,41 @@ def load(path: str | Path | None = None) -> Budgets:
     source = PACKAGED_NAME if path == DEFAULT_FILE else str(path)
     meta = data.get("meta", {})
     measured_on = {kind: str(meta[_measured_on_key(kind)]) for kind in DEVICE_KINDS if _measured_on_key(kind) in meta}
-    return Budgets(source, tuple(budgets), tuple(deviations), measured_on)
+    rules_grid = {
+        kind: _grid(meta[_rules_grid_key(kind)], f"{path}: [meta] {_rules_grid_key(kind)}")
+        for kind in DEVICE_KINDS
+        if _rules_grid_key(kind) in meta
+    }
+    return Budgets(source, tuple(budgets), tuple(deviations), measured_on, rules_grid)
 
 
 def _measured_on_key(kind: str) -> str:
     """The ``[meta]`` key of what measured a kind of device's entries (the CPU's keeps its old name)."""
     return "measured_on" if kind == "cpu" else f"measured_on_{kind}"
+
+
+def _rules_grid_key(kind: str) -> str:
+    """The ``[meta]`` key of the grid a kind of device's rules were measured on."""
+    return "rules_grid" if kind == "cpu" else f"rules_grid_{kind}"
+
+
+def _grid(value, where: str) -> tuple[tuple[float, float], ...]:
+    """A recorded grid: a non-empty list of ``[beta, threshold]`` pairs, beta finite and > 0."""
+
+    def pair(item) -> bool:
+        return (
+            isinstance(item, list)
+            and len(item) == 2
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in item)
+            and math.isfinite(item[0])
+            and item[0] > 0
+        )
+
+    if not isinstance(value, list) or not value or not all(pair(item) for item in value):
+        raise BudgetFileError(
+            f"{where} must be a list of [beta, threshold] pairs, beta finite and > 0, e.g. [[1.0, 20.0]]"
+        )
+    return tuple((float(b), float(t)) for b, t in value)
 
 
 @dataclass(frozen=True)
@@ -605,10 +636,14 @@ HEADER = (
     "# paths, rounded up to a power of two (at least 1/2) to absorb CPU-capability differences; a",
     "# deviation's max_ulp is the largest error measured inside its region, rounded up the same way.",
     "# Rules (entries without beta and threshold, `budgets --rules`) apply at any parameters where no",
-    "# entry was measured: the largest error over a wider grid of betas and thresholds, for betas that",
-    "# are powers of two (b*x exact) and for any beta. Other betas round b*x, an error that softplus and",
-    "# its derivatives pass on in proportion to |b*x|, at most exp's range: about 104 in float32 (so",
-    "# up to ~104 ULP) and 745 in float64 (~745 ULP); the measured maxima (66.1, 513.8) sit below those.",
+    "# entry was measured: the largest error over a wider grid of betas and thresholds (rules_grid below;",
+    "# a run that lacks one of its points only raises the rules), for betas that are powers of two (b*x",
+    "# exact) and for any beta. Other betas round b*x, an error that softplus and its derivatives pass",
+    "# on in proportion to |b*x|, at most exp's range: about 104 in float32 (so up to ~104 ULP) and 745",
+    "# in float64 (~745 ULP); the measured maxima (66.1, 513.8) sit below those.",
+    "# One error grows with beta itself: float16's second derivative rounds sigmoid(b*x) to a float16",
+    "# subnormal below b*x = -9.70 and multiplies it by b, up to about b/2 ULP (51.9 at b = 100, 4.0 at",
+    "# b = 8), so its rules hold up to the grid's largest betas: 100, and 8 among powers of two.",
     "# A sample can miss the worst input: where a sweep measured a budget's configuration (`budgets",
     "# --sweeps`: every input of the format, or float64's larger sample, whose size is swept_inputs), the",
     "# budget is at least its largest error outside the deviations, rounded up the same way, recorded",
@@ -669,6 +704,7 @@ def regenerate(
     device: str = "cpu",
     swept: tuple[SweptMaximum, ...] = (),
     swept_deviations: dict[tuple[str, Format], float] | None = None,
+    grid: tuple[tuple[float, float], ...] = (),
 ) -> str:
     """A new budget file from what ``observed`` (``(config, observations)`` pairs, all on ``device``)
     measure: that kind of device's entries are measured again, every other device's are kept as
@@ -683,10 +719,14 @@ def regenerate(
     targets) only raises a deviation's bound for a dtype, never lowers it: what it did not see
     may be what set the bound.
 
-    With ``rules``, the grid measured is a sample of the parameters a user may choose: it sets the
-    *rules* (budgets without beta and threshold, :class:`Budget`) instead of one budget per grid
-    point: per dtype, quantity and oracle, the largest error over the grid points whose beta is a
-    power of two, and over all of them; deviation bounds only rise; the rest is kept.
+    With ``rules``, the grid measured (``grid``) is a sample of the parameters a user may choose: it
+    sets the *rules* (budgets without beta and threshold, :class:`Budget`) instead of one budget per
+    grid point: per dtype, quantity and oracle, the largest error over the grid points whose beta is
+    a power of two, and over all of them; deviation bounds only rise; the rest is kept. The grid is
+    recorded (``[meta] rules_grid``). The rules are measured afresh, and may fall, only where
+    ``grid`` holds every point of the recorded one (or the file has no rules for the device yet);
+    on any other grid they only rise, since a point it lacks may be what set them, and the recorded
+    grid grows by the points measured. (A file whose rules do not record their grid: they only rise.)
 
     Where the file holds rules for the device, its deviations' bounds and largest measured errors
     only rise, as in a partial run: the rules' wider grid may have set them.
@@ -701,6 +741,8 @@ def regenerate(
     budget's recorded ``swept`` is kept when no new sweep of it is given, and a deviation's bound
     covers what the sweeps found in its region.
     """
+    if rules and not grid:
+        raise ValueError("regenerate(rules=True) needs the grid measured, to record it")
     kind = device_kind(device)
     budgets = seeded_deviations(budgets, kind)
     measured, deviation_max = _maxima(observed, budgets)
@@ -715,16 +757,39 @@ def regenerate(
                 known[key] = m
     measured_on = {**budgets.measured_on, kind: provenance}
     kinds = [k for k in DEVICE_KINDS if k in measured_on]
-    lines = [*HEADER]
-    lines += [f"# Measured on{'' if k == 'cpu' else ' ' + k}: {measured_on[k]}" for k in kinds]
-    lines += ["", "[meta]", *(f"{_measured_on_key(k)} = {_toml(measured_on[k])}" for k in kinds), ""]
     # where the file holds rules, a wider grid than this one measured its deviations' bounds (the
     # rules' run only raises them): a run of the default grid must not lower what that grid needed
-    ruled = any(b.beta is None and b.threshold is None and b.device == kind for b in budgets.budgets)
+    existing_rules = {b.key: b for b in budgets.budgets if b.beta is None and b.threshold is None and b.device == kind}
+    rules_grid = dict(budgets.rules_grid)
+    floors: dict[tuple, Budget] = {}
+    if rules:
+        recorded = budgets.rules_grid.get(kind)
+        afresh = not existing_rules or (recorded is not None and set(recorded) <= set(grid))
+        floors = {} if afresh else existing_rules
+        rules_grid[kind] = (
+            tuple(grid) if afresh else (*(recorded or ()), *(p for p in grid if p not in (recorded or ())))
+        )
+    lines = [*HEADER]
+    lines += [f"# Measured on{'' if k == 'cpu' else ' ' + k}: {measured_on[k]}" for k in kinds]
+    lines += ["", "[meta]", *(f"{_measured_on_key(k)} = {_toml(measured_on[k])}" for k in kinds)]
+    lines += [line for k in DEVICE_KINDS if k in rules_grid for line in _rules_grid_lines(k, rules_grid[k])]
+    lines.append("")
     for deviation in budgets.deviations:
-        lines += _deviation_lines(deviation, deviation_max, partial or rules or ruled)
-    lines += _budget_lines(_rules(measured) if rules else measured, budgets, known)
+        lines += _deviation_lines(deviation, deviation_max, partial or rules or bool(existing_rules))
+    lines += _budget_lines(_rules(measured) if rules else measured, budgets, known, floors)
     return "\n".join(lines)
+
+
+def _rules_grid_lines(kind: str, grid: tuple[tuple[float, float], ...], per_line: int = 5) -> list[str]:
+    """``rules_grid = [...]``: the (beta, threshold) pairs a device's rules were measured on, a few a line."""
+    pairs = [f"[{_toml(float(b))}, {_toml(float(t))}]" for b, t in grid]
+    rows = [", ".join(pairs[i : i + per_line]) for i in range(0, len(pairs), per_line)]
+    where = "" if kind == "cpu" else f" on {kind}"
+    return [
+        f"{_rules_grid_key(kind)} = [  # (beta, threshold): what the rules{where} were measured on (budgets --rules)",
+        *(f"    {row}," for row in rows),
+        "]",
+    ]
 
 
 def seeded_deviations(budgets: Budgets, kind: str) -> Budgets:
@@ -844,12 +909,16 @@ def _format_table(values: dict[Format, float]) -> str:
 
 
 def _budget_lines(
-    measured: dict[tuple, float], budgets: Budgets, swept: dict[tuple, SweptMaximum] | None = None
+    measured: dict[tuple, float],
+    budgets: Budgets,
+    swept: dict[tuple, SweptMaximum] | None = None,
+    floors: dict[tuple, Budget] | None = None,
 ) -> list[str]:
     """The ``[[budget]]`` tables: fresh where measured, kept as they were elsewhere, sorted; each at
     least the largest error a sweep measured (``swept``: key -> :class:`SweptMaximum`; a rule's,
-    at the parameters the sweep measured)."""
-    swept = swept or {}
+    at the parameters the sweep measured), and where ``floors`` holds its key, at least that
+    entry's budget and measured value (measured again, it only rises)."""
+    swept, floors = swept or {}, floors or {}
     kept = {}
     for b in budgets.budgets:
         if b.key not in measured:
@@ -858,7 +927,14 @@ def _budget_lines(
     def floor(key) -> float:
         return swept[key].max_ulp if key in swept else 0.0
 
-    entries = {key: (_ceil_power_of_two(max(value, floor(key))), value) for key, value in measured.items()}
+    def fresh(key, value: float) -> tuple[float, float]:
+        old = floors.get(key)
+        if old is not None:
+            value = max(value, old.measured or 0.0)
+        budget = _ceil_power_of_two(max(value, floor(key)))
+        return (budget if old is None else max(budget, old.max_ulp)), value
+
+    entries = {key: fresh(key, value) for key, value in measured.items()}
     entries.update({key: (max(b.max_ulp, _ceil_power_of_two(floor(key))), b.measured) for key, b in kept.items()})
 
     def order(item):  # each device's entries together, the CPU's first, in the file's order

@@ -66,8 +66,15 @@ class AuditOption:
         return self.name.replace("-", "_")
 
 
-def _grid_text(grid) -> str:
-    return ";".join(f"{b:g},{t:g}" for b, t in grid)
+def grid_text(grid) -> str:
+    """The ``--grid`` text of (beta, threshold) pairs (the inverse of :func:`parse_grid`): each
+    number short where that is exact (``0.1``), else in full."""
+
+    def number(value: float) -> str:
+        short = f"{value:g}"
+        return short if float(short) == value else repr(float(value))
+
+    return ";".join(f"{number(b)},{number(t)}" for b, t in grid)
 
 
 OPTIONS = (
@@ -84,7 +91,7 @@ OPTIONS = (
     ),
     AuditOption("dtype", f"{', '.join(FORMATS)} (repeatable; default: all)", repeatable=True),
     AuditOption("quantity", f"{', '.join(q.value for q in Quantity)} (repeatable; default: all)", repeatable=True),
-    AuditOption("grid", f"'beta,threshold;beta,threshold' (default: {_grid_text(DEFAULT_GRID)})"),
+    AuditOption("grid", f"'beta,threshold;beta,threshold' (default: {grid_text(DEFAULT_GRID)})"),
     AuditOption("budgets", "budget and known-deviation TOML (default: the packaged one)", metavar="FILE"),
 )
 
