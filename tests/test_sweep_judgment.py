@@ -574,6 +574,13 @@ def test_the_published_verdicts_of_other_implementations():
         assert judgment["deviations"] == []  # torch's known deviations excuse nothing of theirs
 
 
+SAME_BITS = {"AVX2", "AVX512"}
+"""torch 2.13's CPU capability builds that give the same bits at every input they were compared on:
+the published builds table (reports/published/torch-2.13.0-cpu-builds.md: AVX2 and AVX512 differ
+from the default build at the same inputs, in every dtype and quantity), and every reproducer of the
+published eager sweeps, measured with AVX512, asserting its recorded bits with AVX2 (112 of 112)."""
+
+
 @pytest.mark.parametrize("path", PUBLISHED_EAGER, ids=lambda p: p.name)
 def test_each_published_sweeps_worst_input_outside_the_deviations_reproduces(path):
     """The reproducer of the input a published verdict rests on, in a fresh interpreter, on the path
@@ -585,7 +592,7 @@ def test_each_published_sweeps_worst_input_outside_the_deviations_reproduces(pat
 
     data = json.loads(path.read_text())
     recorded, here = data["environment"]["aten_cpu_capability"], torch.backends.cpu.get_cpu_capability()
-    if (data["environment"]["torch"], recorded) != (torch.__version__, here):
+    if data["environment"]["torch"] != torch.__version__ or not (recorded == here or {recorded, here} <= SAME_BITS):
         # another build's vector code may round otherwise: the bits hold for the one that measured them
         pytest.skip(
             f"measured with torch {data['environment']['torch']} ({recorded}); here {torch.__version__} ({here})"
