@@ -316,11 +316,9 @@ def _cmd_budgets(args: argparse.Namespace) -> int:
             f"budgets measures one kind of device at a time; got --device {' --device '.join(auditor.devices)}"
         )
     (device,) = auditor.devices
-    every_configuration = (
-        set(settings.formats) == set(FORMATS.values())
-        and set(settings.quantities) == set(Quantity)
-        and set(DEFAULT_TARGETS) <= set(settings.targets)
-    )
+    # every quantity of every default target: a run of less (or of part of the default grid) is partial
+    every_quantity = set(settings.quantities) == set(Quantity) and set(DEFAULT_TARGETS) <= set(settings.targets)
+    every_configuration = every_quantity and set(settings.formats) == set(FORMATS.values())
     if recorded and set(settings.grid) != set(recorded) and not every_configuration:
         # the recorded grid must be true of every rule: a new point is measured for all of them or none
         raise UsageError(
@@ -334,11 +332,7 @@ def _cmd_budgets(args: argparse.Namespace) -> int:
         provenance = f"torch {torch.__version__}, {cuda_device_line(device)}"
     swept, swept_deviations = _swept_maxima(args.sweeps or (), settings.targets, device)
     observed = ((c, auditor.observe_all(c)[0]) for c in auditor.configurations())
-    partial = (
-        not set(DEFAULT_GRID) <= set(settings.grid)
-        or set(settings.quantities) != set(Quantity)
-        or not set(DEFAULT_TARGETS) <= set(settings.targets)
-    )
+    partial = not set(DEFAULT_GRID) <= set(settings.grid) or not every_quantity
     text = budgets.regenerate(
         observed,
         auditor.budgets,

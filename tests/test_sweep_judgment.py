@@ -582,6 +582,11 @@ published sweeps, measured with AVX512, asserting its recorded bits with AVX2: e
 112; JAX's, TensorFlow's and torch.compile's 11 of 11 (jax 0.10.2, tensorflow-cpu 2.21.0)."""
 
 
+def same_bits(recorded: str, here: str) -> bool:
+    """Do outputs measured with CPU capability ``recorded`` hold with ``here`` (:data:`SAME_BITS`)?"""
+    return recorded == here or {recorded, here} <= SAME_BITS
+
+
 @pytest.mark.parametrize("path", PUBLISHED_EAGER, ids=lambda p: p.name)
 def test_each_published_sweeps_worst_input_outside_the_deviations_reproduces(path):
     """The reproducer of the input a published verdict rests on, in a fresh interpreter, on the path
@@ -593,7 +598,7 @@ def test_each_published_sweeps_worst_input_outside_the_deviations_reproduces(pat
 
     data = json.loads(path.read_text())
     recorded, here = data["environment"]["aten_cpu_capability"], torch.backends.cpu.get_cpu_capability()
-    if data["environment"]["torch"] != torch.__version__ or not (recorded == here or {recorded, here} <= SAME_BITS):
+    if data["environment"]["torch"] != torch.__version__ or not same_bits(recorded, here):
         # another build's vector code may round otherwise: the bits hold for the one that measured them
         pytest.skip(
             f"measured with torch {data['environment']['torch']} ({recorded}); here {torch.__version__} ({here})"

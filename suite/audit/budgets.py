@@ -766,9 +766,8 @@ def regenerate(
         recorded = budgets.rules_grid.get(kind)
         afresh = not existing_rules or (recorded is not None and set(recorded) <= set(grid))
         floors = {} if afresh else existing_rules
-        rules_grid[kind] = (
-            tuple(grid) if afresh else (*(recorded or ()), *(p for p in grid if p not in (recorded or ())))
-        )
+        kept = () if afresh else (recorded or ())
+        rules_grid[kind] = (*kept, *(p for p in grid if p not in kept))
     lines = [*HEADER]
     lines += [f"# Measured on{'' if k == 'cpu' else ' ' + k}: {measured_on[k]}" for k in kinds]
     lines += ["", "[meta]", *(f"{_measured_on_key(k)} = {_toml(measured_on[k])}" for k in kinds)]
