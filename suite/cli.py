@@ -491,7 +491,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from suite.numerics.params import Params
     from suite.report.sweepreport import write_sweep_html, write_sweep_markdown
     from suite.sweep import SweepSpec, merge_shards, report, run_sweep
-    from suite.sweep.spec import dense_problem
+    from suite.sweep.spec import dense_problem, few_per_call_problem
 
     try:
         fmt = format_named(args.dtype)
@@ -508,6 +508,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         spec = SweepSpec(
             fmt, args.target, device, path, quantity, beta, threshold, not args.one_path, args.dense or 0, judged_by
         )
+        problem = few_per_call_problem(spec, implementation)
+        if problem:
+            raise ValueError(f"--dtype {fmt.name} --quantity {quantity.value}: {problem}")
         shards, only = _shards(args, spec)
         if args.workers < 1:
             raise ValueError(f"--workers {args.workers}: give a number of processes >= 1")

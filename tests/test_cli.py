@@ -320,6 +320,12 @@ BAD_INPUTS = [
     (["sweep", "--dtype", "float16", "--shards", "0", "--out", "OUT"], "--shards 0"),
     (["sweep", "--dtype", "float16", "--workers", "0", "--out", "OUT"], "--workers 0"),
     (["sweep", "--dtype", "float16", "--out", "README.md/sweeps"], "is a file, not a directory"),
+    # every float32 input's second derivative, the scalar path compared: a few inputs per call, days
+    (["sweep", "--dtype", "float32", "--quantity", "grad2", "--out", "OUT"], "leave the path out (--one-path)"),
+    (
+        ["sweep", "--dtype", "float32", "--quantity", "grad2", "--path", "scalar", "--one-path", "--out", "OUT"],
+        "the scalar path is evaluated",
+    ),
     (["reference", "forward", "abc"], "'abc' is not a number"),
     (["reference", "forward", "0xc05168e78103a5fa"], "a float32 pattern has 8 hex digits (4 digits: float16 or"),
     (["reference", "forward", "-0x3c00", "--dtype", "float16"], "a bit pattern has no sign"),

@@ -119,3 +119,29 @@ def test_a_reproducer_names_the_path_it_was_measured_on():
     assert simd["ok"], simd
     assert scalar["ok"], scalar
     assert not single["ok"], "a one-element tensor reproduces the SIMD result: the layout would not matter"
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_the_scalar_paths_second_derivative_is_each_inputs_own_and_its_reproducer_prints_it(dtype):
+    """The second derivative is several kernels on fresh contiguous intermediates; a batch would run
+    all but its first on the vector code. On the scalar path every input must come out as it does
+    alone, each step through the scalar lambda, as its one-element reproducer computes it (torch
+    2.13, AVX2: a strided batch of these 600 inputs gives other bits on 24 of them in float32 and
+    12 in float64)."""
+    from suite.numerics.formats import format_named
+
+    fmt = format_named(dtype)
+    torch_softplus = implementations.load("torch.nn.functional:softplus")
+    rng = np.random.default_rng(20261203)
+    x = fmt.round(rng.normal(0.0, 0.6, 600))
+    args = (fmt, Quantity.GRAD2, 10.0, 20.0, "cpu", "scalar")
+    together = torch_softplus.evaluate(x, *args)
+    alone = np.array([torch_softplus.evaluate(x[i : i + 1], *args)[0] for i in range(len(x))])
+    differ = np.flatnonzero(together.view(np.uint64) != alone.view(np.uint64))
+    first = fmt.hex_of(x[differ[0]]) if differ.size else None
+    assert differ.size == 0, f"{differ.size} of {len(x)} differ from the input alone, e.g. x = {first}"
+    simd = torch_softplus.evaluate(x, fmt, Quantity.GRAD2, 10.0, 20.0, "cpu", "simd")
+    shown = [i for i in range(len(x)) if simd[i] != together[i]][:3] or [0]
+    sources = [torch_softplus.reproducer(float(x[i]), *args, float(together[i])) for i in shown]
+    for i, result in zip(shown, run_fresh(sources), strict=True):
+        assert result["ok"], f"x = {fmt.hex_of(x[i])}: {result.get('error')}"

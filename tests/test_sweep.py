@@ -391,6 +391,7 @@ def test_a_bad_matrix_is_one_line_and_exit_2(tmp_path):
         (["--dtype", "float64"], "float64 has too many"),
         (["--dtype", "float16", "--path", "vector"], "path 'vector'"),
         ([str(tmp_path / "missing.toml")], "does not exist"),
+        (["--dtype", "float32", "--quantity", "grad2", "--path", "scalar"], "inputs per call"),
     ):
         code, err = cli_here("matrix", *args, "--out", str(tmp_path / "out"))
         assert code == 2, (args, err)

@@ -79,6 +79,14 @@ def documented_parameters(implementation, beta: float, threshold: float) -> tupl
     return (beta, threshold) if method is None else tuple(method(beta, threshold))
 
 
+def inputs_per_call(implementation, fmt: Format, quantity: Quantity, path: str) -> int | None:
+    """How many inputs ``implementation`` evaluates per call of its framework on ``path``, where it
+    must go a few at a time (its optional method ``inputs_per_call(fmt, quantity, path)``); None: a
+    chunk of any size per call."""
+    method = getattr(implementation, "inputs_per_call", None)
+    return None if method is None else method(fmt, quantity, path)
+
+
 WHOLE_VECTORS = 256
 """Inputs are laid out in arrays whose length is a multiple of this: vectorized kernels (Eigen's
 packets, XLA's and NumPy's SIMD loops, up to 64 half-precision lanes) then compute every element

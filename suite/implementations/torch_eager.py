@@ -12,7 +12,10 @@ can be computed by two code paths of ``cpu_kernel_vec``:
   a multiple of :data:`SIMD_ALIGNMENT` elements, evaluated with one intra-op thread, so every
   element lies in a full vector (no scalar remainder).
 * ``scalar``: the scalar lambda. Inputs are a strided view (every second element of a buffer),
-  which ``cpu_kernel_vec`` always processes element by element.
+  which ``cpu_kernel_vec`` always processes element by element. The second derivative is several
+  kernels, and all but the first run on fresh contiguous intermediates; those are computed element
+  by element only when shorter than two vectors, so on this path it is evaluated a few inputs per
+  call (:func:`scalar_group`), each input as it comes out alone.
 
 On CUDA there is one path, ``device``.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import platform
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -58,6 +62,19 @@ def resolve_device(name: str) -> str:
             )
         return name
     raise DeviceUnavailableError(f"unknown device {name!r}; accepted: cpu, cuda, cuda:N")
+
+
+def scalar_group(itemsize: int) -> int:
+    """How many inputs of ``itemsize`` bytes one call may hold so that every kernel of autograd's
+    second derivative computes them with the scalar lambda: fewer than two vectors, ``2V - 1``.
+
+    ``cpu_kernel_vec`` runs blocks of ``2V`` contiguous elements on the vector code and only the rest
+    on the scalar lambda. ``V`` is at least ``32 / itemsize`` on x86 (the vector type of torch's
+    ``default`` and AVX2 builds is 32 bytes wide, AVX-512's 64) and taken as ``16 / itemsize``
+    elsewhere (NEON's 128-bit registers; an ARM build also calls itself ``DEFAULT``, so the machine
+    decides, not the capability): float64 7 (3), float32 15 (7), half types 31 (15)."""
+    x86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+    return 2 * (32 if x86 else 16) // itemsize - 1
 
 
 def paths_for(device: str) -> tuple[str, ...]:
@@ -117,6 +134,11 @@ class TorchCallable:
     def unsupported(self, fmt: Format, quantity: Quantity) -> str | None:
         return None  # every format and quantity: autograd differentiates twice
 
+    def inputs_per_call(self, fmt: Format, quantity: Quantity, path: str) -> int | None:
+        """The second derivative on the scalar path goes :func:`scalar_group` inputs per call (about
+        0.2 ms each on one core); None: any number (a chunk) per call."""
+        return scalar_group(fmt.width // 8) if quantity is Quantity.GRAD2 and path == "scalar" else None
+
     def evaluate(
         self,
         x: np.ndarray,
@@ -138,6 +160,7 @@ class TorchCallable:
         out_dtype = own if (native and own is not None) else np.dtype(np.float64)
         out = np.empty(len(x), dtype=out_dtype)
         context = one_thread() if path == "simd" else contextlib.nullcontext()
+        per_call = self.inputs_per_call(fmt, quantity, path)
         with context:
             for start in range(0, len(x), CHUNK):
                 part = x[start : start + CHUNK]
@@ -146,14 +169,26 @@ class TorchCallable:
                     chunk = torch.from_numpy(np.ascontiguousarray(part)).clone()
                 else:
                     chunk = torch.from_numpy(np.ascontiguousarray(part, dtype=np.float64)).to(dtype)
-                result = self._evaluate_chunk(chunk, quantity, beta, threshold, device, path)
+                result = self._evaluate_chunk(chunk, quantity, beta, threshold, device, path, per_call)
                 out[start : start + len(chunk)] = result.to(
                     "cpu", torch.float64 if out_dtype == np.float64 else dtype
                 ).numpy()
         return out
 
-    def _evaluate_chunk(self, chunk, quantity: Quantity, beta: float, threshold: float, device: str, path: str):
-        """The outputs at one chunk, as a tensor of the chunk's dtype on ``device``."""
+    def _evaluate_chunk(
+        self, chunk, quantity: Quantity, beta: float, threshold: float, device: str, path: str, per_call: int | None
+    ):
+        """The outputs at one chunk, as a tensor of the chunk's dtype on ``device``, ``per_call``
+        inputs per call of the implementation (None: all of them in one)."""
+        import torch
+
+        if per_call is None:
+            return self._evaluate_group(chunk, quantity, beta, threshold, device, path)
+        groups = chunk.split(per_call)
+        return torch.cat([self._evaluate_group(g, quantity, beta, threshold, device, path) for g in groups])
+
+    def _evaluate_group(self, chunk, quantity: Quantity, beta: float, threshold: float, device: str, path: str):
+        """The outputs at ``chunk``, evaluated in one call of the implementation."""
         import torch
 
         base, view, unview = _layout(chunk.to(device), path, device)

@@ -23,7 +23,7 @@ from suite.implementations.base import documented_parameters
 from suite.numerics.formats import format_named
 from suite.numerics.params import Params, Quantity
 from suite.sweep.shards import merge_shards, run_on_dask, run_sweep, shard_file
-from suite.sweep.spec import SweepSpec
+from suite.sweep.spec import SweepSpec, few_per_call_problem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -83,6 +83,9 @@ def expand(table: dict) -> list[Sweep]:
                         if path not in impl.paths(device):
                             raise ValueError(f"path {path!r} of {target}; accepted: {', '.join(impl.paths(device))}")
                         spec = SweepSpec(fmt, target, device, path, quantity, beta, threshold, False)
+                        problem = few_per_call_problem(spec, impl)
+                        if problem:
+                            raise ValueError(f"{target}, {name}: {problem}")
                         sweeps.setdefault(spec, Sweep(spec, shards))
     return list(sweeps.values())
 

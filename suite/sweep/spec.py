@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from suite.files import exact_float
+from suite.implementations.base import inputs_per_call
 from suite.numerics.formats import Format, format_named
 from suite.numerics.params import Quantity
 
@@ -90,6 +91,32 @@ class SweepSpec:
         if not (self.compare_paths and len(paths) == 2 and self.path in paths):
             return None
         return paths[1 - paths.index(self.path)]
+
+
+FEW_PER_CALL_LIMIT = 1 << 26
+"""The most inputs a sweep sends through a kernel path that its implementation evaluates a few
+inputs per call (torch's second derivative on the scalar path: about 0.2 ms of one core per call)."""
+
+
+def few_per_call_problem(spec: SweepSpec, implementation) -> str | None:
+    """Why ``spec`` cannot be swept in reasonable time (None: it can): a path it runs, its own or
+    the one compared with it, goes a few inputs per call, and the sweep has more than
+    :data:`FEW_PER_CALL_LIMIT` inputs (a float64 sample, some millions, is below it)."""
+    if spec.fmt.width > 32 and not spec.per_binade:
+        return None
+    inputs = spec.units * (spec.per_binade or 1)
+    paths = implementation.paths(spec.device)
+    for path in filter(None, (spec.path, spec.other_path(paths))):
+        per_call = inputs_per_call(implementation, spec.fmt, spec.quantity, path)
+        if per_call is not None and inputs > FEW_PER_CALL_LIMIT:
+            leave_out = "--one-path" if path != spec.path else "another --path"
+            return (
+                f"the {path} path is evaluated {per_call} inputs per call for this quantity: {inputs:,} "
+                f"{spec.fmt.name} inputs are {-(-inputs // per_call):,} calls, more than a sweep takes "
+                f"({FEW_PER_CALL_LIMIT:,} inputs); leave the path out ({leave_out}) or sweep fewer inputs "
+                "(float16, bfloat16, float64)"
+            )
+    return None
 
 
 def dense_problem(fmt: Format, per_binade: int) -> str | None:
