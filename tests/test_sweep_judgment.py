@@ -534,7 +534,10 @@ def test_the_published_judged_sweeps_cover_the_float32_grid():
         (json.loads(p.read_text())["spec"]["quantity"], json.loads(p.read_text())["spec"]["beta"]) for p in PUBLISHED
     }
     specs = [json.loads(p.read_text())["spec"] for p in PUBLISHED_EAGER]
-    assert [s["dtype"] for s in specs].count("float32") >= 17
+    float32_paths = [s["path"] for s in specs if s["dtype"] == "float32"]
+    # float32-grid/ and the default point: SIMD, every quantity; float32-scalar/: value and gradient
+    assert float32_paths.count("simd") >= 17
+    assert float32_paths.count("scalar") == 10
     float64_paths = [s["path"] for s in specs if s["dtype"] == "float64"]
     # float64-sample/: each quantity at each point of the grid on the SIMD path; the value and the
     # gradient on the scalar path too (a strided input's second derivative runs its later, contiguous
