@@ -233,6 +233,8 @@ class TorchCallable:
         size = {"simd": SIMD_ALIGNMENT, "scalar": 2}.get(path, 1)
         if path == "simd":
             lines.append(f"torch.set_num_threads(1)  # the SIMD path: one thread, {size} elements (whole vectors)")
+        elif path == "scalar" and quantity is Quantity.GRAD2:
+            lines.append("# the scalar path: one element, so every kernel of the second derivative is scalar code")
         elif path == "scalar":
             lines.append("# the scalar path: a strided view goes element by element through the scalar lambda")
         lines.append(f"base = torch.zeros({size}, dtype=torch.{fmt.name}, device={device!r})")
