@@ -137,7 +137,7 @@ class TorchCallable:
 
     def inputs_per_call(self, fmt: Format, quantity: Quantity, path: str) -> int | None:
         """The second derivative on the scalar path goes :func:`scalar_group` inputs per call (about
-        0.2 ms each on one core); None: any number (a chunk) per call."""
+        0.12 ms of one core a group); None: any number (a chunk) per call."""
         return scalar_group(fmt.width // 8) if quantity is Quantity.GRAD2 and path == "scalar" else None
 
     def evaluate(
