@@ -183,19 +183,24 @@ class TorchCallable:
         inputs per call of the implementation (None: all of them in one)."""
         import torch
 
-        if per_call is None or quantity is Quantity.FORWARD:
-            return self._evaluate_group(chunk, quantity, beta, threshold, device, path)
-        groups = chunk.to(device).split(per_call)
+        chunk = chunk.to(device)
+        if quantity is Quantity.FORWARD:
+            base, view, _ = _layout(chunk, path, device)
+            with torch.no_grad():
+                y = self(view(base), beta, threshold)
+            # the output is a fresh tensor shaped like the view: the first n elements are ours
+            return y.reshape(-1)[: chunk.numel()].detach()
+        groups = chunk.split(per_call) if per_call else (chunk,)
         outputs = []
         for start in range(0, len(groups), GROUPS_PER_PASS):
             part = groups[start : start + GROUPS_PER_PASS]
             outputs += self._derivatives_of_groups(part, quantity, beta, threshold, path)
-        return torch.cat(outputs)
+        return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
 
     def _derivatives_of_groups(self, groups, quantity: Quantity, beta: float, threshold: float, path: str) -> list:
         """The derivatives at each group, each laid out on a leaf tensor of its own (:func:`_layout`)
-        and called on its own, all differentiated in one autograd pass: each kernel still sees one
-        group alone, as :meth:`_evaluate_group` would give it, for about half the time."""
+        and called on its own, all differentiated in one autograd pass: each kernel sees one group
+        alone, as if each were evaluated by itself, for about half the time of a pass each."""
         import torch
 
         layouts = [_layout(group, path, group.device) for group in groups]
@@ -206,23 +211,6 @@ class TorchCallable:
         if second:
             grads = torch.autograd.grad(grads, bases, [torch.ones_like(g) for g in grads])
         return [unview(grad).detach() for (_, _, unview), grad in zip(layouts, grads, strict=True)]
-
-    def _evaluate_group(self, chunk, quantity: Quantity, beta: float, threshold: float, device: str, path: str):
-        """The outputs at ``chunk``, evaluated in one call of the implementation."""
-        import torch
-
-        base, view, unview = _layout(chunk.to(device), path, device)
-        if quantity is Quantity.FORWARD:
-            with torch.no_grad():
-                y = self(view(base), beta, threshold)
-            # the output is a fresh tensor shaped like the view: the first n elements are ours
-            return y.reshape(-1)[: chunk.numel()].detach()
-        base.requires_grad_(True)
-        y = self(view(base), beta, threshold)
-        (grad,) = torch.autograd.grad(y, base, torch.ones_like(y), create_graph=quantity is Quantity.GRAD2)
-        if quantity is Quantity.GRAD2:
-            (grad,) = torch.autograd.grad(grad, base, torch.ones_like(grad))
-        return unview(grad).detach()
 
     def reproducer(
         self,

@@ -105,11 +105,13 @@ def few_per_call_problem(spec: SweepSpec, implementation) -> str | None:
     :data:`FEW_PER_CALL_LIMIT` inputs (a float64 sample, some millions, is below it)."""
     if spec.fmt.width > 32 and not spec.per_binade:
         return None
-    inputs = spec.units * (spec.per_binade or 1)
+    inputs = spec.shard_inputs(0, 1)
+    if inputs <= FEW_PER_CALL_LIMIT:
+        return None
     paths = implementation.paths(spec.device)
     for path in filter(None, (spec.path, spec.other_path(paths))):
         per_call = inputs_per_call(implementation, spec.fmt, spec.quantity, path)
-        if per_call is not None and inputs > FEW_PER_CALL_LIMIT:
+        if per_call is not None:
             leave_out = "--one-path" if path != spec.path else "another --path"
             return (
                 f"the {path} path is evaluated {per_call} inputs per call for this quantity: {inputs:,} "
