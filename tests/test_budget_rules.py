@@ -171,3 +171,150 @@ def test_the_bfloat16_second_derivatives_premature_zero_is_named_not_budgeted():
     rule = auditor.budgets.budget_for(BFLOAT16, Quantity.GRAD2, Oracle.DOCUMENTED, config.path, 8.0, 1.0)
     assert (rule.beta, rule.beta_kind) == (None, "power_of_two")
     assert 1.0 < errors[outside].max() <= rule.max_ulp == 2.0
+
+
+@pytest.fixture(scope="module")
+def float16_second_derivative_beyond():
+    """float16's second derivative at beta 16 (a power of two above the powers-of-two rule's reach)
+    and 1000 (above the any-beta rule's), every input, SIMD path: (auditor, [(config, obs)])."""
+    auditor = Auditor(
+        AuditSettings(formats=(FLOAT16,), grid=((16.0, 20.0), (1000.0, 20.0)), quantities=(Quantity.GRAD2,))
+    )
+    configs = [c for c in auditor.configurations() if c.path == "simd" and c.target == "torch.nn.functional:softplus"]
+    return auditor, [(c, auditor.observe_all(c)[0]) for c in configs]
+
+
+def _largest_outside_deviations(auditor, config, obs) -> float:
+    import numpy as np
+
+    regions = [
+        d.region_mask(obs)
+        for d in auditor.budgets.deviations
+        if "accuracy (documented)" in d.properties
+        and d.applies(config.target, config.fmt, config.quantity, config.path, config.beta, config.threshold)
+    ]
+    errors = np.nan_to_num(obs.measurements(Oracle.DOCUMENTED).ulp_error, nan=0.0)
+    return float(errors[~np.logical_or.reduce(regions)].max())
+
+
+def test_a_rule_whose_error_grows_with_beta_says_where_it_stops(float16_second_derivative_beyond):
+    """float16's second derivative errs by about b/2 ULP (a float16-subnormal sigmoid times b), so its
+    rules reach only the betas they were measured at (beta_max: 8 among powers of two, 100 for any
+    beta). At beta 16 the powers-of-two rule (4 ULP) would fail a correct torch: the any-beta rule
+    judges it. At beta 1000 every rule would: no budget applies, and the run says why, with the error
+    it measured (about 500 ULP), not a FAIL against a budget the file says does not hold there."""
+    auditor, observed = float16_second_derivative_beyond
+    budgets = auditor.budgets
+    (at16, obs16), (at1000, obs1000) = observed
+    assert (at16.beta, at1000.beta) == (16.0, 1000.0)
+    powers = [b for b in budgets.budgets if b.fmt == FLOAT16 and b.quantity is Quantity.GRAD2 and b.beta_max]
+    assert sorted({(b.beta_kind, b.beta_max) for b in powers}) == [("*", 100.0), ("power_of_two", 8.0)]
+    # the reach is needed: the rules it stops are exceeded there
+    assert 4.0 < _largest_outside_deviations(auditor, at16, obs16) <= 64.0
+    assert _largest_outside_deviations(auditor, at1000, obs1000) > 64.0
+    for oracle in Oracle:
+        at8 = budgets.budget_for(FLOAT16, Quantity.GRAD2, oracle, "simd", 8.0, 20.0)
+        assert (at8.beta_kind, at8.max_ulp) == ("power_of_two", 4.0)
+        judged16 = budgets.budget_for(FLOAT16, Quantity.GRAD2, oracle, "simd", 16.0, 20.0)
+        assert (judged16.beta_kind, judged16.max_ulp) == ("*", 64.0)
+        assert budgets.budget_for(FLOAT16, Quantity.GRAD2, oracle, "simd", 1000.0, 20.0) is None
+        result = budget_data.check_accuracy(obs1000, oracle, budgets, "simd", 1000.0, 20.0)
+        assert result.verdict == "no budget"
+        assert result.detail.startswith("no budget above beta 100 (float16's second derivative multiplies")
+        assert ": measured 2047.02 ULP" in result.detail
+    # other quantities' rules reach any beta
+    assert budgets.budget_for(FLOAT16, Quantity.GRAD, Oracle.DOCUMENTED, "simd", 1000.0, 20.0) is not None
+
+
+def test_a_run_beyond_a_rules_reach_is_not_judged_and_says_why(tmp_path):
+    """The command line: exit 4 (nothing failed, some accuracy had no budget), the reason on the
+    terminal, and the report's first screen names the reach instead of "no budget applies"."""
+    import json
+
+    from suite.report.model import budget_phrase
+
+    out = tmp_path / "out"
+    result = here(
+        "run", "--dtype", "float16", "--quantity", "grad2", "--grid", "1000,20",
+        "--target", "torch.nn.functional:softplus", "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 4, result.stdout + result.stderr
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("NO BUDGET")]
+    assert len(lines) == 4  # two paths, two oracles
+    assert all("accuracy" in line and ": no budget above beta 100 (float16's" in line for line in lines)
+    run = json.loads((out / "audit.json").read_text())
+    assert run["verdict"] == "no budget"
+    for config in run["configurations"]:
+        assert config["budgets"] == {"documented": None, "math": None}
+        assert budget_phrase(config).startswith("no budget above beta 100 (float16's second derivative")
+    markdown = (out / "audit.md").read_text()
+    # the first line: the largest error outside the deviations (not the cancellation's 2047.02 at
+    # 0x209a, inside one), with the reason no budget judges it; nothing counted as failing
+    assert "outside every known deviation (documented oracle): **502.645 ULP** in " in markdown
+    assert "at x = `0xa470` (-0.017333984375): no budget above beta 100 (float16" in markdown
+    assert "| float16 | grad2 | 2 | 0 | 2047.02 ¹ |" in markdown
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('beta = 1.0\nthreshold = 20.0\nbeta_max = 8.0\nbeta_max_reason = "r"\n', "beta_max belongs to a rule"),
+        ("beta_max = 8.0\n", "beta_max and beta_max_reason go together"),
+        ('beta_max_reason = "r"\n', "beta_max and beta_max_reason go together"),
+        ('beta_max = 0.0\nbeta_max_reason = "r"\n', "'beta_max' must be a number > 0"),
+        ('beta_max = "8"\nbeta_max_reason = "r"\n', "'beta_max' must be a number >= 0"),
+    ],
+)
+def test_a_rules_reach_is_checked_when_the_file_is_read(tmp_path, extra, message):
+    path = tmp_path / "budgets.toml"
+    path.write_text('[[budget]]\ndtype = "float16"\nquantity = "grad2"\noracle = "math"\nmax_ulp = 4.0\n' + extra)
+    with pytest.raises(budget_data.BudgetFileError, match=message):
+        budget_data.load(path)
+
+
+def test_a_rules_reach_is_kept_and_bounds_what_measures_the_rule(tmp_path, float16_second_derivative_beyond):
+    """Measured again, the reach stays as written; a grid point or a sweep beyond it does not raise
+    the rule (it does not hold there), while one within it does."""
+    from suite.audit.budgets import SweptMaximum
+
+    auditor, observed = float16_second_derivative_beyond
+    budgets = auditor.budgets
+    before = {b.key: b for b in budgets.budgets}
+    far = SweptMaximum("float16", "grad2", "documented", 1000.0, 20.0, "cpu", 502.6, "0xa470")
+    near = SweptMaximum("float16", "grad2", "documented", 100.0, 20.0, "cpu", 60.0, "0xb085")
+    path = tmp_path / "budgets.toml"
+    path.write_text(
+        budget_data.regenerate(
+            observed, budgets, "test", rules=True, grid=((16.0, 20.0), (1000.0, 20.0)), swept=(far, near)
+        )
+    )
+    after = {b.key: b for b in budget_data.load(path).budgets}
+    for key, rule in before.items():
+        if rule.beta_max is None:
+            continue
+        assert (after[key].beta_max, after[key].beta_max_reason) == (rule.beta_max, rule.beta_max_reason)
+        assert after[key].max_ulp == rule.max_ulp, "a point or a sweep beyond the reach raised the rule"
+    anything = after[("float16", "grad2", "documented", None, None, "*", "cpu")]
+    assert (anything.swept, anything.swept_beta) == (60.0, 100.0)
+
+
+def test_a_sweep_beyond_a_rules_reach_says_why_once(tmp_path):
+    """Every float16 input at beta 1000: not judged (no budget), the largest error outside the known
+    deviations given with its input for each oracle, and the rule's reach said once, not per oracle."""
+    import json
+
+    result = here(
+        "sweep", "--dtype", "float16", "--quantity", "grad2", "--beta", "1000", "--threshold", "20",
+        "--workers", "1", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (path,) = tmp_path.glob("sweep-*.json")
+    judgment = json.loads(path.read_text())["judgment"]
+    assert judgment["verdict"] == "no budget"
+    for oracle in judgment["oracles"].values():
+        assert oracle["why"].startswith("no budget above beta 100 (float16's second derivative")
+        assert oracle["max_ulp_outside"] > 64.0
+    markdown = path.with_suffix(".md").read_text()
+    (first,) = [line for line in markdown.splitlines() if line.startswith("**No budget: ")]
+    assert first.count("no budget above beta 100") == 1
+    assert "(no budget; documented oracle)" in first

@@ -4,7 +4,9 @@ Both live in one TOML file (default: ``suite/data/budgets.toml``):
 
 * ``[[budget]]`` entries give the largest ULP error allowed for a ``dtype``, ``quantity``
   and ``oracle`` (optionally narrowed to a ``path``) on a kind of ``device`` (default ``cpu``),
-  with the value measured when it was set.
+  with the value measured when it was set. A *rule* (no ``beta``, no ``threshold``) whose error
+  is known to grow with beta names how far it reaches (``beta_max``, with ``beta_max_reason``):
+  above it no budget applies, and the error is reported, not judged.
 * ``[[deviation]]`` entries name a region of inputs where an implementation is known to
   exceed its budget, with the reason, and the bound measured there (``max_ulp``). Inputs in
   the region are judged against that bound instead of the budget. An entry that no longer
@@ -72,7 +74,8 @@ class Budget:
     """The largest ULP error allowed for a format, quantity and oracle: at one (beta, threshold), or,
     as a *rule* (no beta, no threshold), at any parameters, optionally only for betas that are
     powers of two (``beta_kind``): those make ``b·x`` exact, other betas add the error of its
-    rounding, which grows with ``|b·x|``."""
+    rounding, which grows with ``|b·x|``. A rule whose error grows with beta itself reaches only
+    up to ``beta_max`` (the largest beta it was measured at), for the reason ``beta_max_reason``."""
 
     fmt: Format
     quantity: Quantity
@@ -89,6 +92,8 @@ class Budget:
     swept_inputs: int | None = None  # a float64 sweep's sample: how many inputs (None: every input of the format)
     swept_beta: float | None = None  # a rule's: the parameters the sweep measured at
     swept_threshold: float | None = None
+    beta_max: float | None = None  # a rule's reach: the largest beta it holds at (None: any)
+    beta_max_reason: str | None = None  # why it stops there
 
     @property
     def key(self) -> tuple:
@@ -107,7 +112,11 @@ class Budget:
     def matches_beta(self, beta: float) -> bool:
         if self.beta is not None:
             return self.beta == beta
-        return self.beta_kind == "*" or is_power_of_two(beta)
+        return (self.beta_kind == "*" or is_power_of_two(beta)) and self.reaches(beta)
+
+    def reaches(self, beta: float) -> bool:
+        """Does the entry hold at ``beta`` as far as its reach goes (``beta_max``)?"""
+        return self.beta_max is None or beta <= self.beta_max
 
 
 def is_power_of_two(value: float) -> bool:
@@ -267,6 +276,38 @@ class Budgets:
         )
         return matches[0] if matches else None
 
+    def why_none(
+        self,
+        fmt: Format,
+        quantity: Quantity,
+        oracle: Oracle,
+        path: str,
+        beta: float,
+        threshold: float,
+        device: str = "cpu",
+    ) -> str:
+        """Why no budget applies here (where :meth:`budget_for` finds none), in one phrase: none
+        recorded for the device at all; beta beyond every matching rule's reach (with the rule's
+        reason); or none for these parameters."""
+        missing = self.missing_phrase(device)
+        if missing:
+            return missing
+        kind = device_kind(device)
+        beyond = [
+            b
+            for b in self.budgets
+            if (b.fmt, b.quantity, b.oracle, b.device) == (fmt, quantity, oracle, kind)
+            and fnmatch.fnmatchcase(path, b.path)
+            and b.beta is None
+            and b.threshold in (None, threshold)
+            and (b.beta_kind == "*" or is_power_of_two(beta))
+            and not b.reaches(beta)
+        ]
+        if beyond:
+            farthest = max(beyond, key=lambda b: b.beta_max)
+            return f"no budget above beta {farthest.beta_max:g} ({farthest.beta_max_reason})"
+        return f"no budget in {self.source} for {fmt.name}/{quantity.value}/{oracle.value} at these parameters"
+
     def records_device(self, device: str) -> bool:
         """Does the file hold any budget measured on this kind of device?"""
         return any(b.device == device_kind(device) for b in self.budgets)
@@ -358,9 +399,19 @@ def load(path: str | Path | None = None) -> Budgets:
                 swept_inputs=None if "swept_inputs" not in entry else int(optional("swept_inputs", "number")),
                 swept_beta=optional("swept_beta", "number"),
                 swept_threshold=optional("swept_threshold", "number"),
+                beta_max=optional("beta_max", "number"),
+                beta_max_reason=optional("beta_max_reason", "str"),
             )
         )
         rule = "beta" not in entry and "threshold" not in entry
+        if ("beta_max" in entry or "beta_max_reason" in entry) and not rule:
+            raise BudgetFileError(f"{where}: beta_max belongs to a rule (an entry without beta and threshold)")
+        if ("beta_max" in entry) != ("beta_max_reason" in entry):
+            raise BudgetFileError(
+                f"{where}: beta_max and beta_max_reason go together (how far the rule holds, and why)"
+            )
+        if "beta_max" in entry and not budgets[-1].beta_max > 0:
+            raise BudgetFileError(f"{where}: 'beta_max' must be a number > 0, got {entry['beta_max']!r}")
         if "swept" in entry and rule and not {"swept_at", "swept_beta", "swept_threshold"} <= set(entry):
             raise BudgetFileError(f"{where}: a rule's swept needs swept_at, swept_beta and swept_threshold beside it")
         if "swept" in entry and "swept_at" not in entry:
@@ -448,7 +499,9 @@ class DeviationCheck:
     violations_in_region: int
     measured_max_ulp: float | None
     max_ulp: float | None
-    status: str  # "holds", "grown", "fixed"
+    # "holds" (excuses violations), "grown" (its bound is exceeded), "fixed" (excuses none here),
+    # "unjudged" (no budget applies: nothing to excuse; its region's error measured all the same)
+    status: str
     x_range: tuple[float, float] | None = None  # the smallest and largest input in the region (None: empty)
     # accuracy only: excused outputs of the wrong class (NaN, an infinity, a zero's sign, where the
     # exact value is of another), whose error no ULP bound measures: the bound covers the others only
@@ -479,25 +532,31 @@ def check_accuracy(
     beta: float,
     threshold: float,
     device: str = "cpu",
+    outside: np.ndarray | None = None,
 ) -> PropertyResult:
-    """The accuracy property for one oracle: every input within the configuration's budget."""
+    """The accuracy property for one oracle: every input within the configuration's budget. Where
+    none applies, the error is measured, not judged: the largest outside the known deviations'
+    regions (``outside``: the inputs in none of them, :func:`accuracy_regions`) and in all."""
     meas, ref = obs.measurements(oracle), obs.reference(oracle)
     budget = budgets.budget_for(obs.fmt, obs.quantity, oracle, path, beta, threshold, device)
     name = accuracy_name(oracle)
     checked = np.ones(len(obs.x), dtype=bool)
     if budget is None:
         worst = _largest(meas.ulp_error)
-        missing = budgets.missing_phrase(device)
-        where = f"{obs.fmt.name}/{obs.quantity.value}/{oracle.value}"
-        recorded = [k for k in DEVICE_KINDS if budgets.records_device(k)]
-        kind = device_kind(device)
-        detail = (
-            f"{missing}: measured {worst:.6g} ULP ({budgets.source} records budgets for "
-            f"{', '.join(recorded) or 'no device'}; measure {kind}'s there: softplus-audit budgets --device {kind})"
-            if missing
-            else f"no budget applies: measured {worst:.6g} ULP (no budget in {budgets.source} for {where} "
-            "at these parameters)"
-        )
+        why = budgets.why_none(obs.fmt, obs.quantity, oracle, path, beta, threshold, device)
+        detail = f"{why}: measured {worst:.6g} ULP"
+        if outside is not None and not outside.all():
+            detail = (
+                f"{why}: measured {_largest(meas.ulp_error[outside]):.6g} ULP outside the known deviations, "
+                f"{worst:.6g} with them"
+            )
+        if budgets.missing_phrase(device):
+            recorded = [k for k in DEVICE_KINDS if budgets.records_device(k)]
+            kind = device_kind(device)
+            detail += (
+                f" ({budgets.source} records budgets for {', '.join(recorded) or 'no device'}; "
+                f"measure {kind}'s there: softplus-audit budgets --device {kind})"
+            )
         return PropertyResult(name, True, len(obs.x), 0, (), detail, no_budget=True)
     failed = meas.failure != 0
     with np.errstate(invalid="ignore"):
@@ -529,15 +588,14 @@ def apply_deviations(
 
     A violation inside a matching deviation's region no longer fails its property, but an
     accuracy error there above the deviation's ``max_ulp`` does (*grown*). Whether an entry
-    is *fixed* is a question for the whole run: :func:`stale_deviations`.
+    is *fixed* is a question for the whole run: :func:`stale_deviations`. Where no budget
+    applies, nothing was judged and nothing is excused (*unjudged*), but a region's error is
+    still measured, and held to the deviation's bound.
     """
     fmt = obs.fmt
     checks: list[DeviationCheck] = []
     out = []
     for result in results:
-        if result.no_budget:  # nothing was judged: nothing to excuse
-            out.append(result)
-            continue
         remaining = np.asarray(result.violating)
         extra_failures = []
         for deviation in budgets.deviations:
@@ -550,7 +608,7 @@ def apply_deviations(
             x_range = (float(in_region.min()), float(in_region.max())) if in_region.size else None
             inside = remaining[region[remaining]] if remaining.size else remaining
             measured = wrong_class = None
-            status = "holds" if inside.size else "fixed"
+            status = "unjudged" if result.no_budget else ("holds" if inside.size else "fixed")
             accuracy_of = [o for o in ORACLE_ORDER if result.name == accuracy_name(o)]
             if accuracy_of:
                 meas = obs.measurements(accuracy_of[0])
@@ -581,6 +639,9 @@ def apply_deviations(
             # "fixed" is judged over the whole run (stale_deviations): one configuration
             # without violations in the region says nothing about the others
             remaining = remaining[~region[remaining]] if remaining.size else remaining
+        if result.no_budget and not extra_failures:
+            out.append(result)
+            continue
         excused = len(result.violating) - remaining.size
         kept = tuple(result.describe(int(i)) for i in remaining[:MAX_COUNTEREXAMPLES]) if result.describe else ()
         detail = result.detail
@@ -600,11 +661,11 @@ def apply_deviations(
 def stale_deviations(budgets: Budgets, checks: list[DeviationCheck], judge_fixed: bool = True) -> list[str]:
     """Entries that no longer match the run: grown anywhere, or (``judge_fixed``) without any
     violation left in their region for a dtype they list, over every configuration of that
-    dtype in the run. Whether an entry is fixed can only be judged on the grid it was
-    measured on, so a run with another grid passes ``judge_fixed=False``."""
+    dtype in the run where a budget judged it. Whether an entry is fixed can only be judged on
+    the grid it was measured on, so a run with another grid passes ``judge_fixed=False``."""
     problems = []
     for deviation in budgets.deviations:
-        mine = [c for c in checks if c.id == deviation.id]
+        mine = [c for c in checks if c.id == deviation.id and c.status != "unjudged"]
         grown = [c for c in mine if c.status == "grown"]
         if grown:
             c = max(grown, key=lambda c: c.measured_max_ulp or 0.0)
@@ -642,8 +703,10 @@ HEADER = (
     "# on in proportion to |b*x|, at most exp's range: about 104 in float32 (so up to ~104 ULP) and 745",
     "# in float64 (~745 ULP); the measured maxima (66.1, 513.8) sit below those.",
     "# One error grows with beta itself: float16's second derivative rounds sigmoid(b*x) to a float16",
-    "# subnormal below b*x = -9.70 and multiplies it by b, up to about b/2 ULP (51.9 at b = 100, 4.0 at",
-    "# b = 8), so its rules hold up to the grid's largest betas: 100, and 8 among powers of two.",
+    "# subnormal below b*x = -9.70 and multiplies it by b, up to about b/2 ULP (4.0 at b = 8, 51.9 at",
+    "# b = 100, 502.6 at b = 1000), so its rules reach only the grid's largest betas, 8 among powers",
+    "# of two and 100 (beta_max, written by hand and kept): above those no budget applies, and the",
+    "# error is reported, not judged.",
     "# A sample can miss the worst input: where a sweep measured a budget's configuration (`budgets",
     "# --sweeps`: every input of the format, or float64's larger sample, whose size is swept_inputs), the",
     "# budget is at least its largest error outside the deviations, rounded up the same way, recorded",
@@ -749,10 +812,14 @@ def regenerate(
     for key, value in (swept_deviations or {}).items():
         deviation_max[key] = max(deviation_max.get(key, 0.0), value)
     known = {b.key: SweptMaximum.recorded_with(b) for b in budgets.budgets if b.swept is not None}
+    reach = _reaches(budgets)
     for m in (m for m in swept if m.device == kind):
         known[m.key] = m
-        # a rule holds at any parameters, the swept ones included: it is at least their largest error
+        # a rule holds at any parameters it reaches, the swept ones included: it is at least their
+        # largest error
         for key in m.rule_keys():
+            if key in reach and not reach[key].reaches(m.beta):
+                continue
             if key not in known or m.max_ulp > known[key].max_ulp:
                 known[key] = m
     measured_on = {**budgets.measured_on, kind: provenance}
@@ -775,8 +842,14 @@ def regenerate(
     lines.append("")
     for deviation in budgets.deviations:
         lines += _deviation_lines(deviation, deviation_max, partial or rules or bool(existing_rules))
-    lines += _budget_lines(_rules(measured) if rules else measured, budgets, known, floors)
+    lines += _budget_lines(_rules(measured, reach) if rules else measured, budgets, known, floors)
     return "\n".join(lines)
+
+
+def _reaches(budgets: Budgets) -> dict[tuple, Budget]:
+    """The rules that reach only up to a beta (``beta_max``), by key: kept as written when the file
+    is measured again, and measured only over the grid points they reach."""
+    return {b.key: b for b in budgets.budgets if b.beta_max is not None}
 
 
 def _rules_grid_lines(kind: str, grid: tuple[tuple[float, float], ...], per_line: int = 5) -> list[str]:
@@ -813,14 +886,17 @@ def seeded_deviations(budgets: Budgets, kind: str) -> Budgets:
     return dataclasses.replace(budgets, deviations=budgets.deviations + seeded)
 
 
-def _rules(measured: dict[tuple, float]) -> dict[tuple, float]:
+def _rules(measured: dict[tuple, float], reach: dict[tuple, Budget]) -> dict[tuple, float]:
     """Rules from per-point maxima keyed (dtype, quantity, oracle, beta, threshold, "*"): the largest
-    over powers of two, and over every beta, keyed (dtype, quantity, oracle, None, None, kind)."""
+    over powers of two, and over every beta, keyed (dtype, quantity, oracle, None, None, kind); a
+    rule in ``reach`` over the points up to its ``beta_max`` only."""
     out: dict[tuple, float] = {}
     for (dtype, quantity, oracle, beta, _threshold, _kind, device), value in measured.items():
         kinds = ("*", "power_of_two") if is_power_of_two(beta) else ("*",)
         for kind in kinds:
             key = (dtype, quantity, oracle, None, None, kind, device)
+            if key in reach and not reach[key].reaches(beta):
+                continue
             out[key] = max(out.get(key, 0.0), value)
     return out
 
@@ -834,27 +910,41 @@ def _maxima(observed, budgets: Budgets) -> tuple[dict[tuple, float], dict[tuple[
     for config, obs in observed:
         for oracle in ORACLE_ORDER:
             meas = obs.measurements(oracle)
-            outside = np.ones(len(obs.x), dtype=bool)
-            for deviation in budgets.deviations:
-                if accuracy_name(oracle) not in deviation.properties or not deviation.applies(
-                    config.target,
-                    config.fmt,
-                    config.quantity,
-                    config.path,
-                    config.beta,
-                    config.threshold,
-                    config.family,
-                    config.device,
-                ):
-                    continue
-                region = deviation.region_mask(obs)
-                key = (deviation.id, config.fmt)
+            regions = accuracy_regions(obs, oracle, budgets, config)
+            for deviation_id, region in regions.items():
+                key = (deviation_id, config.fmt)
                 deviation_max[key] = max(deviation_max.get(key, 0.0), _largest(meas.ulp_error[region]))
-                outside &= ~region
+            outside = outside_of(regions, len(obs.x))
             kind = device_kind(config.device)
             key = (config.fmt.name, config.quantity.value, oracle.value, config.beta, config.threshold, "*", kind)
             measured[key] = max(measured.get(key, 0.0), _largest(meas.ulp_error[outside]))
     return measured, deviation_max
+
+
+def accuracy_regions(obs: Observations, oracle: Oracle, budgets: Budgets, config) -> dict[str, np.ndarray]:
+    """The regions (masks over ``obs.x``) of the known deviations that excuse this oracle's accuracy
+    errors for ``config`` (anything with target, fmt, quantity, path, beta, threshold, family and
+    device), by deviation id: outside all of them the budget judges every error."""
+    return {
+        deviation.id: deviation.region_mask(obs)
+        for deviation in budgets.deviations
+        if accuracy_name(oracle) in deviation.properties
+        and deviation.applies(
+            config.target,
+            config.fmt,
+            config.quantity,
+            config.path,
+            config.beta,
+            config.threshold,
+            config.family,
+            config.device,
+        )
+    }
+
+
+def outside_of(regions: dict[str, np.ndarray], size: int) -> np.ndarray:
+    """The inputs (of ``size``) in none of the ``regions`` (:func:`accuracy_regions`)."""
+    return ~np.logical_or.reduce([*regions.values(), np.zeros(size, dtype=bool)])
 
 
 def _largest(errors: np.ndarray) -> float:
@@ -918,6 +1008,7 @@ def _budget_lines(
     at the parameters the sweep measured), and where ``floors`` holds its key, at least that
     entry's budget and measured value (measured again, it only rises)."""
     swept, floors = swept or {}, floors or {}
+    reach = _reaches(budgets)
     kept = {}
     for b in budgets.budgets:
         if b.key not in measured:
@@ -952,6 +1043,10 @@ def _budget_lines(
         if beta is None and threshold is None:
             which = "any beta that is a power of two" if kind == "power_of_two" else "any beta"
             lines.append(f"beta_kind = {_toml(kind)}  # a rule: {which}, any threshold")
+        reaching = reach.get((dtype, quantity, oracle, beta, threshold, kind, device))
+        if reaching is not None:
+            lines.append(f"beta_max = {_toml(float(reaching.beta_max))}  # above it, no budget")
+            lines.append(f"beta_max_reason = {_toml(reaching.beta_max_reason)}")
         lines.append(f"max_ulp = {_toml(float(budget))}")
         if value is not None:
             lines.append(f"measured = {_toml(round(float(value), 6))}")

@@ -27,7 +27,7 @@ from suite.inputs.sets import inputs_for
 from suite.numerics.fastref import ReferenceValues, fast_reference
 from suite.numerics.formats import FLOAT32, FLOAT64, FORMATS, Format
 from suite.numerics.params import ORACLE_ORDER, Oracle, Params, Quantity
-from suite.numerics.stats import Stats, summarize
+from suite.numerics.stats import Stats, Worst, summarize, worst_of
 from suite.numerics.ulp import measure
 
 PER_BINADE = {FLOAT32: 48, FLOAT64: 12}
@@ -106,6 +106,17 @@ class Zeros:
 
 
 @dataclass(frozen=True)
+class OutsideDeviations:
+    """An oracle's errors where no known deviation excuses them, so the budget judges each: how
+    many inputs lie there, and the one with the largest error (None: none, or all of the wrong
+    class). A configuration's largest error may lie inside a deviation's region while the one
+    outside, which is what its budget bounds, is another."""
+
+    inputs: int
+    worst: Worst | None
+
+
+@dataclass(frozen=True)
 class ConfigResult:
     config: Configuration
     kernel_params: Params
@@ -125,6 +136,8 @@ class ConfigResult:
     # which inputs were measured: the first 16 hex digits of the SHA-256 of their float64 values
     # (two runs whose digests differ measured other inputs: the sample changed, not the target)
     inputs_digest: str = ""
+    # per oracle: the errors outside every known deviation that excuses its accuracy
+    outside_deviations: dict[Oracle, OutsideDeviations] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -339,9 +352,19 @@ class Auditor:
             Zeros.of(obs),
             self._knife_edges(config),
             hashlib.sha256(np.ascontiguousarray(obs.x, dtype=np.float64).tobytes()).hexdigest()[:16],
+            {oracle: self._outside_deviations(config, obs, oracle) for oracle in ORACLE_ORDER},
         )
         self._results[config] = result
         return result
+
+    def _outside(self, config: Configuration, obs: Observations, oracle: Oracle) -> np.ndarray:
+        """The inputs in no region of a known deviation that excuses this oracle's accuracy errors."""
+        return budget_data.outside_of(budget_data.accuracy_regions(obs, oracle, self.budgets, config), len(obs.x))
+
+    def _outside_deviations(self, config: Configuration, obs: Observations, oracle: Oracle) -> OutsideDeviations:
+        outside = self._outside(config, obs, oracle)
+        worst = worst_of(obs.x, obs.y, obs.reference(oracle), obs.measurements(oracle), among=outside)
+        return OutsideDeviations(int(outside.sum()), worst)
 
     def _knife_edges(self, config: Configuration) -> dict | None:
         """How the configuration rounds the knife edges of its format, quantity and beta."""
@@ -406,7 +429,14 @@ class Auditor:
         """Every property of an observation, with budgets and known deviations applied."""
         properties = [
             budget_data.check_accuracy(
-                obs, oracle, self.budgets, config.path, config.beta, config.threshold, config.device
+                obs,
+                oracle,
+                self.budgets,
+                config.path,
+                config.beta,
+                config.threshold,
+                config.device,
+                self._outside(config, obs, oracle),
             )
             for oracle in ORACLE_ORDER
         ]

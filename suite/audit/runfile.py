@@ -51,13 +51,12 @@ def config_entry(auditor, result, search: dict | None) -> dict:
         entry["binade_max"] = binades_to_columns(entry["binade_max"])
         entry["correctly_rounded_rate"] = s.correctly_rounded_rate
         entry["faithful_rate"] = s.faithful_rate
-        if s.worst is not None:
-            entry["worst"]["x"] = exact_float(s.worst.x)
-            entry["worst"]["output"] = exact_float(s.worst.output)
-            entry["worst"]["exact"] = exact_float(s.worst.exact)
-            entry["worst"]["correctly_rounded"] = exact_float(s.worst.correctly_rounded)
-            entry["worst"]["reproducer"] = auditor.reproducer(config, s.worst.x, s.worst.output)
+        entry["worst"] = _worst_record(auditor, config, s.worst)
         stats[oracle.value] = entry
+    outside = {
+        oracle.value: {"inputs": o.inputs, "worst": _worst_record(auditor, config, o.worst)}
+        for oracle, o in result.outside_deviations.items()
+    }
     properties = []
     for p in result.properties:
         properties.append(
@@ -97,6 +96,7 @@ def config_entry(auditor, result, search: dict | None) -> dict:
         "every_input": auditor.every_input_of(config),
         "sweep_sample": auditor.sweep_sample_of(config),
         "stats": stats,
+        "outside_deviations": outside,
         "properties": properties,
         "known_deviations": [_plain(c.as_record()) for c in result.deviations],
         "hypothesis_search": _plain(search) if search else None,
@@ -104,6 +104,21 @@ def config_entry(auditor, result, search: dict | None) -> dict:
         "zeros": _zeros_record(auditor, config, result.zeros),
         "knife_edges": result.knife_edges,
         "verdict": result.verdict,
+    }
+
+
+def _worst_record(auditor, config, worst) -> dict | None:
+    """An input with its largest error (:class:`suite.numerics.stats.Worst`) as the file records
+    it: exact floats, and the reproducer on the configuration's path."""
+    if worst is None:
+        return None
+    return {
+        **_plain(worst),
+        "x": exact_float(worst.x),
+        "output": exact_float(worst.output),
+        "exact": exact_float(worst.exact),
+        "correctly_rounded": exact_float(worst.correctly_rounded),
+        "reproducer": auditor.reproducer(config, worst.x, worst.output),
     }
 
 

@@ -93,22 +93,34 @@ def binade_maxima(x: np.ndarray, errors: np.ndarray, fmt: Format) -> list[dict]:
     return out
 
 
+def worst_of(
+    x: np.ndarray, outputs: np.ndarray, ref: ReferenceValues, m: Measurements, among: np.ndarray | None = None
+) -> Worst | None:
+    """The input with the largest ULP error of the format (outputs of the wrong class, which no ULP
+    error measures, left out), among the inputs ``among`` marks (default: all); None where none
+    is left. The first such input where several share the largest error."""
+    candidates = m.failure == Failure.NONE
+    if among is not None:
+        candidates &= among
+    if not candidates.any():
+        return None
+    i = int(np.nanargmax(np.where(candidates, m.ulp_error, -1.0)))
+    return Worst(
+        x=float(x[i]),
+        x_bits=ref.fmt.hex_of(x[i]),
+        output=float(outputs[i]),
+        exact=float(np.float64(ref.hi[i]) + np.float64(ref.lo[i])),
+        correctly_rounded=float(ref.rounded[i]),
+        ulp_error=float(m.ulp_error[i]),
+    )
+
+
 def summarize(x: np.ndarray, outputs: np.ndarray, ref: ReferenceValues, m: Measurements, exhaustive: bool) -> Stats:
     fmt = ref.fmt
     failed = m.failure != Failure.NONE
     errors = m.ulp_error
     finite_errors = errors[~failed]
-    worst = None
-    if len(finite_errors):
-        i = int(np.nanargmax(np.where(failed, -1.0, errors)))
-        worst = Worst(
-            x=float(x[i]),
-            x_bits=fmt.hex_of(x[i]),
-            output=float(outputs[i]),
-            exact=float(np.float64(ref.hi[i]) + np.float64(ref.lo[i])),
-            correctly_rounded=float(ref.rounded[i]),
-            ulp_error=float(errors[i]),
-        )
+    worst = worst_of(x, outputs, ref, m)
     failures = {f.name.lower(): int(np.count_nonzero(m.failure == f)) for f in Failure if f is not Failure.NONE}
     if len(finite_errors):
         p50, p99, p999 = (float(v) for v in np.quantile(finite_errors, [0.5, 0.99, 0.999]))

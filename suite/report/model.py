@@ -77,11 +77,12 @@ def config_label(config: dict) -> str:
 
 
 def excusing_deviations(config: dict, oracle: str = "documented") -> list[str]:
-    """Ids of the known deviations, in force here, whose region holds this oracle's largest error."""
+    """Ids of the known deviations, in force here, whose region holds this oracle's largest error
+    (where no budget applies, the regions that hold it: nothing was judged)."""
     worst = as_float(config["stats"][oracle]["max_ulp"])
     ids = []
     for dev in config["known_deviations"]:
-        in_force = dev["property"] == f"accuracy ({oracle})" and dev["status"] == "holds"
+        in_force = dev["property"] == f"accuracy ({oracle})" and dev["status"] in ("holds", "unjudged")
         if in_force and dev["measured_max_ulp"] is not None and as_float(dev["measured_max_ulp"]) >= worst:
             ids.append(dev["id"])
     return ids
@@ -157,7 +158,7 @@ def dtype_quantity_table(run: dict) -> list[dict]:
             if not configs:
                 continue
             row = {"dtype": dtype, "quantity": quantity, "configurations": len(configs)}
-            row["failing"] = sum(1 for c in configs if c["verdict"] != "pass")
+            row["failing"] = sum(1 for c in configs if c["verdict"] == "fail")  # "no budget" is not a failure
             for oracle in ORACLES:
                 worst = max(configs, key=lambda c, o=oracle: as_float(c["stats"][o]["max_ulp"]))
                 row[f"max_{oracle}"] = as_float(worst["stats"][oracle]["max_ulp"])
@@ -294,11 +295,20 @@ def not_audited(run: dict) -> list[tuple[str, str]]:
 
 
 def worst_case(run: dict, outside_deviations: bool = False) -> dict | None:
-    """The configuration with the largest error (documented oracle), its index and worst input;
-    with ``outside_deviations``, among configurations whose largest error no known deviation holds."""
-    candidates = [
-        (i, c) for i, c in enumerate(run["configurations"]) if not (outside_deviations and excusing_deviations(c))
-    ]
+    """The configuration with the largest error (documented oracle), its index, worst input and
+    that error (``max_ulp``); with ``outside_deviations``, the largest error outside every known
+    deviation that excuses it, where the budget judges it. A run file that predates those
+    records (``outside_deviations``) gives, instead, the largest error of the configurations whose
+    largest error no known deviation holds."""
+    configs = list(enumerate(run["configurations"]))
+    if outside_deviations and configs and all("outside_deviations" in c for _, c in configs):
+        outside = [(i, c, c["outside_deviations"]["documented"]["worst"]) for i, c in configs]
+        outside = [(i, c, w) for i, c, w in outside if w is not None]
+        if not outside:
+            return None
+        index, config, worst = max(outside, key=lambda icw: as_float(icw[2]["ulp_error"]))
+        return {"config": config, "index": index, "worst": worst, "excused": [], "max_ulp": worst["ulp_error"]}
+    candidates = [(i, c) for i, c in configs if not (outside_deviations and excusing_deviations(c))]
     if not candidates:
         return None
     index, config = max(candidates, key=lambda ic: as_float(ic[1]["stats"]["documented"]["max_ulp"]))
@@ -307,6 +317,7 @@ def worst_case(run: dict, outside_deviations: bool = False) -> dict | None:
         "index": index,
         "worst": config["stats"]["documented"]["worst"],
         "excused": excusing_deviations(config),
+        "max_ulp": config["stats"]["documented"]["max_ulp"],
     }
 
 
@@ -332,16 +343,17 @@ def measurement_key(config: dict) -> str:
     return json.dumps(without_reproducers({k: config.get(k) for k in fields}), sort_keys=True)
 
 
-def budget_phrase(config: dict, oracle: str = "documented") -> str:
+def budget_phrase(config: dict, oracle: str = "documented", measured=None) -> str:
     """The configuration's budget and headroom in words: "budget 2 ULP, headroom 0.31", "no budget
-    applies" (run files written before budgets were recorded say nothing)."""
+    applies" (run files written before budgets were recorded say nothing); the headroom above
+    ``measured`` (ULPs; default: the configuration's largest error)."""
     budgets = config.get("budgets")
     if budgets is None:
         return ""
     budget = budgets.get(oracle)
     if budget is None:
         return no_budget_words(config, oracle)
-    measured = as_float(config["stats"][oracle]["max_ulp"])
+    measured = as_float(config["stats"][oracle]["max_ulp"] if measured is None else measured)
     text = f"budget {fmt_ulp(budget)} ULP, {_headroom(budget, measured)}"
     swept = (config.get("every_input") or {}).get(oracle)
     if swept:  # the sample's maximum may not be the format's: say what every input gave
@@ -360,15 +372,17 @@ def _headroom(budget: float, measured: float) -> str:
 
 
 def no_budget_words(config: dict, oracle: str) -> str:
-    """Why no budget applies to an oracle's accuracy here: "no budget recorded for cuda" where the
-    budget file records none for the device (as the property's detail says), else "no budget applies"."""
+    """Why no budget applies to an oracle's accuracy here, as the property's detail says before what
+    it measured: "no budget recorded for cuda" where the budget file records none for the device,
+    "no budget above beta 100 (why)" beyond a rule's reach; else "no budget applies"."""
     for prop in config.get("properties", []):
+        detail = prop.get("detail", "")
         if (
             prop.get("verdict") == "no budget"
             and oracle in prop["name"]
-            and prop.get("detail", "").startswith("no budget recorded for ")
+            and detail.startswith(("no budget recorded for ", "no budget above beta "))
         ):
-            return prop["detail"].split(":", 1)[0]
+            return detail.split(": measured ", 1)[0]
     return "no budget applies"
 
 
@@ -384,9 +398,9 @@ def terminal_summary(run: dict, files: list[str]) -> list[str]:
     worst = worst_case(run, outside_deviations=True)
     if worst and worst["worst"]:
         config, w = worst["config"], worst["worst"]
-        within = budget_phrase(config) or "budget not recorded"
+        within = budget_phrase(config, measured=worst["max_ulp"]) or "budget not recorded"
         lines.append(
-            f"largest error outside known deviations: {fmt_ulp(config['stats']['documented']['max_ulp'])} ULP "
+            f"largest error outside known deviations: {fmt_ulp(worst['max_ulp'])} ULP "
             f"({within}) in {config['id']} at x = {w['x_bits']} ({as_float(w['x'])!r})"
         )
     wrong = wrong_class_summary(run)

@@ -139,9 +139,11 @@ def judgment_sentence(data: dict) -> str | None:
         o = j["oracles"][name]
         where = f" at x = {o['worst_outside']['x_bits']}" if o["worst_outside"] else ""
         largest = f"{precise_ulp(o['max_ulp_outside'])} ULP{where}" if o["max_ulp_outside"] is not None else "no error"
-        budget = f"budget {o['budget']:g} ULP" if o["budget"] is not None else o.get("why", "no budget")
+        budget = f"budget {o['budget']:g} ULP" if o["budget"] is not None else "no budget"
         wrong = f", {o['wrong_class_outside']:,} outputs of the wrong class" if o["wrong_class_outside"] else ""
         parts.append(f"{largest} ({budget}; {label}){wrong}")
+    # why no budget applies, once where both oracles have the same reason
+    parts += dict.fromkeys(o["why"] for o in j["oracles"].values() if o["budget"] is None and o.get("why"))
     grown = [d for d in j["deviations"] if d["status"] == "grown"]
     words = JUDGMENT_WORDS if every_input(data) else {**JUDGMENT_WORDS, **SAMPLE_WORDS}
     verdict = words[j["verdict"]].format(inputs=j.get("inputs", data["inputs"]))

@@ -300,9 +300,10 @@ def judge(spec, stats: RegionStats | None, budgets: Budgets) -> dict:
             "excused_by": excusing(prop),
         }
         if budget is None:
-            missing = budgets.missing_phrase(spec.device)
             record["verdict"] = "no budget"
-            record["why"] = missing or f"no budget in {budgets.source} for these parameters"
+            record["why"] = budgets.why_none(
+                fmt, spec.quantity, oracle, spec.path, spec.beta, spec.threshold, spec.device
+            )
         elif worst.max_ulp > budget.max_ulp or worst.wrong_class or grown:
             record["verdict"] = "exceeds budget"
         else:
