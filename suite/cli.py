@@ -808,7 +808,8 @@ def _add_compare_command(sub) -> None:
         help="regressions and improvements between two saved runs",
         description="Compare two runs configuration by configuration (matched by id, or with --match "
         "measurement by device, dtype, beta, threshold, path and quantity, across implementations and releases): "
-        "max ULP error of both oracles, correctly rounded rate, property verdicts. Rule: a regression is new max "
+        "max ULP error of both oracles (and, where both runs record it, outside every known deviation), "
+        "correctly rounded rate, property verdicts. Rule: a regression is new max "
         "ULP > base max ULP * (1 + REL) + ABS (either oracle; NaN counts as inf), a correctly rounded rate lower by "
         "more than RATE, or a property going from pass to fail; improvements are the reverse. Configurations in "
         "one run only are listed, not counted. Two sweeps (of any implementations, releases or builds) are compared "

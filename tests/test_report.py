@@ -33,6 +33,7 @@ from suite.report import (
     schema,
 )
 from suite.report.load import as_float, binade_entry_error
+from suite.report.model import fmt_ulp
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -1025,3 +1026,34 @@ def test_figure_text_is_at_least_9_px_on_a_laptop_screen(run_json, tmp_path):
     sizes = [float(s) for s in re.findall(r"font(?:-size)?:\s*([\d.]+)px", html)]
     assert sizes, "no font sizes found in the figures"
     assert min(sizes) * scale >= 9, f"smallest figure text {min(sizes)} × {scale:.3f} = {min(sizes) * scale:.2f} px"
+
+
+def test_compare_judges_the_error_outside_the_deviations_too(run):
+    """A configuration whose largest error lies inside a known deviation says nothing of the rest:
+    where both runs record the largest error outside every deviation, its change counts by the same
+    rule (once, where it is the largest error itself); a file without the record compares as before."""
+    config = run["configurations"][0]
+    assert config["outside_deviations"]["documented"]["worst"] is not None
+    inside = copy.deepcopy(run)  # as if the largest error lay inside a deviation, far above the rest
+    inside["configurations"][0]["stats"]["documented"]["max_ulp"] = 2048.0
+    worse = copy.deepcopy(inside)
+    outside = worse["configurations"][0]["outside_deviations"]["documented"]["worst"]
+    before = outside["ulp_error"]
+    outside["ulp_error"] = before + 1.0
+    result = compare_runs(inside, worse)
+    assert [(c.what, c.base, c.new) for c in result.regressions] == [
+        ("max ULP outside deviations (documented)", fmt_ulp(before), fmt_ulp(before + 1.0))
+    ]
+    assert result.differing == [(config["id"], ["outside_deviations"])]
+    # where the largest error is the one outside, its change is counted once
+    both = copy.deepcopy(run)
+    both["configurations"][0]["stats"]["documented"]["max_ulp"] = before + 1.0
+    both["configurations"][0]["outside_deviations"]["documented"]["worst"]["ulp_error"] = before + 1.0
+    original = copy.deepcopy(run)
+    original["configurations"][0]["stats"]["documented"]["max_ulp"] = before
+    assert [c.what for c in compare_runs(original, both).regressions] == ["max ULP (documented)"]
+    older = copy.deepcopy(inside)
+    for c in older["configurations"]:
+        del c["outside_deviations"]
+    assert not compare_runs(older, worse).changes
+    assert not compare_runs(older, worse).differing
