@@ -252,7 +252,7 @@ def test_a_run_beyond_a_rules_reach_is_not_judged_and_says_why(tmp_path):
     # 0x209a, inside one), with the reason no budget judges it; nothing counted as failing
     assert "outside every known deviation (documented oracle): **502.645 ULP** in " in markdown
     assert "at x = `0xa470` (-0.017333984375): no budget above beta 100 (float16" in markdown
-    assert "| float16 | grad2 | 2 | 0 | 2047.02 ¹ |" in markdown
+    assert "| float16 | grad2 | 2 | 0 | 2047.02 ¹ | 502.645 |" in markdown
 
 
 @pytest.mark.parametrize(

@@ -169,11 +169,26 @@ def dtype_quantity_table(run: dict) -> list[dict]:
             row["correctly_rounded_rate"] = sum(s["correctly_rounded"] for s in doc) / count if count else 1.0
             row["exhaustive"] = all(s["exhaustive"] for s in doc)
             row["excused"] = excusing_deviations(row["worst_documented"])
+            row["outside"] = largest_outside(configs)
             row["wrong_class"], unexcused, excusing = wrong_class_totals(configs)
             # marked as excused only where every configuration's were: a failing one is not
             row["wrong_class_excused"] = [] if unexcused else excusing
             rows.append(row)
     return rows
+
+
+def largest_outside(configs: list[dict], oracle: str = "documented") -> dict | None:
+    """The largest error outside every known deviation over ``configs`` (``max_ulp``, ULPs), with
+    its configuration (``config``): what their budgets judge. None where a configuration's record
+    is missing (a file that predates it) or nothing lies outside."""
+    if not configs or not all("outside_deviations" in c for c in configs):
+        return None
+    found = [(c, c["outside_deviations"][oracle]["worst"]) for c in configs]
+    found = [(c, w) for c, w in found if w is not None]
+    if not found:
+        return None
+    config, worst = max(found, key=lambda cw: as_float(cw[1]["ulp_error"]))
+    return {"max_ulp": as_float(worst["ulp_error"]), "config": config}
 
 
 def failing_properties(run: dict) -> list[dict]:
