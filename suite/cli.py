@@ -756,6 +756,8 @@ def _add_run_command(sub) -> None:
 
 def _add_budgets_command(sub) -> None:
     """``softplus-audit budgets``."""
+    from suite.audit.defaults import RULES_GRID
+
     bud = sub.add_parser(
         "budgets",
         help="measure and print (or --write) the budget file",
@@ -769,7 +771,8 @@ def _add_budgets_command(sub) -> None:
         action="store_true",
         help="the grid is a sample of the parameters users choose: set the rules that apply at any beta and "
         "threshold (one for betas that are powers of two, one for any beta) instead of one budget per grid point; "
-        "without --grid, the grid the file's rules were measured on (rules_grid), else a default of 19 points; "
+        f"without --grid, the grid the file's rules were measured on (rules_grid), else a default of {len(RULES_GRID)} "
+        "points; "
         "a grid that lacks one of the recorded points only raises the rules",
     )
     bud.add_argument(

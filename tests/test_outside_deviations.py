@@ -117,3 +117,37 @@ def test_without_a_budget_a_grown_deviation_still_fails(beyond_reach):
     assert result.verdict == "fail"
     assert "deviation 'second-derivative-cancellation' grown: 2047.02 ULP > bound 1024" in result.detail
     assert [c.status for c in checks if c.id == "second-derivative-cancellation"] == ["grown"]
+
+
+def test_float64_overflows_below_a_threshold_above_its_overflow_edge_a_known_deviation():
+    """At threshold 1000 (beyond log(float64 max) = 709.78, in the rules' grid), float64's exp
+    overflows before the threshold rule: +inf values and NaN gradients for 709.78 < b*x <= 1000, as
+    float32 does above 88.72 at threshold 100. Named by exp-overflow-below-threshold-float64, whose
+    bound measures the finite errors of its region; without the entry the audit fails there."""
+    import dataclasses
+
+    from suite.audit.defaults import RULES_GRID
+
+    assert (1.0, 1000.0) in RULES_GRID
+    settings = AuditSettings(formats=(FLOAT64,), grid=((1.0, 1000.0),), quantities=(Quantity.FORWARD, Quantity.GRAD))
+    auditor = Auditor(settings)
+    configs = [c for c in auditor.configurations() if c.path == "simd" and c.target == "torch.nn.functional:softplus"]
+    for config in configs:
+        result = auditor.result(config)
+        assert result.verdict == "pass", [(p.name, p.detail) for p in result.properties if not p.passed]
+        (check,) = [
+            c
+            for c in result.deviations
+            if c.id == "exp-overflow-below-threshold-float64" and c.property == "accuracy (documented)"
+        ]
+        assert check.status == "holds"
+        assert check.wrong_class > 1000  # +inf or NaN outputs: what no ULP bound measures
+        assert 709.7 <= check.x_range[0] < 709.78  # from below the overflow edge, log(float64 max)
+        without = dataclasses.replace(
+            auditor.budgets,
+            deviations=tuple(d for d in auditor.budgets.deviations if d.id != "exp-overflow-below-threshold-float64"),
+        )
+        obs = auditor.observe_all(config)[0]
+        judged = budget_data.check_accuracy(obs, Oracle.DOCUMENTED, without, "simd", 1.0, 1000.0)
+        (kept,), _ = budget_data.apply_deviations([judged], obs, without, config.target, "simd", 1.0, 1000.0)
+        assert kept.verdict == "fail"

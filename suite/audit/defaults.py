@@ -19,10 +19,11 @@ RULES_GRID = (
     (5.0, 2.0),
     (100.0, 20.0),
     (0.01, 20.0),
+    (1.0, 1000.0),
 )
 """The (beta, threshold) pairs ``budgets --rules`` measures where the budget file records none: the
 rules must hold at parameters nobody measured, so the grid is wider than the audit's. The default
 grid, then powers of two from 1/4 to 8 (``b·x`` exact: the kernel's own error) and other betas
 from 0.01 to 100 (``b·x`` rounded: an error that grows with ``|b·x|``), PyTorch's OpInfo point
-(3, 0.2) among them, at thresholds from 0.2 to 100 (small ones put the threshold rule's jump near
-0, large ones let ``e^(b·x)`` overflow first)."""
+(3, 0.2) among them, at thresholds from 0.2 to 1000 (small ones put the threshold rule's jump near
+0, large ones let ``e^(b·x)`` overflow first: 100 in float32 and the half types, 1000 in float64)."""
