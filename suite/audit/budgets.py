@@ -112,7 +112,11 @@ class Budget:
     def matches_beta(self, beta: float) -> bool:
         if self.beta is not None:
             return self.beta == beta
-        return (self.beta_kind == "*" or is_power_of_two(beta)) and self.reaches(beta)
+        return self.matches_kind(beta) and self.reaches(beta)
+
+    def matches_kind(self, beta: float) -> bool:
+        """Is ``beta`` of the kind the entry is for (``beta_kind``: any, or powers of two)?"""
+        return self.beta_kind == "*" or is_power_of_two(beta)
 
     def reaches(self, beta: float) -> bool:
         """Does the entry hold at ``beta`` as far as its reach goes (``beta_max``)?"""
@@ -258,15 +262,7 @@ class Budgets:
         threshold: float,
         device: str = "cpu",
     ) -> Budget | None:
-        kind = device_kind(device)
-        matches = [
-            b
-            for b in self.budgets
-            if (b.fmt, b.quantity, b.oracle, b.device) == (fmt, quantity, oracle, kind)
-            and fnmatch.fnmatchcase(path, b.path)
-            and b.matches_beta(beta)
-            and b.threshold in (None, threshold)
-        ]
+        matches = [b for b in self._entries_for(fmt, quantity, oracle, path, threshold, device) if b.matches_beta(beta)]
         # the most specific entry wins: one measured at these parameters, then a rule for powers of
         # two, then a rule for any beta (a named path beats a wildcard at each step)
         matches.sort(
@@ -275,6 +271,20 @@ class Budgets:
             )
         )
         return matches[0] if matches else None
+
+    def _entries_for(
+        self, fmt: Format, quantity: Quantity, oracle: Oracle, path: str, threshold: float, device: str
+    ) -> list[Budget]:
+        """The entries for this format, quantity, oracle, path, threshold and kind of device, at
+        any beta."""
+        kind = device_kind(device)
+        return [
+            b
+            for b in self.budgets
+            if (b.fmt, b.quantity, b.oracle, b.device) == (fmt, quantity, oracle, kind)
+            and fnmatch.fnmatchcase(path, b.path)
+            and b.threshold in (None, threshold)
+        ]
 
     def why_none(
         self,
@@ -292,16 +302,10 @@ class Budgets:
         missing = self.missing_phrase(device)
         if missing:
             return missing
-        kind = device_kind(device)
         beyond = [
             b
-            for b in self.budgets
-            if (b.fmt, b.quantity, b.oracle, b.device) == (fmt, quantity, oracle, kind)
-            and fnmatch.fnmatchcase(path, b.path)
-            and b.beta is None
-            and b.threshold in (None, threshold)
-            and (b.beta_kind == "*" or is_power_of_two(beta))
-            and not b.reaches(beta)
+            for b in self._entries_for(fmt, quantity, oracle, path, threshold, device)
+            if b.beta is None and b.matches_kind(beta) and not b.reaches(beta)
         ]
         if beyond:
             farthest = max(beyond, key=lambda b: b.beta_max)
