@@ -13,7 +13,8 @@
 #      the CPU -> corpus-cuda.json/.md, corpus-cpu.json/.md
 #   5. all of it side by side -> table.html/.md; each step's wall time -> timings.md
 # Usage: scripts/cuda-audit.sh [OUT]     (default: reports/published/cuda)
-# Environment: PYTHON (default python3), WORKERS (default: every core), STEPS (default "1 2 3 4 5");
+# Environment: PYTHON (default python3), WORKERS (default: every core), STEPS (default "1 2 3 4 5"; a run
+# may be split, STEPS="1 2" then STEPS="3 4 5" into the same OUT: step 3 judges by step 2's budgets);
 # for the script's own test on a machine without a GPU: TARGET (default torch.nn.functional:softplus),
 # AUDIT_ARGS (options added to steps 1, 2 and 4, e.g. "--dtype float16"), SWEEP_DTYPE (default float32).
 set -euo pipefail
@@ -44,7 +45,10 @@ CHECK
 
 mkdir -p "$OUT/sweeps"
 timings="$OUT/timings.md"
-printf '| step | wall (s) |\n|---|---:|\n' > "$timings"
+# a run that begins with step 1 starts the table; one without it (the later steps of a run split in
+# two, e.g. STEPS="1 2" then STEPS="3 4 5" into the same OUT) adds its rows to the earlier run's
+case " $STEPS " in *" 1 "*) rm -f "$timings" ;; esac
+[ -s "$timings" ] || printf '| step | wall (s) |\n|---|---:|\n' > "$timings"
 step() {  # step N NAME COMMAND...: run it if N is in STEPS, and record its wall time
   local n=$1 name=$2; shift 2
   case " $STEPS " in *" $n "*) ;; *) return 0 ;; esac

@@ -268,8 +268,11 @@ def test_the_cuda_script_runs_every_step_on_the_synthetic_device(tmp_path):
     checkpoints left."""
     out = tmp_path / "cuda"
     scope = {"TARGET": SYNTHETIC, "AUDIT_ARGS": " ".join(SMALL), "SWEEP_DTYPE": "float16", "WORKERS": "2"}
-    done = _script(out, **scope)
-    assert done.returncode == 0, done.stderr[-3000:]
+    # in two calls, as a machine lent for a few minutes at a time may need: the audit and the
+    # budgets, then the sweeps judged by those budgets, the comparisons and the table
+    for steps in ("1 2", "3 4 5"):
+        done = _script(out, STEPS=steps, **scope)
+        assert done.returncode == 0, done.stderr[-3000:]
     run = json.loads((out / "audit.json").read_text())
     assert {c["device"] for c in run["configurations"]} == {"cuda"}
     assert all(c["budgets"]["documented"] is None for c in run["configurations"])
@@ -291,7 +294,7 @@ def test_the_cuda_script_runs_every_step_on_the_synthetic_device(tmp_path):
     assert on_cuda["device"] == "cuda"
     assert (out / "corpus-cpu.json").exists()
     timings = (out / "timings.md").read_text().splitlines()
-    assert len(timings) == 2 + 7
+    assert [line.split("|")[1].strip().split(".")[0] for line in timings[2:]] == ["1", "2", "3", "3", "4", "4", "5"]
 
 
 def test_the_known_problems_are_checked_on_a_device_and_labelled_by_it(tmp_path):
