@@ -12,7 +12,7 @@ from suite.audit import runfile
 from suite.audit.engine import Auditor, AuditSettings
 from suite.numerics.formats import FLOAT16, FLOAT64
 from suite.numerics.params import Oracle, Quantity
-from suite.report import model
+from suite.report import model, render
 
 
 def _entries(auditor: Auditor) -> list[dict]:
@@ -151,3 +151,22 @@ def test_float64_overflows_below_a_threshold_above_its_overflow_edge_a_known_dev
         judged = budget_data.check_accuracy(obs, Oracle.DOCUMENTED, without, "simd", 1.0, 1000.0)
         (kept,), _ = budget_data.apply_deviations([judged], obs, without, config.target, "simd", 1.0, 1000.0)
         assert kept.verdict == "fail"
+
+
+def test_the_page_shows_what_lies_outside_the_deviations_where_the_largest_error_is_inside(float64_at_beta_10):
+    """The configuration's section gives the largest error outside the deviations with its input,
+    check command and reproducer, where it is not the largest error itself; the matrix cell and the
+    summary row add it beside the deviation's maximum."""
+    forward, grad2 = float64_at_beta_10
+    run_like = {"configurations": [forward, grad2]}
+    views = {c["id"]: render._config_view(i, c) for i, c in enumerate(run_like["configurations"])}
+    # the value's largest error (documented) lies outside every deviation: shown once, as its
+    # largest; against the exact function its largest is the threshold shortcut's, so the one
+    # outside is shown beside it
+    assert [w["oracle"] for w in views[forward["id"]]["worst_outside"]] == ["math"]
+    (shown,) = views[grad2["id"]]["worst_outside"]
+    assert (shown["x_bits"], shown["oracle"]) == ("0xc04e445c2efbfbcc", "documented and math")
+    assert shown["check"].startswith("softplus-audit reference grad2 0xc04e445c2efbfbcc --dtype float64")
+    assert "float.fromhex('-0x1.e445c2efbfbccp+5')" in shown["reproducer"]
+    rows = [(r["outside"]["max_ulp"], r["outside"]["config"]["id"]) for r in model.dtype_quantity_table(run_like)]
+    assert rows == [(513.1298828125, forward["id"]), (513.7802734375, grad2["id"])]  # the vector path's

@@ -177,18 +177,25 @@ def dtype_quantity_table(run: dict) -> list[dict]:
     return rows
 
 
+def outside_max(config: dict, oracle: str = "documented") -> float | None:
+    """The configuration's largest error outside every known deviation (ULPs), which its budget
+    judges; None where the run file predates the record or nothing lies outside."""
+    worst = ((config.get("outside_deviations") or {}).get(oracle) or {}).get("worst")
+    return None if worst is None else as_float(worst["ulp_error"])
+
+
 def largest_outside(configs: list[dict], oracle: str = "documented") -> dict | None:
     """The largest error outside every known deviation over ``configs`` (``max_ulp``, ULPs), with
     its configuration (``config``): what their budgets judge. None where a configuration's record
     is missing (a file that predates it) or nothing lies outside."""
     if not configs or not all("outside_deviations" in c for c in configs):
         return None
-    found = [(c, c["outside_deviations"][oracle]["worst"]) for c in configs]
-    found = [(c, w) for c, w in found if w is not None]
+    found = [(c, outside_max(c, oracle)) for c in configs]
+    found = [(c, m) for c, m in found if m is not None]
     if not found:
         return None
-    config, worst = max(found, key=lambda cw: as_float(cw[1]["ulp_error"]))
-    return {"max_ulp": as_float(worst["ulp_error"]), "config": config}
+    config, largest = max(found, key=lambda cm: cm[1])
+    return {"max_ulp": largest, "config": config}
 
 
 def failing_properties(run: dict) -> list[dict]:

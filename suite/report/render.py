@@ -77,17 +77,27 @@ def template_environment(kind: str):
     return env
 
 
-def _worst_view(config: dict, oracle: str) -> dict | None:
-    worst = config["stats"][oracle]["worst"]
+def _worst_view(config: dict, oracle: str, worst: dict | None) -> dict | None:
     if worst is None:
         return None
     check = model.reference_command(config, worst, oracle)
     return {**worst, "oracle": oracle, "reproducer": model.reproducer(worst), "check": check}
 
 
-def _worst_views(config: dict) -> list[dict]:
-    """The worst input of each oracle; one entry when both oracles' worst is the same input."""
-    views = [w for w in (_worst_view(config, o) for o in model.ORACLES) if w]
+def _largest_worst(config: dict, oracle: str) -> dict | None:
+    return config["stats"][oracle]["worst"]
+
+
+def _outside_worst(config: dict, oracle: str) -> dict | None:
+    """The largest error outside the known deviations, where it is not the largest error itself."""
+    worst = (config.get("outside_deviations") or {}).get(oracle, {}).get("worst")
+    return None if worst == config["stats"][oracle]["worst"] else worst
+
+
+def _worst_views(config: dict, which=_largest_worst) -> list[dict]:
+    """The worst input of each oracle (``which``: the largest error, or the largest outside the
+    known deviations); one entry when both oracles' worst is the same input."""
+    views = [w for w in (_worst_view(config, o, which(config, o)) for o in model.ORACLES) if w]
     # the same input, output and exact value under both oracles: shown once (its check: documented)
     if len(views) == 2 and {k: v for k, v in views[0].items() if k not in ("oracle", "check")} == {
         k: v for k, v in views[1].items() if k not in ("oracle", "check")
@@ -119,6 +129,7 @@ def _config_view(index: int, config: dict, figures=None) -> dict:
         "c": config,
         "label": model.config_label(config),
         "worst": _worst_views(config),
+        "worst_outside": _worst_views(config, _outside_worst),
         "excused": model.excusing_deviations(config),
         "deviations_in_force": [d for d in config["known_deviations"] if d["status"] != "fixed"],
         "deviations_fixed": [d for d in config["known_deviations"] if d["status"] == "fixed"],
@@ -145,7 +156,7 @@ def _matrix(run: dict) -> dict:
     rows: dict[str, dict] = {}
     for index, config in enumerate(run["configurations"]):
         row = rows.setdefault(model.config_label(config), {"label": model.config_label(config), "cells": {}})
-        row["cells"][config["dtype"]] = {"index": index, "c": config}
+        row["cells"][config["dtype"]] = {"index": index, "c": config, "outside": model.outside_max(config)}
     return {"dtypes": dtypes, "rows": list(rows.values())}
 
 
