@@ -7,7 +7,9 @@
 #      grid point, and the rules for any other parameters on the rules' grid -> budgets-cuda.toml
 #   3. every float32 input on the GPU, forward and gradient, default parameters: outputs in batches
 #      from the GPU, measured on every CPU core, each judged against step 2's budgets (do the
-#      budgets measured on the audit's sample bound every input?) -> sweeps/sweep-*.json/.md/.html
+#      budgets measured on the audit's sample bound every input?) -> sweeps/sweep-*.json/.md/.html;
+#      then step 2's budgets measured again, each at least what the sweeps found on every input
+#      (budgets --sweeps), so that the file to review holds on every input -> budgets-cuda.toml
 #   4. cuda against the CPU's vector path, bit for bit, at the audit's inputs
 #      -> devices-cuda-device-vs-cpu-simd.json/.md; and the known upstream problems on cuda and on
 #      the CPU -> corpus-cuda.json/.md, corpus-cpu.json/.md
@@ -65,6 +67,12 @@ budgets() {  # one budget per grid point, then the rules (any beta and threshold
     > "$OUT/budgets-cuda.toml"
   rm "$OUT/budgets-cuda-points.toml"
 }
+swept() {  # step 2's budgets again, raised to what the sweeps measured on every input
+  [ -s "$OUT/budgets-cuda.toml" ] || return 0
+  local sweeps=(--budgets "$OUT/budgets-cuda.toml" --sweeps "$OUT/sweeps" --target "$TARGET" --device cuda --write)
+  audit budgets "${sweeps[@]}" "${EXTRA[@]}" > /dev/null
+  audit budgets --rules "${sweeps[@]}" "${EXTRA[@]}" > /dev/null
+}
 corpora() { for d in cuda cpu; do audit corpus --target "$TARGET" --device "$d" --out "$OUT" --name "corpus-$d" > /dev/null; done; }
 sweep() {  # judged against the budgets step 2 measured on the device, where it ran
   local judged=(); [ -s "$OUT/budgets-cuda.toml" ] && judged=(--budgets "$OUT/budgets-cuda.toml")
@@ -75,6 +83,7 @@ step 1 "default audit on cuda" audit run --target "$TARGET" --device cuda --exit
 step 2 "budgets measured on cuda" budgets
 step 3 "$SWEEP_DTYPE forward, every input" sweep forward
 step 3 "$SWEEP_DTYPE gradient, every input" sweep grad
+step 3 "budgets raised to what the sweeps found" swept
 step 4 "cuda against cpu, input by input" audit devices --target "$TARGET" --device cuda --versus cpu "${EXTRA[@]}" --out "$OUT"
 step 4 "known upstream problems, cuda and cpu" corpora
 step 5 "side by side" audit table "$OUT" "$OUT/sweeps" --out "$OUT"

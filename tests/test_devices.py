@@ -14,6 +14,7 @@ import pytest
 from suite.audit import budgets
 from suite.numerics.formats import FLOAT16, FLOAT32
 from suite.numerics.params import Oracle, Quantity
+from suite.report.load import as_float
 from tests.test_cli import ROOT
 from tests.test_cli import run as cli_process
 
@@ -294,7 +295,30 @@ def test_the_cuda_script_runs_every_step_on_the_synthetic_device(tmp_path):
     assert on_cuda["device"] == "cuda"
     assert (out / "corpus-cpu.json").exists()
     timings = (out / "timings.md").read_text().splitlines()
-    assert [line.split("|")[1].strip().split(".")[0] for line in timings[2:]] == ["1", "2", "3", "3", "4", "4", "5"]
+    assert [line.split("|")[1].strip().split(".")[0] for line in timings[2:]] == [
+        "1",
+        "2",
+        "3",
+        "3",
+        "3",
+        "4",
+        "4",
+        "5",
+    ]
+    # after the sweeps, the budgets to review are at least what the sweeps found on every input
+    raised = budgets.load(out / "budgets-cuda.toml")
+    for quantity in ("forward", "grad"):
+        (point,) = [
+            b
+            for b in raised.budgets
+            if (b.device, b.fmt.name, b.quantity.value, b.oracle.value, b.beta)
+            == ("cuda", "float16", quantity, "documented", 1.0)
+        ]
+        (sweep,) = [p for p in sweeps if json.loads(p.read_text())["spec"]["quantity"] == quantity]
+        outside = json.loads(sweep.read_text())["judgment"]["oracles"]["documented"]
+        assert point.swept == as_float(outside["max_ulp_outside"])
+        assert point.swept_at == outside["worst_outside"]["x_bits"]
+        assert point.max_ulp >= point.swept
 
 
 def test_the_known_problems_are_checked_on_a_device_and_labelled_by_it(tmp_path):
