@@ -335,7 +335,8 @@ class Auditor:
         if config in self._results:
             return self._results[config]
         obs, exhaustive = self.observe_all(config)
-        properties, deviations = self._verdicts(config, obs)
+        outside = {oracle: self._outside(config, obs, oracle) for oracle in ORACLE_ORDER}
+        properties, deviations = self._verdicts(config, obs, outside)
         stats = {
             oracle: summarize(obs.x, obs.y, obs.reference(oracle), obs.measurements(oracle), exhaustive)
             for oracle in ORACLE_ORDER
@@ -352,7 +353,7 @@ class Auditor:
             Zeros.of(obs),
             self._knife_edges(config),
             hashlib.sha256(np.ascontiguousarray(obs.x, dtype=np.float64).tobytes()).hexdigest()[:16],
-            {oracle: self._outside_deviations(config, obs, oracle) for oracle in ORACLE_ORDER},
+            {oracle: self._outside_deviations(obs, oracle, outside[oracle]) for oracle in ORACLE_ORDER},
         )
         self._results[config] = result
         return result
@@ -361,8 +362,8 @@ class Auditor:
         """The inputs in no region of a known deviation that excuses this oracle's accuracy errors."""
         return budget_data.outside_of(budget_data.accuracy_regions(obs, oracle, self.budgets, config), len(obs.x))
 
-    def _outside_deviations(self, config: Configuration, obs: Observations, oracle: Oracle) -> OutsideDeviations:
-        outside = self._outside(config, obs, oracle)
+    @staticmethod
+    def _outside_deviations(obs: Observations, oracle: Oracle, outside: np.ndarray) -> OutsideDeviations:
         worst = worst_of(obs.x, obs.y, obs.reference(oracle), obs.measurements(oracle), among=outside)
         return OutsideDeviations(int(outside.sum()), worst)
 
@@ -424,9 +425,11 @@ class Auditor:
         return obs, properties
 
     def _verdicts(
-        self, config: Configuration, obs: Observations
+        self, config: Configuration, obs: Observations, outside: dict[Oracle, np.ndarray] | None = None
     ) -> tuple[list[PropertyResult], list[budget_data.DeviationCheck]]:
-        """Every property of an observation, with budgets and known deviations applied."""
+        """Every property of an observation, with budgets and known deviations applied (``outside``:
+        per oracle, the inputs in no deviation's region, where the caller has them already)."""
+        outside = outside or {oracle: self._outside(config, obs, oracle) for oracle in ORACLE_ORDER}
         properties = [
             budget_data.check_accuracy(
                 obs,
@@ -436,7 +439,7 @@ class Auditor:
                 config.beta,
                 config.threshold,
                 config.device,
-                self._outside(config, obs, oracle),
+                outside[oracle],
             )
             for oracle in ORACLE_ORDER
         ]

@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass, field
 
 from suite.report.load import as_float
-from suite.report.model import ORACLES, default_parameters, fmt_rate, fmt_ulp, reference_command
+from suite.report.model import ORACLES, default_parameters, fmt_rate, fmt_ulp, outside_worst, reference_command
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def _outside(config: dict, oracle: str) -> tuple[float, dict | None] | None:
     (0 where nothing lies outside); None in a file that predates the record."""
     if "outside_deviations" not in config:
         return None
-    worst = config["outside_deviations"][oracle]["worst"]
+    worst = outside_worst(config, oracle)
     return (worst["ulp_error"], worst) if worst else (0.0, None)
 
 

@@ -177,10 +177,17 @@ def dtype_quantity_table(run: dict) -> list[dict]:
     return rows
 
 
+def outside_worst(config: dict, oracle: str = "documented") -> dict | None:
+    """The input with the configuration's largest error outside every known deviation, which its
+    budget judges, as the run file records it; None where the file predates the record or nothing
+    lies outside."""
+    return ((config.get("outside_deviations") or {}).get(oracle) or {}).get("worst")
+
+
 def outside_max(config: dict, oracle: str = "documented") -> float | None:
-    """The configuration's largest error outside every known deviation (ULPs), which its budget
-    judges; None where the run file predates the record or nothing lies outside."""
-    worst = ((config.get("outside_deviations") or {}).get(oracle) or {}).get("worst")
+    """The configuration's largest error outside every known deviation (ULPs); None as
+    :func:`outside_worst`."""
+    worst = outside_worst(config, oracle)
     return None if worst is None else as_float(worst["ulp_error"])
 
 
@@ -324,12 +331,12 @@ def worst_case(run: dict, outside_deviations: bool = False) -> dict | None:
     largest error no known deviation holds."""
     configs = list(enumerate(run["configurations"]))
     if outside_deviations and configs and all("outside_deviations" in c for _, c in configs):
-        outside = [(i, c, c["outside_deviations"]["documented"]["worst"]) for i, c in configs]
-        outside = [(i, c, w) for i, c, w in outside if w is not None]
-        if not outside:
+        largest = largest_outside(run["configurations"])
+        if largest is None:
             return None
-        index, config, worst = max(outside, key=lambda icw: as_float(icw[2]["ulp_error"]))
-        return {"config": config, "index": index, "worst": worst, "excused": [], "max_ulp": worst["ulp_error"]}
+        config = largest["config"]
+        index = next(i for i, c in configs if c is config)
+        return {"config": config, "index": index, "worst": outside_worst(config), "excused": [], **largest}
     candidates = [(i, c) for i, c in configs if not (outside_deviations and excusing_deviations(c))]
     if not candidates:
         return None

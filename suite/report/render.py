@@ -90,7 +90,7 @@ def _largest_worst(config: dict, oracle: str) -> dict | None:
 
 def _outside_worst(config: dict, oracle: str) -> dict | None:
     """The largest error outside the known deviations, where it is not the largest error itself."""
-    worst = (config.get("outside_deviations") or {}).get(oracle, {}).get("worst")
+    worst = model.outside_worst(config, oracle)
     return None if worst == config["stats"][oracle]["worst"] else worst
 
 
