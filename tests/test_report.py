@@ -852,7 +852,7 @@ def test_each_worst_inputs_check_command_recomputes_its_error_from_the_reference
             result = here_stdout(*command.split()[1:])
             rounded = fmt.hex_of(as_float(worst["correctly_rounded"]))
             assert f"bits {rounded}) = correct rounding into {fmt.name}" in result, (command, result)
-            assert f": {as_float(worst['ulp_error']):.6g} ULP of {fmt.name}" in result, (command, result)
+            assert f": {as_float(worst['ulp_error']):.9g} ULP of {fmt.name}" in result, (command, result)
             checked += 1
     assert checked == 2 * len(run["configurations"]) == 16
     worst_outside = (out / "audit.md").read_text().split("Check it: `", 1)[1].split("`", 1)[0]

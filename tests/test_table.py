@@ -242,7 +242,7 @@ def test_each_published_sweeps_check_commands_recompute_its_largest_errors(name)
             if oracle == "outside"
             else data["oracles"][oracle]["max_ulp"]
         )
-        assert f": {as_float(largest):.6g} ULP of {data['spec']['dtype']}" in printed
+        assert f": {as_float(largest):.9g} ULP of {data['spec']['dtype']}" in printed
         assert f"`{command}`" in render_sweep_markdown(data)
     assert (path.with_suffix(".md")).read_text() == render_sweep_markdown(data), "the published page is current"
 

@@ -19,7 +19,7 @@ from suite.numerics.fastref import fast_reference
 from suite.numerics.formats import BFLOAT16, FLOAT16, FLOAT32, FLOAT64, Format
 from suite.numerics.params import Oracle, Params, Quantity
 from suite.numerics.reference import exact_value
-from suite.numerics.ulp import Failure, measure, ulp_error
+from suite.numerics.ulp import SHARP_ULP, Failure, measure, sharpen, ulp_error
 
 ALL = (FLOAT16, BFLOAT16, FLOAT32, FLOAT64)
 MAX_DISTANCE = 2**64 - 1
@@ -558,3 +558,87 @@ def test_measure_rejects_a_scalar_output_with_value_error():
     ref = reference(Quantity.FORWARD, [1.0], FLOAT32)
     with pytest.raises(ValueError, match="outputs"):
         measure(np.float64(ref.rounded[0]), ref)
+
+
+# -- the bound of each error, and the exact largest errors -------------------------------------
+
+
+@pytest.mark.parametrize("fmt", [FLOAT32, FLOAT64], ids=str)
+@pytest.mark.parametrize("quantity", list(Quantity), ids=lambda q: q.value)
+def test_ulp_bound_holds_the_exact_error(fmt, quantity):
+    params = Params.as_kernel_sees(0.1 if quantity is Quantity.GRAD2 else 1.0, 20.0, fmt)
+    xs, y, ref = perturbed(fmt, quantity, params, 150, seed=11 * fmt.width)
+    m = measure(y, ref)
+    want = np.array(
+        [mp_error(float(yy), mp_value(quantity, float(x), params.beta), fmt) for x, yy in zip(xs, y, strict=True)]
+    )
+    assert (np.abs(m.ulp_error - want) <= m.ulp_bound).all()
+    # float64's errors, from a long double, are known to about 2**-11 ULP: sharpen's business
+    assert (m.ulp_bound.max() > SHARP_ULP) == (fmt is FLOAT64)
+
+
+def float64_sample(quantity, params, n, seed):
+    """Outputs a few steps from the correct rounding at float64 inputs, many in each binade."""
+    rng = np.random.default_rng(seed)
+    xs = np.sort(FLOAT64.round(rng.uniform(-40.0, 3.0, size=n)))
+    ref = reference(quantity, xs, FLOAT64, params)
+    y = steps(FLOAT64, ref.rounded, rng.integers(-3, 4, size=n))
+    return xs, y, ref
+
+
+@pytest.mark.parametrize("quantity", list(Quantity), ids=lambda q: q.value)
+def test_sharpen_makes_every_groups_largest_error_and_its_input_exact(quantity):
+    params = Params.as_kernel_sees(1.0, 20.0, FLOAT64)
+    xs, y, ref = float64_sample(quantity, params, 400, seed=5)
+    groups = (np.arange(len(xs)) % 3).astype(np.int64)  # classes that cut across the binades
+    m = measure(y, ref)
+    sharp = sharpen(m, xs, y, ref, quantity, params, Oracle.MATH, groups)
+    exact = np.array([mp_error(float(v), mp_value(quantity, float(x)), FLOAT64) for x, v in zip(xs, y, strict=True)])
+    assert (np.abs(sharp.ulp_error - exact) <= sharp.ulp_bound + 1e-12).all()
+    binade = np.frexp(np.abs(xs))[1] * 2 + np.signbit(xs)
+    unions = [np.ones(len(xs), bool), groups == 1, groups != 2, binade == binade[0]]
+    for among in unions:
+        i = int(np.argmax(np.where(among, sharp.ulp_error, -1.0)))
+        want = np.max(exact[among])
+        assert sharp.ulp_error[i] == pytest.approx(want, abs=1e-12)
+        assert sharp.ulp_bound[i] <= SHARP_ULP
+        assert i == int(np.flatnonzero(among & (exact >= want - 1e-12))[0])
+    # the measure alone gives other figures: the check is not vacuous
+    assert np.max(np.abs(m.ulp_error - exact)) > 1e-6
+    # the rest keep their measured errors: few inputs were measured again
+    again = sharp.ulp_bound != m.ulp_bound
+    assert 0 < again.sum() < len(xs) // 4
+    assert (sharp.ulp_error[~again] == m.ulp_error[~again]).all()
+
+
+def test_sharpen_leaves_narrow_bounds_and_failures_alone():
+    params = Params.as_kernel_sees(1.0, 20.0, FLOAT32)
+    xs, y, ref = perturbed(FLOAT32, Quantity.FORWARD, params, 100, seed=3)
+    m = measure(y, ref)
+    assert sharpen(m, xs, y, ref, Quantity.FORWARD, params, Oracle.MATH) is m
+    x64 = np.array([1.0, 2.0])
+    ref64 = reference(Quantity.FORWARD, x64, FLOAT64)
+    m64 = measure(np.array([math.nan, ref64.rounded[1]]), ref64)
+    sharp = sharpen(m64, x64, np.array([math.nan, ref64.rounded[1]]), ref64, Quantity.FORWARD, Params(), Oracle.MATH)
+    assert np.isnan(sharp.ulp_error[0])
+    assert sharp.failure[0] == Failure.UNEXPECTED_NAN
+    assert sharp.ulp_bound[1] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("output", "exact", "fmt", "want"),
+    [
+        (math.inf, 65504, FLOAT16, math.nan),  # a spurious infinity: 65504 rounds to itself
+        (-0.0, mpmath.mpf("2.06e-9"), FLOAT16, math.nan),  # the correct rounding is +0
+        (0.0, mpmath.mpf("2.06e-9"), FLOAT16, 2.06e-9 / 2.0**-24),
+        (math.inf, 98304, FLOAT16, 0.0),  # beyond 2**16: rounds to inf whatever it is, judged by class
+        (math.inf, mpmath.mpf(2) ** 128 * 1.5, FLOAT32, 0.0),
+        (math.inf, 65530, FLOAT16, 6 / 32),  # below 2**16: a correctly rounded overflow, measured
+    ],
+)
+def test_scalar_ulp_error_compares_classes_as_measure_does(output, exact, fmt, want):
+    got = ulp_error(output, exact, fmt)
+    if math.isnan(want):
+        assert math.isnan(got)
+    else:
+        assert got == pytest.approx(want, rel=1e-9)

@@ -28,7 +28,7 @@ from suite.numerics.fastref import ReferenceValues, fast_reference
 from suite.numerics.formats import FLOAT32, FLOAT64, FORMATS, Format
 from suite.numerics.params import ORACLE_ORDER, Oracle, Params, Quantity
 from suite.numerics.stats import Stats, Worst, summarize, worst_of
-from suite.numerics.ulp import measure
+from suite.numerics.ulp import measure, sharpen
 
 PER_BINADE = {FLOAT32: 48, FLOAT64: 12}
 """Inputs per binade of each sign in the stratified samples of the formats too wide to enumerate."""
@@ -329,7 +329,28 @@ class Auditor:
         key = (config.fmt, config.beta, config.threshold, config.quantity)
         math_ref = reference_on_inputs(*key, Oracle.MATH)
         doc_ref = reference_on_inputs(*key, Oracle.DOCUMENTED)
-        return self.observe(config, x, y, math_ref, doc_ref), exhaustive
+        return self._sharpened(config, self.observe(config, x, y, math_ref, doc_ref)), exhaustive
+
+    def _sharpened(self, config: Configuration, obs: Observations) -> Observations:
+        """``obs`` with the exact ULP error wherever one may be the largest of its sign and binade in
+        its class of the known deviations' regions (:func:`suite.numerics.ulp.sharpen`): the largest
+        error of the configuration, outside every deviation and inside each, which the record, the
+        verdicts, the report and the budget file give, is exact."""
+        classes = np.zeros(len(obs.x), dtype=np.int64)  # bit i: in the i-th region
+        regions = [
+            m
+            for oracle in ORACLE_ORDER
+            for m in budget_data.accuracy_regions(obs, oracle, self.budgets, config).values()
+        ]
+        for i, inside in enumerate(regions):
+            classes |= inside.astype(np.int64) << i
+        measured = {
+            oracle: sharpen(
+                obs.measurements(oracle), obs.x, obs.y, obs.reference(oracle), obs.quantity, obs.params, oracle, classes
+            )
+            for oracle in ORACLE_ORDER
+        }
+        return dataclasses.replace(obs, math_meas=measured[Oracle.MATH], doc_meas=measured[Oracle.DOCUMENTED])
 
     def result(self, config: Configuration) -> ConfigResult:
         if config in self._results:
@@ -420,7 +441,7 @@ class Auditor:
         finite = x[np.isfinite(x)]
         neighbours = fmt.decode(fmt.next_up(fmt.encode(finite)))
         x = np.concatenate([x, neighbours])
-        obs = self.observe(config, x, self.outputs(config, x))
+        obs = self._sharpened(config, self.observe(config, x, self.outputs(config, x)))
         properties, _ = self._verdicts(config, obs)
         return obs, properties
 

@@ -199,7 +199,7 @@ def reference_points(auditor) -> list[dict]:
     from suite.numerics.fastref import fast_reference
     from suite.numerics.params import Oracle, Params, Quantity
     from suite.numerics.reference import exact_value
-    from suite.numerics.ulp import measure
+    from suite.numerics.ulp import measure, sharpen
 
     formats = auditor.settings.formats
     audited = {c.id for c in auditor.configurations()}
@@ -227,7 +227,17 @@ def reference_points(auditor) -> list[dict]:
                             spec, device, fmt, beta, threshold, path, Quantity.FORWARD, label=impl.short_name
                         )
                         y = auditor.evaluate_at(config, x)
-                        m = measure(np.array([y]), references[fmt])
+                        ref = references[fmt]
+                        m = measure(np.array([y]), ref)
+                        m = sharpen(
+                            m,
+                            np.array([x]),
+                            np.array([y]),
+                            ref,
+                            Quantity.FORWARD,
+                            Params.as_kernel_sees(1.0, 20.0, fmt),
+                            Oracle.MATH,
+                        )
                         measured.append(
                             {
                                 "target": spec,

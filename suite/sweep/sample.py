@@ -11,7 +11,7 @@ import numpy as np
 from suite.files import json_float
 from suite.numerics.fastref import fast_reference
 from suite.numerics.params import ORACLE_ORDER, Oracle, Params, Quantity
-from suite.numerics.ulp import Failure, measure
+from suite.numerics.ulp import Failure, measure, sharpen
 from suite.sweep.accumulate import Accumulator, OracleTotals, Violation
 from suite.sweep.measure import CHUNK, empty_accumulator
 from suite.sweep.regions import ClassTotals, Largest, class_masks
@@ -66,14 +66,20 @@ def measure_float64(spec: SweepSpec, x_all: np.ndarray, implementation, acc: Acc
         bits = fmt.encode(x, check=False)
         y = implementation.evaluate(x, fmt, quantity, spec.beta, spec.threshold, spec.device, spec.path)
         refs, measured = {}, {}
+        classes = class_masks(bits, acc.regions.regions) if acc.regions is not None else {"": np.ones(len(x), bool)}
+        groups = np.zeros(len(x), dtype=np.int64)
+        for label, inside in enumerate(classes.values()):
+            groups[inside] = label
         for oracle in ORACLE_ORDER:
             refs[oracle] = fast_reference(quantity, x, params, fmt, oracle)
-            measured[oracle] = measure(y, refs[oracle], check_outputs=False)
+            measured[oracle] = sharpen(
+                measure(y, refs[oracle], check_outputs=False), x, y, refs[oracle], quantity, params, oracle, groups
+            )
             acc.oracles[oracle].merge(OracleTotals.of_chunk(fmt, bits, x, y, refs[oracle].rounded, measured[oracle]))
         zero = (y == 0) & (refs[Oracle.DOCUMENTED].rounded > 0)
         acc.zero_where_positive.add(zero, bits, y)
         if acc.regions is not None:
-            for label, inside in class_masks(bits, acc.regions.regions).items():
+            for label, inside in classes.items():
                 zeros = Violation()
                 zeros.add(zero[inside], bits[inside], y[inside])
                 largest = {
@@ -158,6 +164,11 @@ def targeted_search(spec: SweepSpec, implementation, examples: int) -> dict:
     )(search)()
     worst = None
     if found["max_ulp"] >= 0:
+        # the search compared the fast reference's errors; the one it reports is measured exactly
+        xs, ys = np.array([found["x"]]), np.array([found["output"]])
+        ref = fast_reference(quantity, xs, params, fmt, Oracle.DOCUMENTED)
+        exact = sharpen(measure(ys, ref, check_outputs=False), xs, ys, ref, quantity, params, Oracle.DOCUMENTED)
+        found["max_ulp"] = float(exact.ulp_error[0])
         bits = int(fmt.encode(np.float64(found["x"])))
         worst = {
             "x_bits": fmt.hex(bits),
