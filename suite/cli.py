@@ -363,7 +363,7 @@ def _swept_maxima(paths, targets, device: str):
     from suite.audit.budgets import SweptMaximum
     from suite.implementations.base import device_kind
     from suite.numerics.formats import format_named
-    from suite.report.load import as_float
+    from suite.report.load import RunFileError, as_float
     from suite.report.sweepreport import every_input, is_sweep, load_sweep
 
     maxima, inside = [], {}
@@ -373,7 +373,10 @@ def _swept_maxima(paths, targets, device: str):
         if not files or not all(f.exists() and is_sweep(f) for f in files):
             raise UsageError(f"--sweeps {item}: no sweep report there (give sweep JSON files or folders holding them)")
         for f in files:
-            data = load_sweep(f)
+            try:
+                data = load_sweep(f)
+            except RunFileError as error:
+                raise UsageError(f"--sweeps: {error}") from None
             spec, judgment = data["spec"], data.get("judgment") or {}
             why = (
                 "another target" if spec["target"] not in targets

@@ -379,6 +379,63 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, 
     assert not out.exists(), "nothing is written on a usage error"
 
 
+PUBLISHED_SWEEP = ROOT / "reports/published/torch-2.13.0-cpu-AVX512-float32-forward-b1-t20-simd.json"
+
+
+def _edited_sweep(key: str, value):
+    data = json.loads(PUBLISHED_SWEEP.read_text())
+    *parents, last = key.split(".")
+    node = data
+    for parent in parents:
+        node = node[parent]
+    node[last] = value
+    return data
+
+
+MALFORMED_SWEEPS = [
+    # (the field, its new value, what the one line must say)
+    ("oracles", {}, "at $.oracles: 'documented' is a required property"),
+    ("spec", {}, "at $.spec: 'dtype' is a required property"),
+    ("spec", "x", "at $.spec: 'x' is not of type 'object"),
+    ("inputs", "x", "at $.inputs: 'x' is not of type 'integer"),
+    ("violations", None, "at $.violations: None is not of type 'object"),
+    ("environment", None, "at $.environment: None is not of type 'object"),
+    ("spec.dtype", "float8", "at $.spec.dtype: 'float8' is not one of ['float16', 'bfloat16', 'float32', 'float64"),
+    ("oracles.math.histogram", {"0": 1}, "at $.oracles.math.histogram: '<=0.5' is a required property"),
+    ("oracles.documented.binade_max", {"+1": -1}, "at $.oracles.documented.binade_max.+1: -1 is less than the"),
+    ("regions.classes", {"": {"inputs": 1}}, "at $.regions.classes.: 'oracles' is a required property"),
+    ("judgment.verdict", "fine", "at $.judgment.verdict: 'fine' is not one of"),
+]
+
+
+@pytest.mark.parametrize("command", ["report", "table", "compare", "judge"])
+@pytest.mark.parametrize(("key", "value", "message"), MALFORMED_SWEEPS, ids=[m[0] for m in MALFORMED_SWEEPS])
+def test_a_malformed_sweep_is_one_line_naming_the_file_and_field_exit_2(tmp_path, command, key, value, message):
+    """A sweep file is validated against suite/data/sweep.schema.json on load: one field edited
+    is one line naming the file, where in it and what is accepted; never a traceback."""
+    path = tmp_path / "sweep.json"
+    path.write_text(json.dumps(_edited_sweep(key, value)))
+    before = path.read_text()
+    args = {"report": [str(path)], "table": [str(path), "--out", str(tmp_path / "out")], "judge": [str(path)]}
+    code, stderr = cli(command, *args.get(command, [str(path), str(path)]))
+    assert code == 2, stderr
+    (line,) = stderr.strip().splitlines()
+    assert f"{path}: does not match the sweep schema {message}" in line
+    assert path.read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.json"], "nothing written"
+
+
+def test_budgets_names_a_malformed_sweep_it_is_given(tmp_path):
+    path = tmp_path / "sweep.json"
+    path.write_text(json.dumps(_edited_sweep("spec.dtype", "float8")))
+    code, stderr = cli(
+        "budgets", "--dtype", "float16", "--quantity", "forward", "--grid", "1,20", "--sweeps", str(path)
+    )
+    assert code == 2, stderr
+    (line,) = stderr.strip().splitlines()
+    assert f"--sweeps: {path}: does not match the sweep schema at $.spec.dtype: 'float8' is not one of" in line
+
+
 INTERRUPTING = '''
 import torch.nn.functional as F
 

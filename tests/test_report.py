@@ -109,6 +109,61 @@ def test_the_fast_binade_check_gives_the_schemas_verdict():
         assert (binade_entry_error(entry) is None) == validator.is_valid(entry), entry
 
 
+def test_every_sweep_under_reports_matches_the_sweep_schema():
+    """The published and example sweeps (full sweeps, float64 samples, other frameworks) load, and
+    the schema names what the code does: the formats, quantities, oracles and histogram buckets."""
+    import jsonschema
+
+    from suite.numerics.formats import FORMATS
+    from suite.numerics.params import Oracle, Quantity
+    from suite.numerics.stats import BUCKET_LABELS
+    from suite.report.sweepreport import SWEEP_FILE_VERSIONS, is_sweep, load_sweep, sweep_schema
+
+    jsonschema.Draft202012Validator.check_schema(sweep_schema())
+    defs = sweep_schema()["$defs"]
+    assert defs["spec"]["properties"]["dtype"]["enum"] == list(FORMATS)
+    assert defs["spec"]["properties"]["quantity"]["enum"] == [q.value for q in Quantity]
+    assert set(defs["oracle_name"]["enum"]) == {o.value for o in Oracle}
+    assert defs["oracle"]["properties"]["histogram"]["required"] == list(BUCKET_LABELS)
+    sweeps = [p for p in sorted((ROOT / "reports").rglob("*.json")) if is_sweep(p)]
+    assert len(sweeps) >= 60
+    validator = jsonschema.Draft202012Validator(sweep_schema())
+    for path in sweeps:
+        data = load_sweep(path)
+        assert data["format"] in SWEEP_FILE_VERSIONS
+        if "sample" not in data:  # the whole schema, every binade's maximum included (fast enough)
+            validator.validate(data)
+    assert any("sample" in load_sweep(p) for p in sweeps), "a float64 sample's layout is among them"
+
+
+def test_the_fast_sweep_binade_check_gives_the_schemas_verdict():
+    import jsonschema
+
+    from suite.report.sweepreport import binade_max_error, sweep_schema
+
+    binade_max = sweep_schema()["$defs"]["oracle"]["properties"]["binade_max"]
+    validator = jsonschema.Draft202012Validator({**binade_max, "$defs": sweep_schema()["$defs"]})
+    entries = [
+        ("+-14", 0.25),
+        ("-zero", 0),
+        ("-subnormal", {"repr": "inf"}),
+        ("+5", {"hex": "inf", "repr": "inf"}),
+        ("*1", 0.1),
+        ("+1.5", 0.1),
+        ("+huge", 0.1),
+        ("1", 0.1),
+        ("+1", -0.1),
+        ("+1", "0.1"),
+        ("+1", None),
+        ("+1", False),
+        ("+1", {"hex": "inf"}),
+        ("+1", {"repr": 1}),
+        ("+1", {"repr": "inf", "x": 1}),
+    ]
+    for key, value in entries:
+        assert (binade_max_error(key, value) is None) == validator.is_valid({key: value}), (key, value)
+
+
 def test_load_run_round_trips_the_json(run_json, run, tmp_path):
     loaded = load_run(run_json)
     assert loaded == run

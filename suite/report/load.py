@@ -170,13 +170,14 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not allowed in strict JSON")
 
 
-def parse_run(text: str, source: str = "run") -> dict:
-    """Parse and validate the text of a run file (see :func:`load_run`)."""
+def decode(text: str, source: str, what: str = "run"):
+    """The JSON document of a report file's ``text``; :class:`RunFileError` (one line naming
+    ``source``) for an empty file, truncated JSON, text that is not JSON or not strict JSON."""
     stripped = text.rstrip()
     if not stripped:
-        raise RunFileError(f"{source}: empty file, not a run (truncated?)")
+        raise RunFileError(f"{source}: empty file, not a {what} (truncated?)")
     try:
-        run = json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
         # truncated or not JSON is decided exactly, wherever the cut falls (inside a number, a
         # string, a literal): the text is truncated when some continuation makes it a document
@@ -187,9 +188,16 @@ def parse_run(text: str, source: str = "run") -> dict:
                 f"{source}: truncated JSON (the text ends at line {line} column {column} "
                 f"before the document is complete)"
             ) from None
-        raise RunFileError(f"{source}: not JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+        # some of json's messages end in "at" ("Unterminated string starting at"): not "at at line"
+        message = error.msg.removesuffix(" at")
+        raise RunFileError(f"{source}: not JSON: {message} at line {error.lineno} column {error.colno}") from None
     except ValueError as error:  # NaN / Infinity literals, or numbers too large to parse
         raise RunFileError(f"{source}: not strict JSON: {error}") from None
+
+
+def parse_run(text: str, source: str = "run") -> dict:
+    """Parse and validate the text of a run file (see :func:`load_run`)."""
+    run = decode(text, source)
     validate(run, source)
     return run
 

@@ -6,28 +6,98 @@ function; exact function: the mathematical one).
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from pathlib import Path
 
 from markupsafe import Markup
 
 from suite.files import write_text_atomically
 from suite.report import model
-from suite.report.load import RunFileError, as_float
+from suite.report.load import RunFileError, as_float, decode, location
 from suite.report.render import template_environment
 
 SWEEP_FILE_VERSIONS = (1,)
+SWEEP_SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "sweep.schema.json"
 TOP_BINADES = 10
 
 
+@functools.cache
+def sweep_schema() -> dict:
+    """The sweep schema (draft 2020-12) as shipped in ``suite/data/sweep.schema.json``."""
+    return json.loads(SWEEP_SCHEMA_PATH.read_text())
+
+
+@functools.cache
+def _sweep_validator():
+    import copy
+
+    import jsonschema
+
+    relaxed = copy.deepcopy(sweep_schema())
+    # per-binade maxima (thousands in a float64 sample) are checked by binade_max_error (fast)
+    relaxed["$defs"]["oracle"]["properties"]["binade_max"] = {"type": "object"}
+    return jsonschema.Draft202012Validator(relaxed)
+
+
+_BINADE_KEY = re.compile(r"[+-](zero|subnormal|-?[0-9]+)")
+
+
+def binade_max_error(key, value) -> str | None:
+    """Why one entry of a sweep's ``binade_max`` does not match the schema, or None (the schema's
+    rule, fast)."""
+    if not _BINADE_KEY.fullmatch(key):
+        return f"{key!r} is not a sign and a binade ('+zero', '-subnormal', '+5', '--3')"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return None if value >= 0 else f"{value!r} is less than the minimum of 0"
+    if (
+        isinstance(value, dict)
+        and "repr" in value
+        and set(value) <= {"hex", "repr"}
+        and all(isinstance(v, str) for v in value.values())
+    ):
+        return None
+    return f"{value!r:.60} is not a number >= 0 or a {{repr}} float"
+
+
+def first_violation(errors) -> tuple[str, str] | None:
+    """The JSON path and message of the first schema violation among ``errors`` (jsonschema's), or
+    None. Where a value may be one of several things (``anyOf``: null or a record, a number or a
+    ``{repr}`` float), the message is that of the one thing its type fits, not "is not valid under
+    any of the given schemas"."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(errors)
+    if error is None:
+        return None
+    while error.validator in ("anyOf", "oneOf") and error.context:
+        branches: dict = {}
+        for e in error.context:
+            branches.setdefault(e.schema_path[0], []).append(e)
+        wrong_type = [b for b in branches.values() if len(b) == 1 and b[0].validator == "type" and not b[0].path]
+        fitting = [b for b in branches.values() if not any(b is w for w in wrong_type)]
+        if not fitting:  # of none of the types accepted
+            types = [t for (e,) in wrong_type for t in ([e.validator_value] if isinstance(e.validator_value, str)
+                     else e.validator_value)]  # fmt: skip
+            return location(error.absolute_path), f"{error.instance!r} is not of type {' or '.join(map(repr, types))}"
+        if len(fitting) > 1:
+            break
+        error = best_match(fitting[0])
+    return location(error.absolute_path), error.message
+
+
 def load_sweep(path: str | Path) -> dict:
-    """A sweep report JSON; :class:`RunFileError` (one line) for anything else."""
+    """A sweep report JSON that matches ``suite/data/sweep.schema.json``; :class:`RunFileError` (one
+    line naming the file and, for a schema violation, where in it and what was expected) for
+    anything else."""
     try:
-        data = json.loads(Path(path).read_text())
+        text = Path(path).read_bytes().decode("utf-8")
     except OSError as error:
         raise RunFileError(f"{path}: cannot read ({error.strerror or error})") from None
-    except json.JSONDecodeError as error:
-        raise RunFileError(f"{path}: not JSON ({error.msg} at line {error.lineno})") from None
+    except UnicodeDecodeError as error:
+        raise RunFileError(f"{path}: not JSON: not UTF-8 text (byte {error.start})") from None
+    data = decode(text, str(path), "sweep report")
     if not isinstance(data, dict) or data.get("kind") != "sweep":
         raise RunFileError(f'{path}: not a sweep report (no "kind": "sweep")')
     if data.get("format") not in SWEEP_FILE_VERSIONS:
@@ -35,6 +105,17 @@ def load_sweep(path: str | Path) -> dict:
     missing = [k for k in ("spec", "inputs", "oracles", "violations", "environment") if k not in data]
     if missing:
         raise RunFileError(f"{path}: sweep report without {', '.join(missing)}")
+    problem = first_violation(_sweep_validator().iter_errors(data))
+    if problem is not None:
+        where, message = problem
+        message = message if len(message) <= 200 else message[:197] + "..."
+        raise RunFileError(f"{path}: does not match the sweep schema at {where}: {message}")
+    for oracle, stats in data["oracles"].items():
+        for key, value in stats["binade_max"].items():
+            problem = binade_max_error(key, value)
+            if problem:
+                where = location(["oracles", oracle, "binade_max", key])
+                raise RunFileError(f"{path}: does not match the sweep schema at {where}: {problem}")
     return data
 
 
@@ -233,8 +314,6 @@ def figure_config(data: dict) -> dict:
 def render_sweep_html(data: dict) -> str:
     """The sweep as one self-contained page: the largest errors with their inputs and reproducer,
     the figure of errors against the input, the violations, the worst binades."""
-    import re
-
     from suite.report.plots import figure_svg
 
     env_line = environment_line(data)
