@@ -951,27 +951,37 @@ def _add_judge_command(sub) -> None:
 
 def _cmd_judge(args: argparse.Namespace) -> int:
     from suite.audit import budgets
-    from suite.files import write_json_atomically
+    from suite.files import write_json_atomically, write_text_atomically
     from suite.report import RunFileError
-    from suite.report.sweepreport import judgment_sentence, load_sweep, write_sweep_html, write_sweep_markdown
+    from suite.report.sweepreport import judgment_sentence, load_sweep, render_sweep_html, render_sweep_markdown
     from suite.sweep import SweepSpec
     from suite.sweep.regions import RegionStats, judge
 
     try:
         budget_file = _budget_file(args.budgets)
         reports = [(Path(f), load_sweep(f)) for f in args.sweeps]
-        specs = [SweepSpec.from_record({**data["spec"], "budgets": budget_file}) for _, data in reports]
-    except (ValueError, KeyError, TypeError, RunFileError) as error:
-        raise UsageError(str(error).strip("'")) from None
+    except (ValueError, RunFileError) as error:
+        raise UsageError(str(error)) from None
+    specs = []
+    for path, data in reports:
+        try:
+            specs.append(SweepSpec.from_record({**data["spec"], "budgets": budget_file}))
+        except (ValueError, KeyError, TypeError) as error:  # a KeyError's text is the key's repr
+            problem = f"missing {error.args[0]!r}" if isinstance(error, KeyError) else str(error)
+            raise UsageError(f"{path}: its spec is not one a sweep can have: {problem}") from None
     judged_by = budgets.load(budget_file)
-    verdicts = []
+    # every sweep judged and rendered before any file is rewritten: one that cannot be leaves all as they were
+    done = []
     for (path, data), spec in zip(reports, specs, strict=True):
         stats = RegionStats.from_record(data["regions"]) if data.get("regions") else None
         data["judgment"] = judge(spec, stats, judged_by)
         data["spec"] = {**spec.record(), **({"family": data["spec"]["family"]} if "family" in data["spec"] else {})}
+        done.append((path, data, render_sweep_markdown(data), render_sweep_html(data)))
+    verdicts = []
+    for path, data, md, html in done:
         write_json_atomically(data, path)
-        write_sweep_markdown(data, path.with_suffix(".md"))
-        write_sweep_html(data, path.with_suffix(".html"))
+        write_text_atomically(md, path.with_suffix(".md"))
+        write_text_atomically(html, path.with_suffix(".html"))
         verdicts.append(data["judgment"].get("verdict", "not judged"))
         print(f"softplus-audit: {path}: {judgment_sentence(data)}")
     if "fails" in verdicts:

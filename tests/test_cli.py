@@ -425,6 +425,66 @@ def test_a_malformed_sweep_is_one_line_naming_the_file_and_field_exit_2(tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.json"], "nothing written"
 
 
+def _two_sweeps(tmp_path, b) -> tuple[Path, Path, dict[str, bytes]]:
+    """a.json (a published sweep, compact: any rewrite changes its bytes; with its page and summary) and
+    b.json (``b``), and what the folder holds."""
+    a_path, b_path = tmp_path / "a.json", tmp_path / "b.json"
+    for suffix in (".md", ".html"):
+        a_path.with_suffix(suffix).write_bytes(PUBLISHED_SWEEP.with_suffix(suffix).read_bytes())
+    a_path.write_text(json.dumps(json.loads(PUBLISHED_SWEEP.read_text())))
+    b_path.write_text(b if isinstance(b, str) else json.dumps(b))
+    return a_path, b_path, {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+
+@pytest.mark.parametrize(
+    ("b", "message"),
+    [
+        (_edited_sweep("oracles", {}), "b.json: does not match the sweep schema at $.oracles: 'documented' is a"),
+        (_edited_sweep("spec.per_binade", 4), "b.json: its spec is not one a sweep can have: 4 inputs per binade"),
+        (PUBLISHED_SWEEP.read_text()[:5000], "b.json: truncated JSON (the text ends at line"),
+        ('{"kind": "sweep", "a": "x\n"}', "b.json: not JSON: Invalid control character at line 1 column 26"),
+    ],
+    ids=["schema", "spec", "truncated", "not-json"],
+)
+def test_judge_rewrites_nothing_when_one_of_its_sweeps_is_bad(tmp_path, b, message):
+    """Every sweep is read and checked before any is rewritten: a bad second file leaves the first
+    (its JSON, page and summary) as it was, and the second gets no page or summary."""
+    a_path, b_path, before = _two_sweeps(tmp_path, b)
+    code, stderr = cli("judge", str(a_path), str(b_path))
+    assert code == 2, stderr
+    (line,) = stderr.strip().splitlines()
+    assert message in line
+    assert " at at " not in line
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_judge_rewrites_nothing_when_a_sweep_cannot_be_rendered(tmp_path, monkeypatch):
+    """Judged and rendered, all of them, before any file is written."""
+    from suite.report import sweepreport
+
+    a_path, b_path, before = _two_sweeps(tmp_path, _edited_sweep("cpu_seconds", 1.5))
+    render = sweepreport.render_sweep_html
+
+    def failing_on_b(data):
+        if data["cpu_seconds"] == 1.5:
+            raise RuntimeError("cannot render b")
+        return render(data)
+
+    monkeypatch.setattr(sweepreport, "render_sweep_html", failing_on_b)
+    with pytest.raises(RuntimeError, match="cannot render b"):
+        here("judge", str(a_path), str(b_path))
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_judge_keeps_the_quotes_of_a_budget_files_message(tmp_path):
+    budgets = tmp_path / "budgets.toml"
+    budgets.write_text('[[deviation]]\nid = "x"\ndtypes = ["float32"]\nquantities = ["forward"]\n')
+    code, stderr = cli("judge", str(PUBLISHED_SWEEP), "--budgets", str(budgets))
+    assert code == 2, stderr
+    (line,) = stderr.strip().splitlines()
+    assert line.endswith(f"--budgets: {budgets}: deviation #1: missing 'reason'")
+
+
 def test_budgets_names_a_malformed_sweep_it_is_given(tmp_path):
     path = tmp_path / "sweep.json"
     path.write_text(json.dumps(_edited_sweep("spec.dtype", "float8")))
