@@ -261,8 +261,8 @@ def test_a_run_beyond_a_rules_reach_is_not_judged_and_says_why(tmp_path):
         ('beta = 1.0\nthreshold = 20.0\nbeta_max = 8.0\nbeta_max_reason = "r"\n', "beta_max belongs to a rule"),
         ("beta_max = 8.0\n", "beta_max and beta_max_reason go together"),
         ('beta_max_reason = "r"\n', "beta_max and beta_max_reason go together"),
-        ('beta_max = 0.0\nbeta_max_reason = "r"\n', "'beta_max' must be a number > 0"),
-        ('beta_max = "8"\nbeta_max_reason = "r"\n', "'beta_max' must be a number >= 0"),
+        ('beta_max = 0.0\nbeta_max_reason = "r"\n', "'beta_max' must be a finite number > 0, got 0.0"),
+        ('beta_max = "8"\nbeta_max_reason = "r"\n', "'beta_max' must be a finite number > 0, got '8'"),
     ],
 )
 def test_a_rules_reach_is_checked_when_the_file_is_read(tmp_path, extra, message):
@@ -318,3 +318,81 @@ def test_a_sweep_beyond_a_rules_reach_says_why_once(tmp_path):
     (first,) = [line for line in markdown.splitlines() if line.startswith("**No budget: ")]
     assert first.count("no budget above beta 100") == 1
     assert "(no budget; documented oracle)" in first
+
+
+BUDGET = '[[budget]]\ndtype = "float32"\nquantity = "forward"\noracle = "math"\nmax_ulp = 1.0\n'
+DEVIATION = (
+    '[[deviation]]\nid = "a"\nreason = "r"\ndtypes = ["float32"]\nquantities = ["forward"]\n'
+    'properties = ["monotonicity"]\nregion = "all"\n'
+)
+MALFORMED_BUDGET_FILES = [
+    # (the file, what its one line must say after the file's name)
+    ("budget = 5\n", "'budget' must be an array of tables ([[budget]] entries), got 5"),
+    ("budget = [1, 2]\n", "budget #1: must be a table of keys ([[budget]]), got 1"),
+    ('[budget]\ndtype = "float32"\n', "'budget' must be an array of tables ([[budget]] entries), got {'dtype'"),
+    ("meta = 5\n", "'meta' must be a table ([meta]), got 5"),
+    ("[meta]\nmeasured_on = 5\n", "[meta]: 'measured_on' must be a string, got 5"),
+    ("[meta]\ncolour = 1\n", "[meta]: unknown key 'colour'; accepted: measured_on, rules_grid, measured_on_cuda"),
+    (BUDGET + 'beta = "x"\n', "budget #1: 'beta' must be a finite number > 0, got 'x'"),
+    (BUDGET + "beta = -1.0\n", "budget #1: 'beta' must be a finite number > 0, got -1.0"),
+    (BUDGET + 'threshold = "y"\n', "budget #1: 'threshold' must be a number, got 'y'"),
+    (BUDGET + "path = 5\n", "budget #1: 'path' must be a string, got 5"),
+    (BUDGET + 'measured = "abc"\n', "budget #1: 'measured' must be a number >= 0, got 'abc'"),
+    (BUDGET + "swept_inputs = inf\n", "budget #1: 'swept_inputs' must be a whole number >= 1, got inf"),
+    (BUDGET + "colour = 1\n", "budget #1: unknown key 'colour'; accepted: dtype, quantity, oracle, max_ulp, path"),
+    (BUDGET + DEVIATION + "bx_min = [1]\n", "deviation #1: 'bx_min' must be a number, got [1]"),
+    (DEVIATION + 'beta = "x"\n', "deviation #1: 'beta' must be a finite number > 0, got 'x'"),
+    (DEVIATION + "target = 5\n", "deviation #1: 'target' must be a string, got 5"),
+    (DEVIATION + "max_ulp = { float8 = 1.0 }\n", "deviation #1: 'max_ulp' has 'float8'; accepted: float16, bfloat16"),
+    (DEVIATION + "colour = 1\n", "deviation #1: unknown key 'colour'; accepted: id, reason, dtypes"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), MALFORMED_BUDGET_FILES, ids=[m for _, m in MALFORMED_BUDGET_FILES])
+def test_every_key_of_a_budget_file_is_checked_when_it_is_read(tmp_path, text, message):
+    """A key of the wrong type, or one the file does not have, is one error naming the file, the
+    entry, the key, what it holds and what is accepted: not a crash, and not an entry that
+    silently matches nothing (and leaves the audit saying "no budget")."""
+    path = tmp_path / "budgets.toml"
+    path.write_text(text)
+    with pytest.raises(budget_data.BudgetFileError) as error:
+        budget_data.load(path)
+    assert str(error.value).startswith(f"{path}: {message}")
+
+
+def test_the_budget_files_the_writer_writes_pass_the_check(tmp_path):
+    """``budgets --write`` without a measurement (nothing observed, nothing lowered): the packaged
+    file comes back as it is, and a file with every key the writer writes (a device's entries, a
+    deviation narrowed every way) reads back as it was."""
+    packaged = budget_data.load()
+    text = budget_data.regenerate((), packaged, packaged.measured_on["cpu"], partial=True)
+    assert text == budget_data.DEFAULT_FILE.read_text()
+    widest = dataclasses.replace(
+        packaged,
+        budgets=(*packaged.budgets, *(dataclasses.replace(b, device="cuda") for b in packaged.budgets[:5])),
+        deviations=(
+            *packaged.deviations,
+            dataclasses.replace(
+                packaged.deviations[0],
+                id="narrow",
+                device="cuda",
+                family="jax",
+                path="x*",
+                target="t",
+                beta=2.0,
+                threshold=5.0,
+                threshold_min=1.0,
+                bx_min=-3.0,
+                bx_max=4.0,
+            ),
+        ),
+        measured_on={**packaged.measured_on, "cuda": "torch x, a GPU"},
+        rules_grid={**packaged.rules_grid, "cuda": ((1.0, 20.0),)},
+    )
+    path = tmp_path / "budgets.toml"
+    path.write_text(budget_data.regenerate((), widest, "torch x, a GPU", partial=True, device="cuda"))
+    again = budget_data.load(path)
+    assert (again.budgets, again.deviations) == (widest.budgets, widest.deviations)
+    assert (again.measured_on, again.rules_grid) == (widest.measured_on, widest.rules_grid)
+    assert any(b.swept_inputs for b in again.budgets)
+    assert any(b.beta_max for b in again.budgets)

@@ -496,6 +496,40 @@ def test_budgets_names_a_malformed_sweep_it_is_given(tmp_path):
     assert f"--sweeps: {path}: does not match the sweep schema at $.spec.dtype: 'float8' is not one of" in line
 
 
+BUDGET_READERS = {
+    "run": ["run", "--out", "OUT", "--budgets", "BUDGETS"],
+    "budgets": ["budgets", "--dtype", "float16", "--quantity", "forward", "--grid", "1,20", "--budgets", "BUDGETS"],
+    "sweep": ["sweep", "--dtype", "float16", "--out", "OUT", "--budgets", "BUDGETS"],
+    "judge": ["judge", str(PUBLISHED_SWEEP), "--budgets", "BUDGETS"],
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("budget = 5\n", "'budget' must be an array of tables ([[budget]] entries), got 5"),
+        (
+            '[[deviation]]\nid = "a"\nreason = "r"\ndtypes = ["float32"]\nquantities = ["forward"]\n'
+            'properties = ["monotonicity"]\nregion = "all"\nbx_min = "abc"\n',
+            "deviation #1: 'bx_min' must be a number, got 'abc'",
+        ),
+    ],
+    ids=["budget-not-a-list", "bx_min-not-a-number"],
+)
+@pytest.mark.parametrize("command", list(BUDGET_READERS))
+def test_a_malformed_budget_file_is_one_line_exit_2_wherever_it_is_read(tmp_path, command, text, message):
+    budgets = tmp_path / "budgets.toml"
+    budgets.write_text(text)
+    before = PUBLISHED_SWEEP.read_bytes()
+    args = [a.replace("OUT", str(tmp_path / "out")).replace("BUDGETS", str(budgets)) for a in BUDGET_READERS[command]]
+    code, stderr = cli(*args)
+    assert code == 2, stderr
+    (line,) = stderr.strip().splitlines()
+    assert f"{budgets}: {message}" in line
+    assert not (tmp_path / "out").exists()
+    assert PUBLISHED_SWEEP.read_bytes() == before
+
+
 INTERRUPTING = '''
 import torch.nn.functional as F
 

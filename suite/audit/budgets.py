@@ -24,6 +24,10 @@ GPU's ``exp``/``log1p`` are not the CPU's vectorized ones, so a device's budgets
 bounds are measured on that device (``softplus-audit budgets --device cuda``), never borrowed
 from another. A device the file records nothing for is reported as such ("no budget recorded for
 cuda"), configuration by configuration.
+
+Every key of every entry is checked as the file is read (:data:`ENTRY_KEYS`): a key the file format
+does not have, or a value of the wrong kind, is one :class:`BudgetFileError` naming the file, the
+entry, the key, what it holds and what is accepted (never an entry that silently matches nothing).
 """
 
 from __future__ import annotations
@@ -324,6 +328,96 @@ class Budgets:
         return f"no budget recorded for {device_kind(device)}"
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value)
+
+
+VALUE_KINDS: dict[str, tuple[Callable[[object], bool], str]] = {
+    "string": (lambda v: isinstance(v, str), "a string"),
+    "ulp": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    "beta": (lambda v: _is_number(v) and math.isfinite(v) and v > 0, "a finite number > 0"),
+    "number": (_is_number, "a number"),
+    "count": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "a whole number >= 1"),
+    "strings": (
+        lambda v: isinstance(v, str) or (isinstance(v, list) and bool(v) and all(isinstance(s, str) for s in v)),
+        "a list of strings",
+    ),
+    "bounds": (
+        lambda v: isinstance(v, dict) and all(_is_number(b) and b >= 0 for b in v.values()),
+        "a table of dtype = ULPs (numbers >= 0), e.g. { float32 = 2.0 }",
+    ),
+}
+"""What a key of a budget file's entry may hold: a check, and its words for the error."""
+
+ENTRY_KEYS: dict[str, dict[str, tuple[str, tuple[str, ...] | None]]] = {
+    "budget": {
+        "dtype": ("string", DTYPES),
+        "quantity": ("string", QUANTITIES),
+        "oracle": ("string", ORACLES),
+        "max_ulp": ("ulp", None),
+        "path": ("string", None),
+        "beta": ("beta", None),
+        "threshold": ("number", None),
+        "measured": ("ulp", None),
+        "beta_kind": ("string", BETA_KINDS),
+        "device": ("string", DEVICE_KINDS),
+        "swept": ("ulp", None),
+        "swept_at": ("string", None),
+        "swept_inputs": ("count", None),
+        "swept_beta": ("beta", None),
+        "swept_threshold": ("number", None),
+        "beta_max": ("beta", None),
+        "beta_max_reason": ("string", None),
+    },
+    "deviation": {
+        "id": ("string", None),
+        "reason": ("string", None),
+        "dtypes": ("strings", DTYPES),
+        "quantities": ("strings", QUANTITIES),
+        "properties": ("strings", RESULT_NAMES),
+        "region": ("string", REGIONS),
+        "max_ulp": ("bounds", DTYPES),
+        "measured": ("bounds", DTYPES),
+        "bx_min": ("number", None),
+        "bx_max": ("number", None),
+        "beta": ("beta", None),
+        "threshold": ("number", None),
+        "threshold_min": ("number", None),
+        "path": ("string", None),
+        "target": ("string", None),
+        "family": ("string", None),
+        "device": ("string", DEVICE_KINDS),
+    },
+}
+"""Every key a ``[[budget]]`` and a ``[[deviation]]`` entry may have: its kind (:data:`VALUE_KINDS`)
+and, for names, the names accepted. Each entry is checked against it as the file is read."""
+
+
+def _check_entry(entry, table: str, where: str) -> None:
+    """Raise :class:`BudgetFileError` (one line: the file and entry ``where``, the key, what it holds
+    and what is accepted) unless ``entry`` holds only keys of ``table`` (:data:`ENTRY_KEYS`), each
+    of its kind."""
+    keys = ENTRY_KEYS[table]
+    if not isinstance(entry, dict):
+        raise BudgetFileError(f"{where}: must be a table of keys ([[{table}]]), got {_short(entry)}")
+    for key, value in entry.items():
+        if key not in keys:
+            raise BudgetFileError(f"{where}: unknown key {key!r}; accepted: {', '.join(keys)}")
+        kind, names = keys[key]
+        holds, words = VALUE_KINDS[kind]
+        if not holds(value):
+            raise BudgetFileError(f"{where}: '{key}' must be {words}, got {_short(value)}")
+        for name in () if names is None else [value] if isinstance(value, str) else list(value):
+            if name not in names:  # a name, a list's names, or a bounds table's dtypes
+                holding = f"= {name!r}" if name is value else f"has {name!r}"
+                raise BudgetFileError(f"{where}: '{key}' {holding}; accepted: {', '.join(names)}")
+
+
+def _short(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _require(entry: dict, key: str, kind: str, where: str, accepted=None):
     if key not in entry:
         raise BudgetFileError(f"{where}: missing '{key}'")
@@ -379,9 +473,17 @@ def load(path: str | Path | None = None) -> Budgets:
         raise BudgetFileError(
             f"budget file {str(path)!r}: unknown table(s) {sorted(unknown)}; accepted: budget, deviation, meta"
         )
+    for table in ("budget", "deviation"):
+        if not isinstance(data.get(table, []), list):
+            raise BudgetFileError(
+                f"{path}: '{table}' must be an array of tables ([[{table}]] entries), got {_short(data[table])}"
+            )
+    if not isinstance(data.get("meta", {}), dict):
+        raise BudgetFileError(f"{path}: 'meta' must be a table ([meta]), got {_short(data['meta'])}")
     budgets = []
     for n, entry in enumerate(data.get("budget", []), 1):
         where = f"{path}: budget #{n}"
+        _check_entry(entry, "budget", where)
 
         def optional(key: str, kind: str, entry=entry, where=where):
             return _require(entry, key, kind, where) if key in entry else None
@@ -424,6 +526,7 @@ def load(path: str | Path | None = None) -> Budgets:
     seen: set[str] = set()
     for n, entry in enumerate(data.get("deviation", []), 1):
         where = f"{path}: deviation #{n}"
+        _check_entry(entry, "deviation", where)
         deviations.append(
             Deviation(
                 id=_require(entry, "id", "str", where),
@@ -453,6 +556,12 @@ def load(path: str | Path | None = None) -> Budgets:
     # the packaged file is named as such: a report must not carry the path of the machine that made it
     source = PACKAGED_NAME if path == DEFAULT_FILE else str(path)
     meta = data.get("meta", {})
+    meta_keys = [key for kind in DEVICE_KINDS for key in (_measured_on_key(kind), _rules_grid_key(kind))]
+    for key, value in meta.items():
+        if key not in meta_keys:
+            raise BudgetFileError(f"{path}: [meta]: unknown key {key!r}; accepted: {', '.join(meta_keys)}")
+        if key.startswith("measured_on") and not isinstance(value, str):
+            raise BudgetFileError(f"{path}: [meta]: '{key}' must be a string, got {_short(value)}")
     measured_on = {kind: str(meta[_measured_on_key(kind)]) for kind in DEVICE_KINDS if _measured_on_key(kind) in meta}
     rules_grid = {
         kind: _grid(meta[_rules_grid_key(kind)], f"{path}: [meta] {_rules_grid_key(kind)}")
