@@ -381,6 +381,35 @@ def test_a_matrix_of_24_sweeps_on_dask_with_a_worker_killed_gives_the_single_pro
         assert statistics(a) == statistics(b), spec.key
 
 
+MALFORMED_MATRICES = [
+    # (the [matrix] table's body, what its one line must say after the file's name)
+    ("targets = 5", "'targets' must be a list of implementations, e.g. ['torch.nn.functional:softplus'], got 5"),
+    ("quantities = 5", "'quantities' must be a list of quantities, e.g. ['forward'], got 5"),
+    ("parameters = [1, 20]", "'parameters' must be a list of [beta, threshold] pairs of numbers, e.g. [[1.0, 20"),
+    ("parameters = [[1]]", "'parameters' must be a list of [beta, threshold] pairs of numbers, e.g. [[1.0, 20.0]]"),
+    ('parameters = [["a", 20]]', "'parameters' must be a list of [beta, threshold] pairs of numbers"),
+    ('shards = "x"', "'shards' must be a whole number >= 1, got 'x'"),
+    ('dtypes = "float16"', "'dtypes' must be a list of dtypes, e.g. ['float16'], got 'float16'"),
+    ('dtypes = ["float8"]', "'dtypes' has 'float8'; accepted: float16, bfloat16, float32"),
+    ('dtypes = ["float16"]\nquantities = ["hessian"]', "'quantities' has 'hessian'; accepted: forward, grad, grad2"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "message"), MALFORMED_MATRICES, ids=[b for b, _ in MALFORMED_MATRICES])
+def test_every_key_of_a_matrix_file_is_checked_and_named(tmp_path, body, message):
+    """A key of the wrong type is one line naming the file, the key, what it holds and what is
+    accepted; never a traceback, never Python's own words."""
+    from tests.test_report import cli_here
+
+    path = tmp_path / "m.toml"
+    path.write_text(f"[matrix]\n{body}\n")
+    code, err = cli_here("matrix", str(path), "--out", str(tmp_path / "out"))
+    assert code == 2, err
+    (line,) = err.strip().splitlines()
+    assert f"matrix file {str(path)!r}: {message}" in line
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_bad_matrix_is_one_line_and_exit_2(tmp_path):
     from tests.test_report import cli_here
 

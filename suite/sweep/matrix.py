@@ -10,6 +10,9 @@ The matrix is a small TOML file (``[matrix]``) or the same keys given as options
   implementation without parameters is swept once, at beta = 1 without a threshold), ``paths``
   (default: each implementation's first path; ``["*"]``: all of its paths), ``shards`` (per
   configuration; default 1 for 16-bit formats, 64 for float32).
+
+Each key of a file's ``[matrix]`` is checked as it is read (:data:`MATRIX_KEYS`): a value of the
+wrong kind is one line naming the file, the key, what it holds and what is accepted.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pathlib import Path
 
 from suite import implementations
 from suite.implementations.base import documented_parameters
-from suite.numerics.formats import format_named
+from suite.numerics.formats import FORMATS, format_named
 from suite.numerics.params import Params, Quantity
 from suite.sweep.shards import merge_shards, run_on_dask, run_sweep, shard_file
 from suite.sweep.spec import SweepSpec, few_per_call_problem
@@ -30,7 +33,31 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-KEYS = ("targets", "dtypes", "quantities", "parameters", "paths", "shards")
+
+def _strings(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+
+
+def _pairs(value) -> bool:
+    def number(v) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool)
+
+    return isinstance(value, list) and all(
+        isinstance(pair, list) and len(pair) == 2 and all(number(v) for v in pair) for pair in value
+    )
+
+
+MATRIX_KEYS = {
+    "targets": (_strings, "a list of implementations, e.g. ['torch.nn.functional:softplus']", None),
+    "dtypes": (_strings, "a list of dtypes, e.g. ['float16']", tuple(n for n in FORMATS if n != "float64")),
+    "quantities": (_strings, "a list of quantities, e.g. ['forward']", tuple(q.value for q in Quantity)),
+    "parameters": (_pairs, "a list of [beta, threshold] pairs of numbers, e.g. [[1.0, 20.0]]", None),
+    "paths": (_strings, "a list of kernel paths, or ['*'] for each implementation's every path", None),
+    "shards": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "a whole number >= 1", None),
+}
+"""Every key of ``[matrix]``: its check, its words for the error, and the names accepted (None: any)."""
+
+KEYS = tuple(MATRIX_KEYS)
 
 
 @dataclass(frozen=True)
@@ -55,6 +82,14 @@ def from_toml(path: str | Path) -> dict:
     unknown = set(table) - set(KEYS)
     if unknown:
         raise ValueError(f"matrix file {str(path)!r}: unknown key(s) {sorted(unknown)}; accepted: {', '.join(KEYS)}")
+    for key, value in table.items():
+        holds, words, names = MATRIX_KEYS[key]
+        if not holds(value):
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+            raise ValueError(f"matrix file {str(path)!r}: '{key}' must be {words}, got {shown}")
+        for name in value if names else ():
+            if name not in names:
+                raise ValueError(f"matrix file {str(path)!r}: '{key}' has {name!r}; accepted: {', '.join(names)}")
     return table
 
 
