@@ -999,9 +999,9 @@ def _cmd_table(args: argparse.Namespace) -> int:
     try:
         files = report_files(args.files)
         rows = load_rows(files)
+        corpus = load_corpus(files)
     except RunFileError as error:
         raise UsageError(str(error)) from None
-    corpus = load_corpus(files)
     sources = [Path(f).name for f in files]
     html, md = out / f"{name}.html", out / f"{name}.md"
     write_text_atomically(render_table_html(rows, sources, corpus), html)

@@ -105,6 +105,55 @@ def test_a_directory_stands_for_the_reports_in_it(run_json, tmp_path):
     assert "no such file or directory" in err
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (SWEEP.read_text()[:4000], "truncated JSON (the text ends at line"),
+        ("", "empty file, not a report (truncated?)"),
+        ("{'a': 1}", "not JSON: Expecting property name enclosed in double quotes at line 1 column 2"),
+    ],
+    ids=["truncated", "empty", "not-json"],
+)
+def test_a_report_in_a_directory_that_does_not_parse_is_named_not_left_out(tmp_path, text, message):
+    """A table of a directory that silently lacked one of its files would pass for complete: a .json
+    there that does not parse is one line naming it, exit 2, and no table. (JSON that parses and is
+    no report, such as a builds summary, is still left out.)"""
+    folder = tmp_path / "d1"
+    folder.mkdir()
+    (folder / SWEEP.name).write_bytes(SWEEP.read_bytes())
+    (folder / "builds.json").write_text('{"builds": []}')
+    (folder / "copy.json").write_text(text)
+    code, err = cli_here("table", str(folder), "--out", str(tmp_path / "tb"))
+    assert code == 2, err
+    (line,) = err.strip().splitlines()
+    assert f"{folder / 'copy.json'}: {message}" in line
+    assert not (tmp_path / "tb").exists()
+    (folder / "copy.json").unlink()
+    code, err = cli_here("table", str(folder), "--out", str(tmp_path / "tb"))
+    assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("corpus", "message"),
+    [
+        ({"corpus": "x", "outcomes": [{"a": 1}]}, "$.outcomes[0].problem is missing; each outcome holds problem,"),
+        ({"corpus": "x", "outcomes": [5]}, "$.outcomes[0] is 5, not an object"),
+        ({"corpus": "x", "outcomes": [], "environment": 5}, "$.environment is '5', not an object of strings"),
+    ],
+    ids=["outcome-keys", "outcome-type", "environment"],
+)
+def test_a_malformed_corpus_report_is_one_line_exit_2(tmp_path, corpus, message):
+    import json
+
+    path = tmp_path / "corpus.json"
+    path.write_text(json.dumps(corpus))
+    code, err = cli_here("table", str(SWEEP), str(path), "--out", str(tmp_path / "tb"))
+    assert code == 2, err
+    (line,) = err.strip().splitlines()
+    assert f"{path}: not a corpus report (softplus-audit corpus): {message}" in line
+    assert not (tmp_path / "tb").exists()
+
+
 def test_the_glance_gives_each_implementation_its_worst_row_at_default_parameters():
     from suite.report.table import GlanceCell, glance
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from suite.report import opinfo
-from suite.report.load import RunFileError, as_float, load_run
+from suite.report.load import RunFileError, as_float, decode, load_run
 from suite.report.model import default_parameters
 from suite.report.sweepreport import load_sweep
 
@@ -187,7 +187,9 @@ def rows_of_sweep(sweep: dict, source: str) -> list[Row]:
 def report_files(paths: list[str]) -> list[str]:
     """The files named, with each directory replaced by the run, sweep and corpus reports directly in
     it (:func:`report_kind`; other JSON, such as a builds summary, is not a report and is left out).
-    :class:`RunFileError` for a path that does not exist."""
+    :class:`RunFileError` for a path that does not exist, and for a ``.json`` in a directory that
+    cannot be read or does not parse (truncated, not JSON): it may be a report, and a table
+    without it would pass for complete."""
     files: list[str] = []
     for path in paths:
         p = Path(path)
@@ -196,8 +198,29 @@ def report_files(paths: list[str]) -> list[str]:
         if not p.is_dir():
             files.append(path)
             continue
-        files += [str(candidate) for candidate in sorted(p.glob("*.json")) if report_kind(candidate)]
+        for candidate in sorted(p.glob("*.json")):
+            if report_kind(candidate):
+                files.append(str(candidate))
+            else:
+                _check_parses(candidate)
     return files
+
+
+def _check_parses(path: Path) -> None:
+    """:class:`RunFileError` (one line naming ``path``) unless it reads as JSON (of any kind)."""
+    import json
+
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as error:
+        raise RunFileError(f"{path}: cannot read ({error.strerror or error})") from None
+    except UnicodeDecodeError as error:
+        raise RunFileError(f"{path}: not JSON: not UTF-8 text (byte {error.start})") from None
+    try:
+        json.loads(text)
+    except ValueError:
+        decode(text, str(path), "report")  # says why: empty, truncated, not JSON
+        raise
 
 
 def report_kind(path: str | Path) -> str | None:
@@ -233,6 +256,9 @@ def load_corpus(paths: list[str]) -> list[dict]:
     for path in paths:
         if report_kind(path) == "corpus":
             data = json.loads(Path(path).read_text())
+            problem = corpus_problem(data)
+            if problem:
+                raise RunFileError(f"{path}: not a corpus report (softplus-audit corpus): {problem}")
             # a directory's corpus.json is named by its directory (one corpus run per directory)
             source = f"{Path(path).parent.name}/{Path(path).name}"
             env, device = data.get("environment") or {}, data.get("device", "cpu")
@@ -240,6 +266,29 @@ def load_corpus(paths: list[str]) -> list[dict]:
             checked += "" if device == "cpu" else f", {device}"
             outcomes += [{**o, "source": source, "checked": checked} for o in data["outcomes"]]
     return outcomes
+
+
+CORPUS_OUTCOME_KEYS = ("problem", "target", "status", "evidence")
+"""What each outcome of a corpus report holds (strings; :class:`suite.audit.corpus.Outcome`) for the table."""
+
+
+def corpus_problem(data: dict) -> str | None:
+    """Why a corpus report's JSON cannot be put in the table (None: it can)."""
+    env, device = data.get("environment"), data.get("device", "cpu")
+    if env is not None and not (isinstance(env, dict) and isinstance(env.get("torch", ""), str)):
+        return f"$.environment is {str(env)[:60]!r}, not an object of strings"
+    if not isinstance(device, str):
+        return f"$.device is {device!r}, not a string"
+    for i, outcome in enumerate(data["outcomes"]):
+        if not isinstance(outcome, dict):
+            return f"$.outcomes[{i}] is {outcome!r}, not an object"
+        for key in CORPUS_OUTCOME_KEYS:
+            if not isinstance(outcome.get(key), str):
+                held = "missing" if key not in outcome else f"{outcome[key]!r}"
+                return (
+                    f"$.outcomes[{i}].{key} is {held}; each outcome holds {', '.join(CORPUS_OUTCOME_KEYS)} as strings"
+                )
+    return None
 
 
 def corpus_matrix(outcomes: list[dict]) -> tuple[list[str], list[tuple[str, list[dict | None]]]]:
