@@ -170,7 +170,7 @@ def _cmd_reference(args: argparse.Namespace) -> int:
     print(f"rounded    {rounded!r} ({rounded.hex()}, bits {fmt.hex_of(rounded)}) = correct rounding into {fmt.name}")
     if args.output is not None:
         y = _value_in(args.output, fmt, "--output")
-        print(f"output     {y!r} ({y.hex()}, bits {fmt.hex_of(y)}): {ulp_error(y, exact, fmt):.9g} ULP of {fmt.name}")
+        print(f"output     {y!r} ({y.hex()}, bits {fmt.hex_of(y)}): {ulp_error(y, exact, fmt)!r} ULP of {fmt.name}")
     return EXIT_OK
 
 
