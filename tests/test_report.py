@@ -1123,3 +1123,23 @@ def test_compare_judges_the_error_outside_the_deviations_too(run):
         del c["outside_deviations"]
     assert not compare_runs(older, worse).changes
     assert not compare_runs(older, worse).differing
+
+
+def test_the_largest_error_inside_a_deviation_says_whether_the_deviation_bounds_it():
+    """The first screen's 'largest error of the run', inside a deviation: where the deviation's
+    bound spans the format's whole range it says any error is accepted there, never 'within the
+    bound recorded for it'; a real bound is named with its value."""
+    example = ROOT / "reports" / "examples" / "torch-cpu-float16-float32.json"
+    run = load_run(example)
+    html, md = render_html(run), render_markdown(run)
+    for page in (html, md):
+        assert "second-derivative-cancellation: no bound, any error is accepted there." in page
+        assert "within the bound recorded for it" not in page
+    bounded = copy.deepcopy(run)
+    for config in bounded["configurations"]:
+        for dev in config["known_deviations"]:
+            if dev["id"] == "second-derivative-cancellation" and dev["dtype"] == "float32":
+                dev["max_ulp"] = 2.0**24 - 1  # below float32's whole range: a bound
+    assert "second-derivative-cancellation: within the bound recorded for it (1.678e+07 ULP)." in render_markdown(
+        bounded
+    )

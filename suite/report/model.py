@@ -341,13 +341,29 @@ def worst_case(run: dict, outside_deviations: bool = False) -> dict | None:
     if not candidates:
         return None
     index, config = max(candidates, key=lambda ic: as_float(ic[1]["stats"]["documented"]["max_ulp"]))
+    excused = excusing_deviations(config)
     return {
         "config": config,
         "index": index,
         "worst": config["stats"]["documented"]["worst"],
-        "excused": excusing_deviations(config),
+        "excused": excused,
+        "excused_bound": excused_bound(config, excused),
         "max_ulp": config["stats"]["documented"]["max_ulp"],
     }
+
+
+def excused_bound(config: dict, ids: list[str], oracle: str = "documented") -> float | None:
+    """The largest accuracy bound (ULPs) the known deviations ``ids`` record for ``config`` under
+    ``oracle``; None where there is none, or where each spans the format's whole range (any error
+    is accepted there, :func:`whole_range_ulp`)."""
+    bounds = [
+        as_float(dev["max_ulp"])
+        for dev in config["known_deviations"]
+        if dev["id"] in ids and dev["property"] == f"accuracy ({oracle})" and dev["max_ulp"] is not None
+    ]
+    if not bounds or all(b >= whole_range_ulp(config["dtype"]) for b in bounds):
+        return None
+    return max(bounds)
 
 
 def anchor(config_id: str) -> str:
