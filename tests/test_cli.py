@@ -309,6 +309,10 @@ BAD_INPUTS = [
     (["run", "--out", "OUT", "--target", "math:pi"], "is not callable"),
     (["run", "--out", "OUT", "--target", "torch:no_such_softplus"], "has no attribute"),
     (["run", "--out", "OUT", "--device", "tpu:0"], "unknown device 'tpu:0'; accepted: cpu, cuda, cuda:N"),
+    # the form is checked before whether a GPU is here: the same answer on any machine
+    (["run", "--out", "OUT", "--device", "cuda:x"], "unknown device 'cuda:x'; accepted: cpu, cuda, cuda:N"),
+    (["run", "--out", "OUT", "--device", "cuda:"], "unknown device 'cuda:'; accepted: cpu, cuda, cuda:N"),
+    (["run", "--out", "OUT", "--device", "cuda:01"], "unknown device 'cuda:01'; accepted: cpu, cuda, cuda:N"),
     (["run", "--out", "OUT", "--budgets", "no/such/budgets.toml"], "does not exist"),
     (["run", "--out", "OUT", "--profile", "fast"], "invalid choice: 'fast'"),
     (["sweep", "--dtype", "float8", "--out", "OUT"], "unknown dtype 'float8'"),

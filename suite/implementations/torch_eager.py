@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import platform
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -42,27 +43,30 @@ GROUPS_PER_PASS = 4096  # groups of a few inputs differentiated in one autograd 
 
 
 def resolve_device(name: str) -> str:
-    """Check that a torch device exists here; returns its canonical name (``cpu``, ``cuda``, ``cuda:1``)."""
+    """Check that a torch device exists here; returns its canonical name (``cpu``, ``cuda``, ``cuda:1``).
+
+    The name's form is checked first (``cpu``, ``cuda`` or ``cuda:N``, N a decimal index without
+    leading zeros), then whether torch has that device here."""
     import torch
 
     if name == "cpu":
         return name
-    if name == "cuda" or name.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            built = torch.version.cuda or "none"
-            raise DeviceUnavailableError(
-                f"device {name!r} is not available: torch.cuda.is_available() is False (torch {torch.__version__}, "
-                f"CUDA build: {built}); accepted here: cpu"
-            )
-        index_text = name.partition(":")[2] or "0"
-        if not index_text.isdigit():
-            raise DeviceUnavailableError(f"unknown device {name!r}; accepted: cpu, cuda, cuda:N")
-        if int(index_text) >= torch.cuda.device_count():
-            raise DeviceUnavailableError(
-                f"device {name!r} is not available: {torch.cuda.device_count()} CUDA device(s)"
-            )
-        return name
-    raise DeviceUnavailableError(f"unknown device {name!r}; accepted: cpu, cuda, cuda:N")
+    form = re.fullmatch(r"cuda(?::(0|[1-9][0-9]*))?", name)
+    if form is None:
+        raise DeviceUnavailableError(f"unknown device {name!r}; accepted: cpu, cuda, cuda:N (N = 0, 1, ...)")
+    if not torch.cuda.is_available():
+        built = torch.version.cuda or "none"
+        raise DeviceUnavailableError(
+            f"device {name!r} is not available: torch.cuda.is_available() is False (torch {torch.__version__}, "
+            f"CUDA build: {built}); accepted here: cpu"
+        )
+    count = torch.cuda.device_count()
+    if int(form.group(1) or 0) >= count:
+        accepted = ", ".join(["cpu", "cuda", *(f"cuda:{i}" for i in range(count))])
+        raise DeviceUnavailableError(
+            f"device {name!r} is not available: {count} CUDA device(s); accepted here: {accepted}"
+        )
+    return name
 
 
 def scalar_group(itemsize: int) -> int:
