@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from suite.implementations.base import TargetFailedError
 from suite.numerics.formats import FLOAT64, FORMATS
 from suite.numerics.params import Oracle, Quantity
 
@@ -253,6 +254,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     # the plugin module under its own name: an installed entry point of that name is then skipped
     code = pytest.main(pytest_args, plugins=[plugin, PreparedSession(session)])
+    if session.target_failure is not None:  # said in one line by the plugin; no record of the audit
+        (out / (name + ".junit.xml")).unlink(missing_ok=True)
+        return EXIT_USAGE
     if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         verdict = _print_summary(json_path, session.record)
         if args.exit_zero:  # the findings are the product here (another framework, another build)
@@ -734,7 +738,8 @@ def _add_run_command(sub) -> None:
         "run",
         help="audit softplus implementations (property tests) and write a JSON report",
         description="Run the property-based audit. Exit 0: every property within budget; 1: a budget or "
-        "property failed; 2: bad arguments (nothing is written); 4: nothing failed, but no budget applied to "
+        "property failed; 2: bad arguments, or a target that raises or returns no tensor like its input when "
+        "called (nothing is written); 4: nothing failed, but no budget applied to "
         "some accuracy property (its measured error is reported, not judged); 130: interrupted (Ctrl-C: no run "
         "file or report of the unfinished audit is written).",
     )
@@ -1401,7 +1406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except UsageError as error:
+    except (UsageError, TargetFailedError) as error:  # a target that fails when called is bad input too
         print(f"softplus-audit: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C outside the audit's own session: one line, not a traceback

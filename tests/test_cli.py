@@ -541,9 +541,10 @@ calls = 0
 
 
 def softplus(x, beta=1.0, threshold=20.0):
-    """torch's softplus for three calls, then Ctrl-C (a KeyboardInterrupt, as the terminal sends it)."""
+    """torch's softplus for three calls of more than 256 inputs (the audit's own; its check of the
+    target before it calls with a few), then Ctrl-C (a KeyboardInterrupt, as the terminal sends it)."""
     global calls
-    calls += 1
+    calls += x.numel() > 256
     if calls > 3:
         raise KeyboardInterrupt
     return F.softplus(x, beta=beta, threshold=threshold)
@@ -586,3 +587,106 @@ def test_an_interrupted_sweep_says_that_the_same_command_resumes_it(tmp_path):
     assert "Traceback" not in result.stderr
     assert list(out.glob("*/shard-0000-of-0008.json")), "the finished shard is kept"
     assert not list(out.glob("*.json")), "no sweep report of an unfinished sweep"
+
+
+FAILING_TARGETS = '''
+import torch.nn.functional as F
+
+
+def raises(x, beta=1.0, threshold=20.0):
+    raise RuntimeError("boom")
+
+
+def returns_none(x, beta=1.0, threshold=20.0):
+    return None
+
+
+def one_element(x, beta=1.0, threshold=20.0):
+    return F.softplus(x, beta, threshold)[:1]
+
+
+def float64(x, beta=1.0, threshold=20.0):
+    return F.softplus(x.double(), beta, threshold)
+
+
+def numpy_array(x, beta=1.0, threshold=20.0):
+    return F.softplus(x, beta, threshold).numpy()
+
+
+def large_calls_raise(x, beta=1.0, threshold=20.0):
+    """torch's softplus at a few inputs; a call of more raises (past the check before the audit)."""
+    if x.numel() > 300:
+        raise RuntimeError("too many inputs")
+    return F.softplus(x, beta, threshold)
+'''
+WHERE = "at float16 forward, beta=1.0, threshold=20.0, device cpu, path"
+FAILED_TARGETS = [  # (the target, what the line says it did)
+    ("raises", "raised RuntimeError: boom; "),
+    ("returns_none", "returned None, not a tensor like its input ("),
+    ("one_element", "returned a tensor of 1 float16 element on cpu, not a tensor like its input ("),
+    ("float64", "float64 elements on cpu, not a tensor like its input ("),
+    ("numpy_array", "returned a numpy.ndarray, not a tensor like its input ("),
+]
+
+
+@pytest.fixture
+def failing_targets(tmp_path, monkeypatch):
+    (tmp_path / "failing_targets.py").write_text(FAILING_TARGETS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    yield
+    sys.modules.pop("failing_targets", None)
+
+
+@pytest.mark.parametrize(("name", "message"), FAILED_TARGETS, ids=[n for n, _ in FAILED_TARGETS])
+@pytest.mark.parametrize("command", ["run", "sweep", "devices", "budgets"])
+def test_a_target_that_fails_when_called_is_one_line_exit_2_and_writes_nothing(
+    failing_targets, tmp_path, command, name, message
+):
+    """A target that passes the signature check but raises, or returns anything but a tensor like its
+    input: one line naming it, what it did and the configuration; exit 2 (not 1, a finding); no file."""
+    out = tmp_path / "out"
+    scope = ["--dtype", "float16", "--quantity", "forward", "--grid", "1,20"]
+    args = {
+        "run": ["run", *scope, "--out", str(out)],
+        "sweep": ["sweep", "--dtype", "float16", "--out", str(out)],
+        "devices": ["devices", "--device", "cpu", "--path", "scalar", *scope, "--out", str(out)],
+        "budgets": ["budgets", *scope],
+    }[command]
+    code, stderr = cli(*args, "--target", f"failing_targets:{name}")
+    assert code == 2, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert f"softplus-audit: error: target 'failing_targets:{name}' " in lines[0]
+    assert message in lines[0]
+    assert WHERE in lines[0]
+    assert not out.exists() or not list(out.iterdir()), "nothing is written"
+
+
+def test_a_target_that_fails_in_the_middle_of_an_audit_leaves_no_run_file(tmp_path):
+    """Past the check before the audit, the target raises at the audit's inputs: pytest stops at the
+    first such test, one line says what the target did, exit 2, nothing left in --out (no JUnit XML)."""
+    (tmp_path / "failing_targets.py").write_text(FAILING_TARGETS)
+    out = tmp_path / "reports"
+    result = subprocess.run(
+        [sys.executable, "-m", "suite.cli", "run", "--target", "failing_targets:large_calls_raise", "--dtype",
+         "float16", "--quantity", "forward", "--grid", "1,20", "--out", str(out)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=600,
+        env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"},
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    assert result.stderr.strip().splitlines() == [
+        f"softplus-audit: error: target 'failing_targets:large_calls_raise' raised RuntimeError: too many inputs; "
+        f"{WHERE} simd; no run file or report written"
+    ]
+    assert not list(out.iterdir())
+
+
+def test_a_target_that_returns_no_answer_stops_the_corpus(failing_targets, tmp_path):
+    """corpus records a target's exception as its answer to a problem; a target that returns no
+    tensor has given none: one line, exit 2, nothing written."""
+    code, stderr = cli("corpus", "--target", "failing_targets:returns_none", "--out", str(tmp_path / "out"))
+    assert code == 2, stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert "target 'failing_targets:returns_none' returned None, not a tensor like its input" in stderr
+    assert not (tmp_path / "out").exists()

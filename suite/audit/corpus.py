@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.implementations.base import documented_parameters, has_parameters
+from suite.implementations.base import TargetFailedError, documented_parameters, has_parameters
 from suite.numerics.fastref import fast_reference
 from suite.numerics.formats import Format, format_named
 from suite.numerics.params import Oracle, Params, Quantity
@@ -202,6 +202,10 @@ def check(problem: Problem, spec: str, implementation, device: str = "cpu") -> O
     try:
         y = implementation.evaluate(x, problem.fmt, problem.quantity, beta, threshold, device, path)
     except Exception as error:  # an error is the implementation's answer (e.g. refusing beta = 0)
+        if isinstance(error, TargetFailedError):
+            if error.__cause__ is None:  # it returned something that is no answer at all: a broken target
+                raise
+            error = error.__cause__  # the target's own exception, as it raised it
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return outcome("fixed", f"raises {type(error).__name__}: {message}")
     present, evidence = PREDICATES[problem.present_when](problem, x, y, beta, threshold)

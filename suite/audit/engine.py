@@ -242,6 +242,14 @@ class Auditor:
     def configurations(self) -> list[Configuration]:
         return list(self._configurations)
 
+    def check_targets(self) -> None:
+        """Each configuration's target called at a few inputs (±0, ±1, ±inf, NaN) before any
+        measurement: :class:`~suite.implementations.base.TargetFailedError` (one line: the target,
+        what it did, the configuration) where one raises or returns no tensor like its input."""
+        x = np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan])
+        for config in self._configurations:
+            self.outputs(config, x)
+
     def inputs(self, config: Configuration) -> tuple[np.ndarray, bool]:
         """The configuration's whole input set, and whether it is every input of the format."""
         return input_set(config.fmt, config.beta, config.threshold)

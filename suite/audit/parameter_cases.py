@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from suite.implementations.base import has_parameters
+from suite.implementations.base import TargetFailedError, has_parameters
 from suite.numerics.formats import FLOAT32
 from suite.numerics.params import Params, Quantity
 from suite.numerics.reference import correctly_rounded
@@ -86,6 +86,8 @@ def judge_parameter_cases(auditor) -> list[dict]:
             try:
                 got = impl.evaluate(INPUTS, FLOAT32, Quantity.FORWARD, beta, threshold, device, path)
             except Exception as error:  # a raised error is the clear-error outcome this case allows
+                if isinstance(error, TargetFailedError) and error.__cause__ is not None:
+                    error = error.__cause__  # the target's own exception, as it raised it
                 message = str(error).strip().splitlines()[0] if str(error).strip() else ""
                 record.update(
                     outcome=f"error: {type(error).__name__}: {message}", verdict="pass" if message else "fail"

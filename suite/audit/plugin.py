@@ -42,6 +42,7 @@ class AuditSession:
     skipped: dict[str, str] = field(default_factory=dict)  # what was not audited, and why
     command: str = ""
     record: dict | None = None  # the run file as written and read back (validated), once written
+    target_failure: str | None = None  # a target that failed when called (no run file is written)
 
 
 SESSION_KEY = pytest.StashKey[AuditSession]()
@@ -65,7 +66,8 @@ def new_session(values: dict, json_path: str | None, command: str) -> AuditSessi
     """An audit session from option values (see :func:`suite.audit.options.settings_from`).
 
     Devices not asked for are noted: without ``device``, the audit runs on the CPU and records
-    why CUDA was not audited. ValueError (one line) for bad values."""
+    why CUDA was not audited. ValueError (one line) for bad values, and for a target that fails
+    when called at a few inputs (:meth:`Auditor.check_targets`)."""
     from suite.audit.engine import Auditor
     from suite.audit.options import settings_from
     from suite.implementations import DeviceUnavailableError
@@ -79,6 +81,7 @@ def new_session(values: dict, json_path: str | None, command: str) -> AuditSessi
                 impl.resolve_device("cuda")
             except DeviceUnavailableError as error:
                 skipped.setdefault("cuda", f"not audited: {error}")
+    auditor.check_targets()
     return AuditSession(auditor, json_path, skipped=skipped, command=command)
 
 
@@ -127,19 +130,40 @@ def pytest_runtest_makereport(item, call):
     state = item.config.stash.get(SESSION_KEY, None)
     if state is not None and (report.when == "call" or (report.when == "setup" and report.outcome != "passed")):
         state.outcomes[item.nodeid] = report.outcome
+    if state is not None and call.excinfo is not None and _target_failed(call.excinfo.value):
+        # the target, not a property, failed: nothing more of this audit can be measured
+        state.target_failure = state.target_failure or str(call.excinfo.value)
+        item.session.shouldstop = state.target_failure
     return report
+
+
+def _target_failed(error: BaseException) -> bool:
+    from suite.implementations.base import TargetFailedError
+
+    return isinstance(error, TargetFailedError)
 
 
 def pytest_sessionfinish(session, exitstatus):
     state = session.config.stash.get(SESSION_KEY, None)
-    if state is None or not state.json_path:
+    if state is None:
         return
-    if int(exitstatus) not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        return  # interrupted, or pytest's own error: no run file and no report of a partial audit
-    from suite.audit.runfile import write_run
+    finished = int(exitstatus) in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+    if state.json_path and finished and state.target_failure is None:
+        from suite.audit.runfile import write_run
+        from suite.implementations.base import TargetFailedError
 
-    write_run(state, state.json_path, int(exitstatus))
-    state.record = render_reports(state.json_path)
+        try:
+            write_run(state, state.json_path, int(exitstatus))
+        except TargetFailedError as error:
+            state.target_failure = str(error)
+        else:
+            state.record = render_reports(state.json_path)
+    # otherwise interrupted, or pytest's own error: no run file and no report of a partial audit
+    if state.target_failure is not None:  # the target, not a property, failed: a usage error in one line
+        import sys
+
+        print(f"softplus-audit: error: {state.target_failure}; no run file or report written", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
 
 def render_reports(path) -> dict | None:

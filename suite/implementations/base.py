@@ -57,6 +57,12 @@ class ImplementationError(ValueError):
     """An implementation that cannot be used: not importable, not callable, wrong signature."""
 
 
+class TargetFailedError(ImplementationError):
+    """A target that failed when called: it raised, or returned something other than a tensor like
+    its input. The message names the target, what it did and (once known) the configuration; a
+    raised exception is the ``__cause__``."""
+
+
 class NotInstalledError(ImplementationError):
     """An optional framework that is not installed here (the message says how to install it)."""
 

@@ -31,7 +31,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from suite.implementations.base import NATIVE_DTYPES, DeviceUnavailableError, ImplementationError, check_path
+from suite.implementations.base import (
+    NATIVE_DTYPES,
+    DeviceUnavailableError,
+    ImplementationError,
+    TargetFailedError,
+    check_path,
+)
 from suite.numerics.formats import Format
 from suite.numerics.params import Quantity
 
@@ -128,7 +134,28 @@ class TorchCallable:
     family: str = "torch"
 
     def __call__(self, tensor, beta: float, threshold: float):
-        return self.fn(tensor, beta=beta, threshold=threshold)
+        """The callable's output at ``tensor``; :class:`TargetFailedError` where it raises or returns
+        anything but a tensor of the input's shape, dtype and device (with a gradient where the input
+        asks for one)."""
+        import torch
+
+        try:
+            y = self.fn(tensor, beta=beta, threshold=threshold)
+        except Exception as error:
+            raise TargetFailedError(f"target {self.spec!r} raised {_raised(error)}") from error
+        if isinstance(y, torch.Tensor) and (y.shape, y.dtype, y.device) == (tensor.shape, tensor.dtype, tensor.device):
+            if not tensor.requires_grad or y.requires_grad or not torch.is_grad_enabled():
+                return y
+            got = "a tensor that does not depend on its input (no gradient)"
+        elif isinstance(y, torch.Tensor):
+            got = f"a tensor of {_elements(y.numel(), y.dtype)} on {y.device}"
+        else:
+            got = "None" if y is None else f"a {type(y).__module__}.{type(y).__qualname__}"
+        n = tensor.numel()
+        raise TargetFailedError(
+            f"target {self.spec!r} returned {got}, not a tensor like its input ({_elements(n, tensor.dtype)} "
+            f"on {tensor.device})"
+        )
 
     def resolve_device(self, name: str) -> str:
         return resolve_device(name)
@@ -157,9 +184,17 @@ class TorchCallable:
     ) -> np.ndarray:
         """See :meth:`suite.implementations.base.Implementation.evaluate`; ``beta`` and
         ``threshold`` are passed as given (the kernel casts them itself)."""
-        import torch
 
         check_path(self, device, path)
+        try:
+            return self._evaluate(x, fmt, quantity, beta, threshold, device, path, native)
+        except TargetFailedError as error:  # where it failed: the configuration, as the reports name it
+            where = f"{fmt.name} {quantity.value}, beta={beta!r}, threshold={threshold!r}, device {device}, path {path}"
+            raise TargetFailedError(f"{error}; at {where}") from error.__cause__
+
+    def _evaluate(self, x, fmt: Format, quantity: Quantity, beta, threshold, device: str, path: str, native: bool):
+        import torch
+
         dtype = fmt.torch_dtype()
         own = np.dtype(fmt.numpy_name) if fmt.name in NATIVE_DTYPES else None
         out_dtype = own if (native and own is not None) else np.dtype(np.float64)
@@ -211,9 +246,12 @@ class TorchCallable:
         bases = [base.requires_grad_(True) for base, _, _ in layouts]
         ys = [self(view(base), beta, threshold) for base, view, _ in layouts]
         second = quantity is Quantity.GRAD2
-        grads = torch.autograd.grad(ys, bases, [torch.ones_like(y) for y in ys], create_graph=second)
-        if second:
-            grads = torch.autograd.grad(grads, bases, [torch.ones_like(g) for g in grads])
+        try:
+            grads = torch.autograd.grad(ys, bases, [torch.ones_like(y) for y in ys], create_graph=second)
+            if second:
+                grads = torch.autograd.grad(grads, bases, [torch.ones_like(g) for g in grads])
+        except Exception as error:  # the target's backward (its own autograd.Function, or none)
+            raise TargetFailedError(f"target {self.spec!r}: its derivative raised {_raised(error)}") from error
         return [unview(grad).detach() for (_, _, unview), grad in zip(layouts, grads, strict=True)]
 
     def reproducer(
@@ -263,6 +301,16 @@ class TorchCallable:
                 lines.append("g, = torch.autograd.grad(g, base, torch.ones_like(g))")
             out = "g"
         return "\n".join(lines + tensor_bits_lines(fmt, out, output))
+
+
+def _raised(error: BaseException) -> str:
+    """An exception in one line: its type and its message's first line."""
+    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+def _elements(n: int, dtype) -> str:
+    return f"{n} {str(dtype).removeprefix('torch.')} element{'' if n == 1 else 's'}"
 
 
 def tensor_bits_lines(fmt: Format, tensor: str, output: float | None) -> list[str]:
