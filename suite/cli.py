@@ -204,14 +204,14 @@ def _session(args: argparse.Namespace, json_path: str | None = None):
         raise UsageError(str(error)) from None
 
 
-def _output_directory(text: str) -> Path:
+def _output_directory(text: str, given: str | None = None) -> Path:
     """``--out``: a directory that exists or can be created, and can be written; checked before
-    any work."""
+    any work (``given``: the option's value where ``text`` is the directory of the file it names)."""
     from suite.files import writable_directory_problem
 
     problem = writable_directory_problem(text)
     if problem:
-        raise UsageError(f"--out {text}: cannot write reports there: {problem}; give a writable directory")
+        raise UsageError(f"--out {given or text}: cannot write reports there: {problem}; give a writable directory")
     return Path(text)
 
 
@@ -681,11 +681,13 @@ def _cmd_merge(args: argparse.Namespace) -> int:
         if not p.exists():
             raise UsageError(f"{p}: no such file or directory; give shard files or directories holding shard-*.json")
         paths += sorted(p.glob("shard-*.json")) if p.is_dir() else [p]
+    if Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out}: is a directory; give the merged report's file name, e.g. merged.json")
+    _output_directory(str(Path(args.out).parent), args.out)
     try:
         spec, total, n = merge_shards(paths)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    _output_directory(str(Path(args.out).parent))
     data = report(spec, total, n, environment())
     from suite import implementations
 

@@ -14,6 +14,7 @@ space.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -64,19 +65,35 @@ def writable_directory_problem(path: str | Path) -> str | None:
     """Why files cannot be written in directory ``path`` (created if missing), or None.
 
     Checked before any work so that a bad ``--out`` is one line and exit 2, not a traceback at
-    the end of a long run. Nothing is left behind: a directory this check had to create is
-    removed again (the run creates it when it writes).
+    the end of a long run: the directory is created (with its parents) and a file is created in
+    it and removed, so that what the system refuses (a read-only or virtual file system, a
+    symbolic link to nowhere, permissions, root's included) is found here. Nothing is left
+    behind: the directories this check had to create are removed again (the run creates them
+    when it writes).
     """
     path = Path(path)
+    missing = []  # the directories to create, deepest first
     existing = path
-    while not existing.exists():
-        if existing.parent == existing:
-            break
+    while not os.path.lexists(existing) and existing.parent != existing:
+        missing.append(existing)
         existing = existing.parent
+    if existing.is_symlink() and not existing.exists():
+        return f"{str(existing)!r} is a symbolic link to {os.readlink(existing)!r}, which does not exist"
     if existing.exists() and not existing.is_dir():
         return f"{str(existing)!r} is a file, not a directory"
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return f"{str(existing)!r} is not writable"
+    try:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=path)
+            os.close(fd)
+            os.unlink(probe)
+        finally:
+            for directory in missing:
+                with contextlib.suppress(OSError):
+                    directory.rmdir()
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror or error}"
     return None
 
 

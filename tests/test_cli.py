@@ -690,3 +690,58 @@ def test_a_target_that_returns_no_answer_stops_the_corpus(failing_targets, tmp_p
     assert len(stderr.strip().splitlines()) == 1
     assert "target 'failing_targets:returns_none' returned None, not a tensor like its input" in stderr
     assert not (tmp_path / "out").exists()
+
+
+OUT_COMMANDS = {
+    "run": ["run", "--dtype", "float16", "--quantity", "forward", "--grid", "1,20", "--out", "OUT"],
+    "table": ["table", "reports/published", "--out", "OUT"],
+    "builds": ["builds", "--dtype", "float16", "--quantity", "forward", "--grid", "1,20", "--out", "OUT"],
+    "devices": ["devices", "--device", "cpu", "--path", "scalar", "--dtype", "float16", "--out", "OUT"],
+    "knife-edges": ["knife-edges", "--dtype", "float16", "--out", "OUT"],
+    "corpus": ["corpus", "--out", "OUT"],
+    "sweep": ["sweep", "--dtype", "float16", "--out", "OUT"],
+    "matrix": ["matrix", "--dtype", "float16", "--quantity", "forward", "--out", "OUT"],
+    "merge": ["merge", "SHARDS", "--out", "OUT/merged.json"],
+}
+
+
+@pytest.mark.parametrize("where", ["dangling symbolic link", "/proc"])
+@pytest.mark.parametrize("command", list(OUT_COMMANDS))
+def test_an_out_the_system_refuses_is_one_line_before_any_work(tmp_path, monkeypatch, command, where):
+    """--out is checked by creating it and a file in it, not by permission bits (which let root pass):
+    a symbolic link to nowhere, or a directory in /proc, is one line naming --out, exit 2, at once."""
+    monkeypatch.chdir(ROOT)
+    if where == "/proc":
+        if not Path("/proc/self").exists():
+            pytest.skip("no /proc here")
+        out = "/proc/no-such-reports"
+    else:
+        out = str(tmp_path / "dangling")
+        os.symlink(tmp_path / "nowhere" / "reports", out)
+    shards = tmp_path / "shards"
+    if command == "merge":  # one real shard, so that only --out is wrong
+        assert (
+            here("sweep", "--dtype", "float16", "--one-path", "--shard", "0/64", "--out", str(shards)).returncode == 0
+        )
+        shards = next(shards.iterdir())  # the sweep's folder of shards
+    args = [a.replace("OUT", out).replace("SHARDS", str(shards)) for a in OUT_COMMANDS[command]]
+    code, stderr = cli(*args)
+    assert code == 2, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    given = args[args.index("--out") + 1]
+    assert lines[0].startswith(f"softplus-audit: error: --out {given}: cannot write reports there: "), lines[0]
+    assert "Traceback" not in stderr
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_merge_into_a_directory_is_one_line(tmp_path):
+    shards = tmp_path / "shards"
+    assert here("sweep", "--dtype", "float16", "--one-path", "--shard", "0/64", "--out", str(shards)).returncode == 0
+    (tmp_path / "adir.json").mkdir()
+    code, stderr = cli("merge", str(next(shards.iterdir())), "--out", str(tmp_path / "adir.json"))
+    assert code == 2, stderr
+    assert stderr.strip().splitlines() == [
+        f"softplus-audit: error: --out {tmp_path / 'adir.json'}: is a directory; give the merged report's file "
+        "name, e.g. merged.json"
+    ]
