@@ -418,29 +418,37 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from suite.report.sweepreport import is_sweep, load_sweep, write_sweep_html, write_sweep_markdown
 
     run_path = Path(args.run_file)
-    if is_sweep(run_path):  # a sweep's report: its page and its Markdown summary
-        try:
-            md = Path(args.md) if args.md else run_path.with_suffix(".md")
-            html = Path(args.html) if args.html else run_path.with_suffix(".html")
-            sweep = load_sweep(run_path)
-            print(f"softplus-audit: wrote {write_sweep_markdown(sweep, md)}, {write_sweep_html(sweep, html)}")
-        except RunFileError as error:
-            raise UsageError(str(error)) from None
-        except OSError as error:
-            raise UsageError(f"cannot write the report: {error.filename or ''}: {error.strerror or error}") from None
-        return EXIT_OK
+    sweep = is_sweep(run_path)  # a sweep's report: its page and its Markdown summary
     try:
-        run = load_run(run_path)
+        data = load_sweep(run_path) if sweep else load_run(run_path)
     except RunFileError as error:
         raise UsageError(str(error)) from None
-    html = Path(args.html) if args.html else run_path.with_suffix(".html")
-    md = Path(args.md) if args.md else run_path.with_suffix(".md")
+    # both destinations checked before either file is written
+    html = _report_file(args.html, run_path.with_suffix(".html"), "--html")
+    md = _report_file(args.md, run_path.with_suffix(".md"), "--md")
     try:
-        written = write_reports(run, html=html, md=md)
+        if sweep:
+            written = [write_sweep_markdown(data, md), write_sweep_html(data, html)]
+        else:
+            written = write_reports(data, html=html, md=md)
     except OSError as error:
         raise UsageError(f"cannot write the report: {error.filename or ''}: {error.strerror or error}") from None
     print("softplus-audit: wrote " + ", ".join(str(p) for p in written))
     return EXIT_OK
+
+
+def _report_file(given: str | None, default: Path, option: str) -> Path:
+    """Where ``report`` writes one of its files (``option``'s value ``given``, else ``default``): a file
+    that is not a directory, in a directory that can be created and written; UsageError (one line,
+    naming the option and the path given) otherwise."""
+    from suite.files import writable_directory_problem
+
+    path = Path(given) if given else default
+    problem = "it is a directory" if path.is_dir() else writable_directory_problem(path.parent)
+    if problem:
+        what = f"{option} {given}" if given else f"{option} (default {path})"
+        raise UsageError(f"{what}: cannot write the report there: {problem}; give a file path in a writable directory")
+    return path
 
 
 def _tolerance(text: str) -> float:

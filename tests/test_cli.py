@@ -745,3 +745,35 @@ def test_merge_into_a_directory_is_one_line(tmp_path):
         f"softplus-audit: error: --out {tmp_path / 'adir.json'}: is a directory; give the merged report's file "
         "name, e.g. merged.json"
     ]
+
+
+@pytest.mark.parametrize(
+    ("html", "problem"),
+    [
+        ("/proc/no-such-reports/a.html", "/proc/no-such-reports: No such file or directory"),
+        ("afile/x.html", "'afile' is a file, not a directory"),
+        ("somedir", "it is a directory"),
+    ],
+)
+def test_report_checks_both_destinations_before_writing_either(small_audit, tmp_path, monkeypatch, html, problem):
+    """A --html (or --md) that cannot be written: one line naming the option and the path given,
+    exit 2, and neither report written (not the Markdown beside the run either)."""
+    if html.startswith("/proc") and not Path("/proc/self").exists():
+        pytest.skip("no /proc here")
+    _, reports = small_audit
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rep").mkdir()
+    (tmp_path / "rep" / "run.json").write_bytes((reports / "audit.json").read_bytes())
+    (tmp_path / "afile").write_text("a file\n")
+    (tmp_path / "somedir").mkdir()
+    code, stderr = cli("report", "rep/run.json", "--html", html)
+    assert code == 2, stderr
+    assert stderr.strip().splitlines() == [
+        f"softplus-audit: error: --html {html}: cannot write the report there: {problem}; give a file path in a "
+        "writable directory"
+    ]
+    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == ["run.json"]
+    code, stderr = cli("report", "rep/run.json", "--md", html)
+    assert code == 2, stderr
+    assert f"--md {html}: cannot write the report there: {problem}" in stderr
+    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == ["run.json"]
