@@ -464,15 +464,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     tolerance = Tolerance(abs_ulp=args.tolerance_ulp, rel=args.tolerance_rel, rate=args.tolerance_rate)
     sweeps = [is_sweep(args.base), is_sweep(args.new)]
-    if any(sweeps) and not all(sweeps):
-        raise UsageError("compare a run with a run, or a sweep with a sweep: one of the two files is a sweep")
-    try:
-        if all(sweeps):
-            base, new = load_sweep(args.base), load_sweep(args.new)
-        else:
-            base, new = load_run(args.base), load_run(args.new)
+    try:  # each file read and validated first: a missing or broken one is named, whatever the other is
+        base = load_sweep(args.base) if sweeps[0] else load_run(args.base)
+        new = load_sweep(args.new) if sweeps[1] else load_run(args.new)
     except RunFileError as error:
         raise UsageError(str(error)) from None
+    if any(sweeps) and not all(sweeps):
+        which = args.base if sweeps[0] else args.new
+        raise UsageError(f"compare a run with a run, or a sweep with a sweep: {which} is a sweep, the other a run")
     if all(sweeps):
         result = compare_sweeps(base, new, tolerance)
     else:

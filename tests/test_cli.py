@@ -342,6 +342,10 @@ BAD_INPUTS = [
     (["reference", "forward", "1", "--oracle", "guess"], "unknown oracle 'guess'"),
     (["compare", "OUT/a.json", "OUT/b.json"], "no such file"),
     (["compare", "README.md", "README.md", "--tolerance-ulp", "-1"], "is not a finite number >= 0"),
+    # a sweep and a file that is no run: the file's problem, not that one of the two is a sweep
+    (["compare", "reports/published/jax-0.10.2-cpu-float32-forward-b1-tinf-xla.json", "OUT/b.json"], "no such file"),
+    (["compare", "OUT/a.json", "reports/published/jax-0.10.2-cpu-float32-forward-b1-tinf-xla.json"], "no such file"),
+    (["compare", "reports/published/jax-0.10.2-cpu-float32-forward-b1-tinf-xla.json", "README.md"], "not JSON"),
     (["report", "OUT/run.json"], "no such file"),
     (["merge", "OUT", "--out", "OUT/merged.json"], "no such file or directory"),
     (["merge", "README.md", "--out", "OUT/merged.json"], "not a sweep shard"),

@@ -268,6 +268,7 @@ def test_compare_takes_two_sweeps_of_any_implementations(run_json, tmp_path):
     code, err = cli_here("compare", str(SWEEP), str(run_json))
     assert code == 2
     assert len(err.strip().splitlines()) == 1
+    assert f"compare a run with a run, or a sweep with a sweep: {SWEEP} is a sweep, the other a run" in err
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in SWEEP.parent.glob("*.json")))
