@@ -1149,6 +1149,8 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
         if args.shards is not None:
             table["shards"] = args.shards
         sweeps = matrix.expand(table)
+        if args.workers < 1:
+            raise ValueError(f"--workers {args.workers}: give a number of processes >= 1")
         if args.scheduler is not None:
             from suite.implementations.base import require
 

@@ -415,7 +415,16 @@ def test_a_bad_matrix_is_one_line_and_exit_2(tmp_path):
 
     typo = tmp_path / "m.toml"
     typo.write_text("[matrix]\ndtype = ['float16']\n")
+    no_shards = tmp_path / "no-shards.toml"
+    no_shards.write_text("[matrix]\ndtypes = ['float16']\nshards = 0\n")
     for args, words in (
+        # the numbers a sweep rejects, rejected before the first shard as the sweep rejects them
+        (["--dtype", "float16", "--shards", "0"], "shards 0: give a number of shards >= 1"),
+        (["--dtype", "float16", "--shards", "-3"], "shards -3: give a number of shards >= 1"),
+        ([str(no_shards)], "shards 0: give a number of shards >= 1"),
+        (["--dtype", "float16", "--shards", "100000"], "float16 has only 65536 inputs to cut into shards"),
+        (["--dtype", "float16", "--workers", "0"], "--workers 0: give a number of processes >= 1"),
+        (["--dtype", "float16", "--workers", "-4"], "--workers -4: give a number of processes >= 1"),
         ([str(typo)], "unknown key(s) ['dtype']"),
         (["--dtype", "float64"], "float64 has too many"),
         (["--dtype", "float16", "--path", "vector"], "path 'vector'"),
@@ -426,6 +435,8 @@ def test_a_bad_matrix_is_one_line_and_exit_2(tmp_path):
         assert code == 2, (args, err)
         assert len(err.strip().splitlines()) == 1, err
         assert words in err, err
+        assert "Traceback" not in err
+        assert not (tmp_path / "out").exists()
 
 
 def test_a_sweeps_duration_never_reads_60_seconds():

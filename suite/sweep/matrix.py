@@ -106,7 +106,10 @@ def expand(table: dict) -> list[Sweep]:
             fmt = format_named(name)
             if fmt.width > 32:
                 raise ValueError(f"dtype {name}: a matrix sweeps every input; float64 has too many (sweep it alone)")
-            shards = int(table.get("shards", 1 if fmt.width <= 16 else 64))
+            given = table.get("shards", 1 if fmt.width <= 16 else 64)
+            shards = given if isinstance(given, int) and not isinstance(given, bool) else 0
+            if shards < 1:
+                raise ValueError(f"shards {given!r}: give a number of shards >= 1 per configuration")
             for quantity_name in table.get("quantities", ["forward"]):
                 quantity = Quantity.named(quantity_name)
                 if impl.unsupported(fmt, quantity):
@@ -118,6 +121,8 @@ def expand(table: dict) -> list[Sweep]:
                         if path not in impl.paths(device):
                             raise ValueError(f"path {path!r} of {target}; accepted: {', '.join(impl.paths(device))}")
                         spec = SweepSpec(fmt, target, device, path, quantity, beta, threshold, False)
+                        if shards > spec.units:
+                            raise ValueError(f"shards {shards}: {name} has only {spec.units} inputs to cut into shards")
                         problem = few_per_call_problem(spec, impl)
                         if problem:
                             raise ValueError(f"{target}, {name}: {problem}")
