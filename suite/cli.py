@@ -229,7 +229,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from suite.audit.plugin import PreparedSession
 
     out = _output_directory(args.out)
-    name = _file_name(args.name or "audit", "audit")
+    name = _file_name(args.name if args.name is not None else "audit", "audit")
     json_path = out / f"{name}.json"
     session = _session(args, str(json_path))  # bad arguments stop here, before pytest and before any file
     tests = Path(__file__).resolve().parent / "audit" / PROPERTY_TESTS
@@ -312,7 +312,7 @@ def _cmd_budgets(args: argparse.Namespace) -> int:
             recorded = budgets.load(path).rules_grid.get(device_kind(args.device[0] if args.device else "cpu"))
         except budgets.BudgetFileError as error:
             raise UsageError(str(error)) from None
-        args.grid = args.grid or grid_text(recorded or RULES_GRID)
+        args.grid = args.grid if args.grid is not None else grid_text(recorded or RULES_GRID)
     auditor = _session(args).auditor
     settings = auditor.settings
     if len(auditor.devices) != 1:
@@ -1037,7 +1037,7 @@ def _cmd_builds(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     dtypes = [f.name for f in settings.formats]
     quantities = [q.value for q in settings.quantities]
-    grid = ["--grid", args.grid] if args.grid else []
+    grid = ["--grid", args.grid] if args.grid is not None else []
     run_args = ["--target", builds.TARGET, *grid, "--profile", args.profile]
     run_args += [a for d in dtypes for a in ("--dtype", d)] + [a for q in quantities for a in ("--quantity", q)]
     out.mkdir(parents=True, exist_ok=True)
@@ -1142,7 +1142,7 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
                            ("paths", args.path)):  # fmt: skip
             if value:
                 table[key] = value
-        if args.grid:
+        if args.grid is not None:
             from suite.audit.options import parse_grid
 
             table["parameters"] = [list(pair) for pair in parse_grid(args.grid)]

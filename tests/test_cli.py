@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 import subprocess
 import sys
@@ -303,6 +304,20 @@ BAD_INPUTS = [
     (["run", "--out", "OUT", "--grid", "1e39,20"], "once cast to the compute format"),
     (["run", "--out", "OUT", "--grid", "1,20,3"], "is not 'beta,threshold'"),
     (["run", "--out", "OUT", "--grid", ";"], "--grid is empty"),
+    # an empty grid is an error wherever --grid is taken, never the default grid run in silence
+    (["run", "--out", "OUT", "--grid", ""], "--grid is empty"),
+    (["run", "--out", "OUT", "--grid", " "], "--grid is empty"),
+    (["builds", "--grid", "", "--out", "OUT"], "--grid is empty"),
+    (["budgets", "--grid", ""], "--grid is empty"),
+    (["budgets", "--rules", "--grid", ""], "--grid is empty"),
+    (["devices", "--device", "cpu", "--path", "scalar", "--grid", "", "--out", "OUT"], "--grid is empty"),
+    (["matrix", "--dtype", "float16", "--grid", "", "--out", "OUT"], "--grid is empty"),
+    (["run", "--out", "OUT", "--grid", "1,20;;"], "--grid '1,20;;' has an empty entry between ';'"),
+    (["run", "--out", "OUT", "--grid", ";1,20"], "--grid ';1,20' has an empty entry between ';'"),
+    (["run", "--out", "OUT", "--grid", "1,20; ;0.1,20"], "has an empty entry between ';'"),
+    (["run", "--out", "OUT", "--grid", "1,nan"], "threshold must be a number or inf (no threshold); NaN and -inf"),
+    (["run", "--out", "OUT", "--grid=1,-inf"], "threshold must be a number or inf (no threshold); NaN and -inf"),
+    (["run", "--out", "OUT", "--name", ""], "--name '': give a file name without directory or extension"),
     (["run", "--out", "README.md/reports"], "'README.md' is a file, not a directory"),
     (["run", "--out", "OUT", "--name", "a/b"], "give a file name without directory"),
     (["run", "--out", "OUT", "--target", "torch.nn.functional"], "is not of the form package.module:callable"),
@@ -781,3 +796,9 @@ def test_report_checks_both_destinations_before_writing_either(small_audit, tmp_
     assert code == 2, stderr
     assert f"--md {html}: cannot write the report there: {problem}" in stderr
     assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == ["run.json"]
+
+
+def test_a_grid_takes_finite_thresholds_and_inf_for_no_threshold():
+    from suite.audit.options import parse_grid
+
+    assert parse_grid("1,inf;0.5,-3;2,+inf") == ((1.0, math.inf), (0.5, -3.0), (2.0, math.inf))

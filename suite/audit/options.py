@@ -22,12 +22,17 @@ def parse_grid(text: str) -> tuple[tuple[float, float], ...]:
 
     Every beta must be a finite number > 0: the reference is defined there. Beta = 0, < 0, NaN,
     inf and values that overflow the kernel's compute format are judged by the parameter cases
-    (:mod:`suite.audit.parameter_cases`), not by a grid point. Thresholds may be any float.
+    (:mod:`suite.audit.parameter_cases`), not by a grid point. A threshold is a number or inf (no
+    threshold); NaN and -inf are judged by the parameter cases too. An empty grid, or an empty
+    entry between ';', is an error, not the default grid.
     """
+    parts = text.split(";")
+    if not any(part.strip() for part in parts):
+        raise ValueError(f"--grid is empty; give {GRID_FORM}")
     pairs = []
-    for part in text.split(";"):
+    for part in parts:
         if not part.strip():
-            continue
+            raise ValueError(f"--grid {text!r} has an empty entry between ';'; give {GRID_FORM}")
         try:
             beta, threshold = (float(v) for v in part.split(","))
         except ValueError:
@@ -37,9 +42,12 @@ def parse_grid(text: str) -> tuple[tuple[float, float], ...]:
                 f"--grid entry {part!r}: beta must be a finite number > 0 (beta = 0, < 0, NaN and inf are judged "
                 "by the audit's parameter cases, not by a grid point)"
             )
+        if math.isnan(threshold) or threshold == -math.inf:
+            raise ValueError(
+                f"--grid entry {part!r}: threshold must be a number or inf (no threshold); NaN and -inf "
+                "thresholds are judged by the audit's parameter cases, not by a grid point"
+            )
         pairs.append((beta, threshold))
-    if not pairs:
-        raise ValueError(f"--grid is empty; give {GRID_FORM}")
     return tuple(pairs)
 
 
@@ -107,7 +115,7 @@ def settings_from(values: dict[str, Sequence[str] | str | None], devices: Sequen
         targets=tuple(values.get("target") or DEFAULT_TARGETS),
         devices=tuple(devices),
         formats=tuple(format_named(d) for d in values.get("dtype") or FORMATS),
-        grid=parse_grid(grid) if grid else DEFAULT_GRID,
+        grid=parse_grid(grid) if grid is not None else DEFAULT_GRID,
         quantities=tuple(Quantity.named(q) for q in values.get("quantity") or [q.value for q in Quantity]),
         budgets_file=values.get("budgets"),
     )
