@@ -451,6 +451,13 @@ def _report_file(given: str | None, default: Path, option: str) -> Path:
     return path
 
 
+def _fraction(text: str) -> float:
+    value = _float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction from 0 to 1 (0.01: one percentage point)")
+    return value
+
+
 def _tolerance(text: str) -> float:
     value = _float(text)
     if not (math.isfinite(value) and value >= 0):
@@ -617,19 +624,19 @@ def _described(data: dict, implementation) -> dict:
 def _shards(args: argparse.Namespace, spec) -> tuple[int, int | None]:
     """``--shards N`` / ``--shard K/N``: the number of shards and the one to measure (None: all)."""
     shards = args.shards if args.shards is not None else (1 if spec.fmt.width <= 16 else 64)
+    only, flag = None, f"--shards {shards}"
+    if args.shard:
+        k, sep, n = args.shard.partition("/")
+        if not (sep and k.strip().isdigit() and n.strip().isdigit()):
+            raise ValueError(f"--shard {args.shard!r}: give K/N with 0 <= K < N, e.g. --shard 7/64")
+        only, shards, flag = int(k), int(n), f"--shard {args.shard}"
+        if not 0 <= only < shards:
+            raise ValueError(f"--shard {args.shard}: need K/N with 0 <= K < N (shards are numbered from 0)")
     if shards < 1:
         raise ValueError(f"--shards {shards}: give a number of shards >= 1")
     if shards > spec.units:
         what = "binades" if spec.per_binade else "inputs"
-        raise ValueError(f"--shards {shards}: {spec.fmt.name} has only {spec.units} {what} to cut into shards")
-    if not args.shard:
-        return shards, None
-    k, sep, n = args.shard.partition("/")
-    if not (sep and k.strip().isdigit() and n.strip().isdigit()):
-        raise ValueError(f"--shard {args.shard!r}: give K/N with 0 <= K < N, e.g. --shard 7/64")
-    only, shards = int(k), int(n)
-    if not 0 <= only < shards:
-        raise ValueError(f"--shard {args.shard}: need K/N with 0 <= K < N (shards are numbered from 0)")
+        raise ValueError(f"{flag}: {spec.fmt.name} has only {spec.units} {what} to cut into shards")
     return shards, only
 
 
@@ -847,7 +854,7 @@ def _add_compare_command(sub) -> None:
     )
     cmp.add_argument(
         "--tolerance-rate",
-        type=_tolerance,
+        type=_fraction,
         default=0.0,
         metavar="RATE",
         help="allowed drop of the correctly rounded rate, a fraction (default 0)",

@@ -337,6 +337,11 @@ BAD_INPUTS = [
     (["sweep", "--dtype", "float16", "--shard", "7", "--out", "OUT"], "give K/N"),
     (["sweep", "--dtype", "float16", "--shard", "64/64", "--out", "OUT"], "need K/N with 0 <= K < N"),
     (["sweep", "--dtype", "float16", "--shards", "0", "--out", "OUT"], "--shards 0"),
+    (["sweep", "--dtype", "float16", "--shards", "100000", "--out", "OUT"], "float16 has only 65536 inputs to cut"),
+    (
+        ["sweep", "--dtype", "float16", "--shard", "0/100000", "--out", "OUT"],
+        "--shard 0/100000: float16 has only 65536 inputs to cut into shards",
+    ),
     (["sweep", "--dtype", "float16", "--workers", "0", "--out", "OUT"], "--workers 0"),
     (["sweep", "--dtype", "float16", "--out", "README.md/sweeps"], "is a file, not a directory"),
     # every float32 input's second derivative, the scalar path compared: a few inputs per call, days
@@ -357,6 +362,9 @@ BAD_INPUTS = [
     (["reference", "forward", "1", "--oracle", "guess"], "unknown oracle 'guess'"),
     (["compare", "OUT/a.json", "OUT/b.json"], "no such file"),
     (["compare", "README.md", "README.md", "--tolerance-ulp", "-1"], "is not a finite number >= 0"),
+    (["compare", "README.md", "README.md", "--tolerance-rate", "2"], "'2' is not a fraction from 0 to 1"),
+    (["compare", "README.md", "README.md", "--tolerance-rate=-0.1"], "'-0.1' is not a fraction from 0 to 1"),
+    (["compare", "README.md", "README.md", "--tolerance-rate", "nan"], "'nan' is not a fraction from 0 to 1"),
     # a sweep and a file that is no run: the file's problem, not that one of the two is a sweep
     (["compare", "reports/published/jax-0.10.2-cpu-float32-forward-b1-tinf-xla.json", "OUT/b.json"], "no such file"),
     (["compare", "OUT/a.json", "reports/published/jax-0.10.2-cpu-float32-forward-b1-tinf-xla.json"], "no such file"),
