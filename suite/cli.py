@@ -162,6 +162,7 @@ def _cmd_reference(args: argparse.Namespace) -> int:
     x = float(fmt.round(given))
     if x != given and not (math.isnan(x) and math.isnan(given)):
         raise UsageError(f"x={args.x!r} is not a {fmt.name} value (nearest: {x!r}); give a {fmt.name} input")
+    y = _value_in(args.output, fmt, "--output") if args.output is not None else None  # checked before any output
     exact = exact_value(quantity, x, params, oracle, digits=args.digits)
     rounded = correctly_rounded(quantity, x, params, fmt, oracle)
     print(f"quantity   {quantity.value} ({oracle.value} oracle)")
@@ -169,8 +170,7 @@ def _cmd_reference(args: argparse.Namespace) -> int:
     print(f"parameters {params.describe()}")
     print(f"exact      {mpmath.nstr(exact, args.digits)}")
     print(f"rounded    {rounded!r} ({rounded.hex()}, bits {fmt.hex_of(rounded)}) = correct rounding into {fmt.name}")
-    if args.output is not None:
-        y = _value_in(args.output, fmt, "--output")
+    if y is not None:
         print(f"output     {y!r} ({y.hex()}, bits {fmt.hex_of(y)}): {ulp_error(y, exact, fmt)!r} ULP of {fmt.name}")
     return EXIT_OK
 

@@ -351,6 +351,7 @@ BAD_INPUTS = [
         "the scalar path is evaluated",
     ),
     (["reference", "forward", "abc"], "'abc' is not a number"),
+    (["reference", "forward", "1", "--output", "abc"], "--output: 'abc' is not a number"),
     (["reference", "forward", "0xc05168e78103a5fa"], "a float32 pattern has 8 hex digits (4 digits: float16 or"),
     (["reference", "forward", "-0x3c00", "--dtype", "float16"], "a bit pattern has no sign"),
     (["reference", "forward", "0xzz"], "'0xzz' is not a bit pattern of hex digits"),
@@ -401,13 +402,15 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, 
     monkeypatch.chdir(ROOT)
     out = tmp_path / "out"
     args = [a.replace("OUT", str(out)) for a in args]
-    code, stderr = cli(*args)
+    result = here(*args)
+    code, stdout, stderr = result.returncode, result.stdout, result.stderr
     assert code == 2, stderr
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr
     assert message in lines[0]
     assert "Traceback" not in stderr
     assert not out.exists(), "nothing is written on a usage error"
+    assert not stdout, "nothing is printed before the error"
 
 
 PUBLISHED_SWEEP = ROOT / "reports/published/torch-2.13.0-cpu-AVX512-float32-forward-b1-t20-simd.json"
