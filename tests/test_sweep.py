@@ -421,7 +421,7 @@ def test_a_bad_matrix_is_one_line_and_exit_2(tmp_path):
         # the numbers a sweep rejects, rejected before the first shard as the sweep rejects them
         (["--dtype", "float16", "--shards", "0"], "shards 0: give a number of shards >= 1"),
         (["--dtype", "float16", "--shards", "-3"], "shards -3: give a number of shards >= 1"),
-        ([str(no_shards)], "shards 0: give a number of shards >= 1"),
+        ([str(no_shards)], "'shards' must be a whole number >= 1, got 0"),
         (["--dtype", "float16", "--shards", "100000"], "float16 has only 65536 inputs to cut into shards"),
         (["--dtype", "float16", "--workers", "0"], "--workers 0: give a number of processes >= 1"),
         (["--dtype", "float16", "--workers", "-4"], "--workers -4: give a number of processes >= 1"),
