@@ -344,6 +344,8 @@ class Auditor:
         its class of the known deviations' regions (:func:`suite.numerics.ulp.sharpen`): the largest
         error of the configuration, outside every deviation and inside each, which the record, the
         verdicts, the report and the budget file give, is exact."""
+        if not any(obs.measurements(oracle).loose().any() for oracle in ORACLE_ORDER):
+            return obs  # every error known closely enough (the formats up to float32): no region needed
         classes = np.zeros(len(obs.x), dtype=np.int64)  # bit i: in the i-th region
         regions = [
             m

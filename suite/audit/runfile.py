@@ -207,11 +207,9 @@ def reference_points(auditor) -> list[dict]:
     for x in REFERENCE_INPUTS:
         exact = exact_value(Quantity.FORWARD, x, Params(), digits=25)
         # the truth at x, once per format (the fast reference's rounding is the correct rounding)
+        params = {fmt: Params.as_kernel_sees(1.0, 20.0, fmt) for fmt in formats}
         references = {
-            fmt: fast_reference(
-                Quantity.FORWARD, np.array([x]), Params.as_kernel_sees(1.0, 20.0, fmt), fmt, Oracle.MATH
-            )
-            for fmt in formats
+            fmt: fast_reference(Quantity.FORWARD, np.array([x]), params[fmt], fmt, Oracle.MATH) for fmt in formats
         }
         measured = []
         for spec, impl in auditor.implementations.items():
@@ -227,16 +225,9 @@ def reference_points(auditor) -> list[dict]:
                             spec, device, fmt, beta, threshold, path, Quantity.FORWARD, label=impl.short_name
                         )
                         y = auditor.evaluate_at(config, x)
-                        ref = references[fmt]
-                        m = measure(np.array([y]), ref)
+                        ref, ys = references[fmt], np.array([y])
                         m = sharpen(
-                            m,
-                            np.array([x]),
-                            np.array([y]),
-                            ref,
-                            Quantity.FORWARD,
-                            Params.as_kernel_sees(1.0, 20.0, fmt),
-                            Oracle.MATH,
+                            measure(ys, ref), np.array([x]), ys, ref, Quantity.FORWARD, params[fmt], Oracle.MATH
                         )
                         measured.append(
                             {

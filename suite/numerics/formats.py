@@ -186,6 +186,17 @@ class Format:
         exponent = np.where(np.isfinite(values) & (values != 0), exponent.astype(np.int64) - 1, self.emin)
         return np.maximum(exponent, self.emin) - self.precision + 1
 
+    def binade_of(self, values: np.ndarray) -> np.ndarray:
+        """``floor(log2|v|)`` of each finite value, ``emin - 1`` for the subnormals and ``emin - 2``
+        for the zeros (both signs alike; so sorting the keys sorts by magnitude); ``emax + 1`` for
+        infinities and NaN."""
+        values = np.asarray(values, dtype=np.float64)
+        finite = np.isfinite(values)
+        with np.errstate(invalid="ignore"):
+            binade = np.frexp(np.where(finite, np.abs(values), 0.0))[1].astype(np.int64) - 1  # exact
+        binade = np.where(values == 0, self.emin - 2, np.where(binade < self.emin, self.emin - 1, binade))
+        return np.where(finite, binade, self.emax + 1)
+
     def is_midpoint(self, values: np.ndarray) -> np.ndarray:
         """True where a (finite) value lies exactly halfway between two neighbours of this format."""
         values = np.asarray(values)

@@ -78,17 +78,13 @@ def binade_maxima(x: np.ndarray, errors: np.ndarray, fmt: Format) -> list[dict]:
         mask = finite & (np.signbit(x) == negative)
         if not mask.any():
             continue
-        xs, es = x[mask], errors[mask]
-        binade = np.frexp(np.abs(xs))[1].astype(np.int64) - 1  # floor(log2|x|), exactly
-        zero = xs == 0
-        sub = ~zero & (binade < fmt.emin)
-        keys = np.where(zero, -100000, np.where(sub, -99999, binade)).astype(np.int64)
+        keys, es = fmt.binade_of(x[mask]), errors[mask]
         order = np.argsort(keys, kind="stable")
         keys, es = keys[order], es[order]
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
         maxima = np.maximum.reduceat(es, starts)
         for key, value in zip(keys[starts].tolist(), maxima.tolist(), strict=True):
-            label = {-100000: "zero", -99999: "subnormal"}.get(key, key)
+            label = {fmt.emin - 2: "zero", fmt.emin - 1: "subnormal"}.get(key, key)
             out.append({"sign": "-" if negative else "+", "binade": label, "max_ulp": value})
     return out
 

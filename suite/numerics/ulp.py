@@ -29,6 +29,11 @@ import numpy as np
 from suite.numerics.fastref import EXPONENT_OF_ZERO, ReferenceValues
 from suite.numerics.formats import Format
 
+SHARP_ULP = 2.0**-20
+"""ULP errors are known to within this or exactly: :func:`sharpen` measures again with mpmath the
+candidates for a largest error whose bound is wider (a long double working type's, about 2**-11
+ULP of float64); a float64 working type's is below 2**-23 ULP of float32."""
+
 
 class Failure(enum.IntEnum):
     """Special-value mismatches (stable codes, used in reports)."""
@@ -54,6 +59,10 @@ class Measurements:
 
     def __len__(self) -> int:
         return len(self.ulp_error)
+
+    def loose(self) -> np.ndarray:
+        """The elements with a numeric error known less closely than SHARP_ULP (:func:`sharpen`'s)."""
+        return (self.failure == Failure.NONE) & np.isfinite(self.ulp_error) & (self.ulp_bound > SHARP_ULP)
 
     def take(self, selected: np.ndarray) -> Measurements:
         """The measurements of the elements ``selected`` (a boolean mask or indices), in order."""
@@ -126,12 +135,6 @@ def measure(outputs: np.ndarray, ref: ReferenceValues, check_outputs: bool = Tru
     return Measurements(error, distance_bits, correct, faithful, failure, bound)
 
 
-SHARP_ULP = 2.0**-20
-"""ULP errors are known to within this or exactly: :func:`sharpen` measures again with mpmath the
-candidates for a largest error whose bound is wider (a long double working type's, about 2**-11
-ULP of float64); a float64 working type's is below 2**-23 ULP of float32."""
-
-
 def sharpen(
     m: Measurements,
     x: np.ndarray,
@@ -155,10 +158,11 @@ def sharpen(
     from suite.numerics.reference import exact_value
 
     ok = (m.failure == Failure.NONE) & np.isfinite(m.ulp_error)
-    loose = ok & (m.ulp_bound > SHARP_ULP)
+    loose = m.loose()
     if not loose.any():
         return m
-    key = _binade_key(x, ref.fmt)
+    x = np.asarray(x, dtype=np.float64)
+    key = (ref.fmt.binade_of(x) - (ref.fmt.emin - 2)) * 2 + np.signbit(x)  # each sign and binade apart
     if groups is not None:
         key = key * (int(np.max(groups, initial=0)) + 1) + np.asarray(groups, dtype=np.int64)
     labels, label_of = np.unique(np.where(ok, key, np.iinfo(np.int64).min), return_inverse=True)
@@ -172,17 +176,6 @@ def sharpen(
         exact = exact_value(quantity, float(x[i]), params, oracle, digits=30)
         error[i], bound[i] = ulp_error(float(outputs[i]), exact, ref.fmt), 0.0
     return Measurements(error, m.bit_distance, m.correctly_rounded, m.faithful, m.failure, bound)
-
-
-def _binade_key(x: np.ndarray, fmt: Format) -> np.ndarray:
-    """An integer per input: its sign and binade (``floor(log2|x|)``; subnormals, zeros and non-finite
-    inputs each one key per sign)."""
-    x = np.asarray(x, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        binade = np.frexp(np.where(np.isfinite(x), np.abs(x), 0.0))[1].astype(np.int64) - 1
-    binade = np.where(x == 0, fmt.emin - 2, np.where(binade < fmt.emin, fmt.emin - 1, binade))
-    binade = np.where(np.isfinite(x), binade, fmt.emax + 1)
-    return (binade - (fmt.emin - 2)) * 2 + np.signbit(x).astype(np.int64)
 
 
 def ulp_error(output: float, exact, fmt: Format) -> float:

@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from suite.files import write_text_atomically
 from suite.report import model
-from suite.report.load import RunFileError, as_float, decode, location
+from suite.report.load import RunFileError, as_float, decode, location, validator_with_fast_binades
 from suite.report.render import template_environment
 
 SWEEP_FILE_VERSIONS = (1,)
@@ -31,14 +31,8 @@ def sweep_schema() -> dict:
 
 @functools.cache
 def _sweep_validator():
-    import copy
-
-    import jsonschema
-
-    relaxed = copy.deepcopy(sweep_schema())
     # per-binade maxima (thousands in a float64 sample) are checked by binade_max_error (fast)
-    relaxed["$defs"]["oracle"]["properties"]["binade_max"] = {"type": "object"}
-    return jsonschema.Draft202012Validator(relaxed)
+    return validator_with_fast_binades(sweep_schema(), "oracle", ["object"])
 
 
 _BINADE_KEY = re.compile(r"[+-](zero|subnormal|-?[0-9]+)")
