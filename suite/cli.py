@@ -509,7 +509,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from suite.files import write_json_atomically
     from suite.implementations.base import documented_parameters
     from suite.numerics.formats import format_named
-    from suite.numerics.params import Params
+    from suite.numerics.params import Params, grid_point_problem
     from suite.report.sweepreport import write_sweep_html, write_sweep_markdown
     from suite.sweep import SweepSpec, merge_shards, report, run_sweep
     from suite.sweep.spec import dense_problem, few_per_call_problem
@@ -520,8 +520,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         implementation = implementations.load(args.target)
         device, path = _device_and_path(implementation, args.device, args.path, "--path")
         # ln(1 + e^x) alone (another framework): swept at beta = 1 without a threshold
+        problem = grid_point_problem(args.beta, args.threshold)
+        if problem:
+            raise ValueError(f"--beta {args.beta!r} --threshold {args.threshold!r}: {problem}")
         beta, threshold = documented_parameters(implementation, args.beta, args.threshold)
-        Params.as_kernel_sees(beta, threshold, fmt)  # a beta the reference is defined for
+        Params.as_kernel_sees(beta, threshold, fmt)  # a beta that stays finite in the kernel's format
         problem = dense_problem(fmt, args.dense) if args.dense is not None else None
         if problem:
             raise ValueError(f"--dense {args.dense}: {problem}")

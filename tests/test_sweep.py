@@ -417,11 +417,21 @@ def test_a_bad_matrix_is_one_line_and_exit_2(tmp_path):
     typo.write_text("[matrix]\ndtype = ['float16']\n")
     no_shards = tmp_path / "no-shards.toml"
     no_shards.write_text("[matrix]\ndtypes = ['float16']\nshards = 0\n")
+    nan_threshold = tmp_path / "nan-threshold.toml"
+    nan_threshold.write_text("[matrix]\ndtypes = ['float16']\nparameters = [[1.0, nan]]\n")
+    minus_inf_threshold = tmp_path / "minus-inf-threshold.toml"
+    minus_inf_threshold.write_text("[matrix]\ndtypes = ['float16']\nparameters = [[1.0, -inf]]\n")
+    zero_beta = tmp_path / "zero-beta.toml"
+    zero_beta.write_text("[matrix]\ndtypes = ['float16']\nparameters = [[0.0, 20.0]]\n")
     for args, words in (
         # the numbers a sweep rejects, rejected before the first shard as the sweep rejects them
         (["--dtype", "float16", "--shards", "0"], "shards 0: give a number of shards >= 1"),
         (["--dtype", "float16", "--shards", "-3"], "shards -3: give a number of shards >= 1"),
         ([str(no_shards)], "'shards' must be a whole number >= 1, got 0"),
+        # parameters no grid point has: the parameter cases judge them, as --grid says
+        ([str(nan_threshold)], "parameters [1.0, nan]: threshold must be a number or inf (no threshold), got nan"),
+        ([str(minus_inf_threshold)], "parameters [1.0, -inf]: threshold must be a number or inf (no threshold)"),
+        ([str(zero_beta)], "parameters [0.0, 20.0]: beta must be a finite number > 0, got 0.0"),
         (["--dtype", "float16", "--shards", "100000"], "float16 has only 65536 inputs to cut into shards"),
         (["--dtype", "float16", "--workers", "0"], "--workers 0: give a number of processes >= 1"),
         (["--dtype", "float16", "--workers", "-4"], "--workers -4: give a number of processes >= 1"),

@@ -5,14 +5,13 @@ and the pytest plugin (``pytest --audit-target ...``), and one function turns th
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from suite.audit.defaults import DEFAULT_GRID
 from suite.implementations import DEFAULT_TARGETS
 from suite.numerics.formats import FORMATS, format_named
-from suite.numerics.params import Quantity
+from suite.numerics.params import Quantity, grid_point_problem
 
 GRID_FORM = "'beta,threshold' pairs separated by ';' (e.g. --grid '1,20;0.1,20')"
 
@@ -37,16 +36,9 @@ def parse_grid(text: str) -> tuple[tuple[float, float], ...]:
             beta, threshold = (float(v) for v in part.split(","))
         except ValueError:
             raise ValueError(f"--grid entry {part!r} is not 'beta,threshold'; give {GRID_FORM}") from None
-        if not (math.isfinite(beta) and beta > 0):
-            raise ValueError(
-                f"--grid entry {part!r}: beta must be a finite number > 0 (beta = 0, < 0, NaN and inf are judged "
-                "by the audit's parameter cases, not by a grid point)"
-            )
-        if math.isnan(threshold) or threshold == -math.inf:
-            raise ValueError(
-                f"--grid entry {part!r}: threshold must be a number or inf (no threshold); NaN and -inf "
-                "thresholds are judged by the audit's parameter cases, not by a grid point"
-            )
+        problem = grid_point_problem(beta, threshold)
+        if problem:
+            raise ValueError(f"--grid entry {part!r}: {problem}")
         pairs.append((beta, threshold))
     return tuple(pairs)
 

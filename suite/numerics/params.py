@@ -56,6 +56,26 @@ ORACLE_ORDER = (Oracle.DOCUMENTED, Oracle.MATH)
 """The oracles in the order the audit and the sweeps judge and report them."""
 
 
+def grid_point_problem(beta: float, threshold: float) -> str | None:
+    """Why ``(beta, threshold)`` is no point of a parameter grid (None: it is one).
+
+    A grid point is where the reference, budgets and deviations are defined: beta a finite number
+    > 0, the threshold a number or inf (no threshold). Beta = 0, < 0, NaN or inf and a NaN or -inf
+    threshold are parameters whose meaning the audit's parameter cases judge
+    (:mod:`suite.audit.parameter_cases`), not grid points."""
+    if not (math.isfinite(beta) and beta > 0):
+        return (
+            f"beta must be a finite number > 0, got {beta!r} (beta = 0, < 0, NaN and inf are judged by the "
+            "audit's parameter cases, not by a grid point)"
+        )
+    if math.isnan(threshold) or threshold == -math.inf:
+        return (
+            f"threshold must be a number or inf (no threshold), got {threshold!r} (NaN and -inf thresholds are "
+            "judged by the audit's parameter cases, not by a grid point)"
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class Params:
     """Softplus parameters, exactly as the implementation under audit uses them.

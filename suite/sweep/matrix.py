@@ -24,7 +24,7 @@ from pathlib import Path
 from suite import implementations
 from suite.implementations.base import documented_parameters
 from suite.numerics.formats import FORMATS, format_named
-from suite.numerics.params import Params, Quantity
+from suite.numerics.params import Params, Quantity, grid_point_problem
 from suite.sweep.shards import merge_shards, run_on_dask, run_sweep, shard_file
 from suite.sweep.spec import SweepSpec, few_per_call_problem
 
@@ -115,6 +115,9 @@ def expand(table: dict) -> list[Sweep]:
                 if impl.unsupported(fmt, quantity):
                     continue
                 for beta, threshold in table.get("parameters", [[1.0, 20.0]]):
+                    problem = grid_point_problem(float(beta), float(threshold))
+                    if problem:
+                        raise ValueError(f"parameters [{beta!r}, {threshold!r}]: {problem}")
                     beta, threshold = documented_parameters(impl, float(beta), float(threshold))
                     Params.as_kernel_sees(beta, threshold, fmt)
                     for path in paths:
