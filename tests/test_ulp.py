@@ -600,6 +600,41 @@ def test_sharpen_makes_every_groups_largest_error_and_its_input_exact(quantity):
     assert (sharp.ulp_error[~again] == m.ulp_error[~again]).all()
 
 
+def test_sharpen_measures_two_of_the_inputs_that_share_an_output():
+    """Where a binade's outputs are one value (ln2 for the tiniest |x|), the errors lie closer
+    together than their bounds: every input is a candidate. The quantity being monotone on
+    each sign, the largest is at the smallest or the largest x of each output's candidates; those
+    are measured again, the rest capped below them, and the figures are still those of the exact
+    errors (against an independent mpmath, input by input)."""
+    quantity = Quantity.FORWARD  # the derivatives' 1/2 and 1/4 are floats: their errors are exact there
+    params = Params.as_kernel_sees(1.0, 20.0, FLOAT64)
+    rng = np.random.default_rng(11)
+    magnitudes = np.ldexp(rng.uniform(1.0, 2.0, size=300), rng.integers(-64, -57, size=300))
+    xs = np.sort(FLOAT64.round(magnitudes * rng.choice([-1.0, 1.0], size=300)))
+    ref = reference(quantity, xs, FLOAT64, params)
+    # two outputs per binade and sign: both below v in even binades (the largest error at the
+    # largest v), both above in odd ones (at the smallest); ln2's rounding lies below it
+    odd = np.frexp(xs)[1] % 2
+    y = steps(FLOAT64, ref.rounded, rng.integers(0, 2, size=300) - 1 + odd)
+    m = measure(y, ref)
+    sharp = sharpen(m, xs, y, ref, quantity, params, Oracle.MATH)
+    exact = np.array([mp_error(float(v), mp_value(quantity, float(x)), FLOAT64) for x, v in zip(xs, y, strict=True)])
+    assert (np.abs(sharp.ulp_error - exact) <= sharp.ulp_bound + 1e-12).all()
+    binade = np.frexp(np.abs(xs))[1] * 2 + np.signbit(xs)
+    classes = {(b, v) for b, v in zip(binade.tolist(), y.tolist(), strict=True)}
+    for among in [np.ones(len(xs), bool), *(binade == b for b in np.unique(binade)), xs < 0]:
+        i = int(np.argmax(np.where(among, sharp.ulp_error, -1.0)))
+        want = np.max(exact[among])
+        assert sharp.ulp_error[i] == pytest.approx(want, abs=1e-12)
+        assert sharp.ulp_bound[i] <= SHARP_ULP
+        assert i == int(np.flatnonzero(among & (exact >= want - 1e-12))[0])
+    # every input was a candidate (the check is not vacuous), and two of each output were measured
+    assert m.loose().all()
+    assert np.max(m.ulp_error) > np.min(m.ulp_error)
+    again = sharp.ulp_bound == 0
+    assert 0 < again.sum() <= 2 * len(classes) < len(xs) // 4
+
+
 def test_sharpen_leaves_narrow_bounds_and_failures_alone():
     params = Params.as_kernel_sees(1.0, 20.0, FLOAT32)
     xs, y, ref = perturbed(FLOAT32, Quantity.FORWARD, params, 100, seed=3)

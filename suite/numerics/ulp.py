@@ -150,11 +150,20 @@ def sharpen(
     :func:`measure` knows each error ``e`` to within ``ulp_bound`` ``u`` (from the reference's
     ``err``): the exact error lies in ``[e - u, e + u]``. A group is each sign and binade of the
     input within each value of ``groups`` (integer labels, e.g. a class of known deviations;
-    default: one). In a group whose largest lower end is ``L``, every input with ``e + u >= L`` and
-    ``u > SHARP_ULP`` is measured again exactly (mpmath's value at ``x`` under ``oracle``, then
-    :func:`ulp_error`); the rest lie below ``L``, hence below the group's largest exact error. So
-    the largest error of any union of groups, and the first input that has it, are those of the
-    exact errors (about 50 us an input re-measured; a few per group)."""
+    default: one). In a group whose largest lower end is ``L``, the candidates are the inputs with
+    ``e + u >= L`` and ``u > SHARP_ULP``; the rest lie below ``L``, hence below the group's largest
+    exact error.
+
+    Candidates that share one output ``y`` need not all be measured again. Each quantity is
+    strictly monotone in ``x`` on each sign (the value and the gradient rise; the second
+    derivative rises up to 0 and falls after it), and so is the documented function below its
+    threshold, where every inexact value lies; so ``|y - v(x)|``, convex in ``v``, is largest at the
+    smallest or the largest ``x`` of those candidates, and strictly smaller between. Those two are
+    measured again exactly (mpmath's value at ``x`` under ``oracle``, then :func:`ulp_error`); an
+    input between keeps its error, capped just below the larger of theirs (still within its
+    ``u``). Where a binade's output is one value (``ln2`` for the tiniest ``|x|``), that is two
+    inputs instead of all of them. So the largest error of any union of groups, and the first
+    input that has it, are those of the exact errors (about 50 us an input measured again)."""
     from suite.numerics.reference import exact_value
 
     ok = (m.failure == Failure.NONE) & np.isfinite(m.ulp_error)
@@ -162,19 +171,29 @@ def sharpen(
     if not loose.any():
         return m
     x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(outputs, dtype=np.float64)
     key = (ref.fmt.binade_of(x) - (ref.fmt.emin - 2)) * 2 + np.signbit(x)  # each sign and binade apart
     if groups is not None:
         key = key * (int(np.max(groups, initial=0)) + 1) + np.asarray(groups, dtype=np.int64)
     labels, label_of = np.unique(np.where(ok, key, np.iinfo(np.int64).min), return_inverse=True)
     lowest = np.full(len(labels), -np.inf)
     np.maximum.at(lowest, label_of[ok], (m.ulp_error - m.ulp_bound)[ok])
-    again = np.flatnonzero(loose & (m.ulp_error + m.ulp_bound >= lowest[label_of]))
-    if not len(again):
+    candidates = np.flatnonzero(loose & (m.ulp_error + m.ulp_bound >= lowest[label_of]))
+    if not len(candidates):
         return m
+    # the candidates of one group with one output, in order of x: their first and last are the ends
+    order = candidates[np.lexsort((x[candidates], y[candidates], label_of[candidates]))]
+    same = (label_of[order[1:]] == label_of[order[:-1]]) & (y[order[1:]] == y[order[:-1]])
+    first = np.r_[True, ~same]
+    last = np.r_[~same, True]
     error, bound = m.ulp_error.copy(), m.ulp_bound.copy()
-    for i in again.tolist():
+    for i in order[first | last].tolist():
         exact = exact_value(quantity, float(x[i]), params, oracle, digits=30)
-        error[i], bound[i] = ulp_error(float(outputs[i]), exact, ref.fmt), 0.0
+        error[i], bound[i] = ulp_error(float(y[i]), exact, ref.fmt), 0.0
+    run = np.cumsum(first) - 1  # each candidate's run of one group and one output
+    ends = np.maximum(error[order[first]], error[order[last]])
+    between = order[~(first | last)]
+    error[between] = np.minimum(error[between], np.nextafter(ends[run[~(first | last)]], -np.inf))
     return Measurements(error, m.bit_distance, m.correctly_rounded, m.faithful, m.failure, bound)
 
 
