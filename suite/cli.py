@@ -620,6 +620,15 @@ def _described(data: dict, implementation) -> dict:
         example = (violation or {}).get("example")
         if example and key != "path_disagreement":  # the other path's reproducer names the other path
             reproducers[key] = reproducer(example["x"], example["output"])
+            before = example.get("before")
+            if before:  # a step: both neighbours, each output's bits asserted, in the order stepped
+                reproducers[key] = "\n".join(
+                    [
+                        f"# {before['x_bits']} then its neighbour {example['x_bits']}: the output steps the wrong way",
+                        reproducer(before["x"], before["output"]),
+                        reproducer(example["x"], example["output"]),
+                    ]
+                )
     data["reproducers"] = reproducers
     return data
 

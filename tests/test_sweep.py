@@ -541,3 +541,66 @@ def test_a_dense_float64_sweep_on_dask_with_a_worker_killed_gives_the_single_pro
     _, merged, _ = merge_shards(sorted((tmp_path / "dask" / spec.key).glob("shard-*.json")))
     assert merged.inputs == 4 * 4094
     assert statistics(merged) == statistics(alone)
+
+
+def test_a_wrong_step_names_both_neighbours_and_its_reproducer_evaluates_both(tmp_path):
+    """A step the wrong way is a property of two inputs: the example records the input it stepped
+    from with its output (every input, compiled or not, in one range or in shards, and the float64
+    sample), the page shows both, and the reproducer asserts both outputs' bits on the swept path."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from suite.sweep import sample_float64
+    from suite.sweep.accumulate import wrong_steps
+    from tests.test_report import cli_here
+
+    target = "tests.planted_targets:sawtooth"  # falls 1e-3 per unit of x: wrong steps far left
+    sawtooth = implementations.load(target)
+    spec = SweepSpec(FLOAT16, target=target, compare_paths=False)
+
+    def check(v, fmt, consecutive):
+        assert v.count > 0
+        assert v.before_bits >= 0
+        pair = np.array([v.before_bits, v.example_bits], dtype=np.uint64).astype(fmt.uint_dtype)
+        outputs = np.array([v.before_output, v.example_output])
+        assert outputs.tolist() == sawtooth.evaluate(fmt.decode(pair), fmt, spec.quantity, 1.0, 20.0).tolist()
+        if consecutive:  # every input: consecutive patterns, as the sweep steps
+            assert wrong_steps(spec.quantity, pair, fmt.decode(pair), outputs)[0]
+        else:  # the sample: adjacent floats in value order
+            assert fmt.ordinal(pair)[1] - fmt.ordinal(pair)[0] == 1
+            assert outputs[1] < outputs[0]
+
+    whole = {compiled: sweep_range(spec, 0, FLOAT16.count, sawtooth, compiled=compiled) for compiled in (True, False)}
+    for acc in whole.values():
+        check(acc.not_monotone, FLOAT16, consecutive=True)
+    assert whole[True].not_monotone == whole[False].not_monotone
+    run_sweep(spec, tmp_path / "shards", shards=7)
+    _, merged, _ = merge_shards(sorted((tmp_path / "shards" / spec.key).glob("shard-*.json")))
+    assert merged.not_monotone == whole[True].not_monotone
+    sampled, _ = sample_float64(SweepSpec(FLOAT64, target=target, compare_paths=False), 4, sawtooth)
+    check(sampled.not_monotone, FLOAT64, consecutive=False)
+
+    code, err = cli_here("sweep", "--dtype", "float16", "--target", target, "--one-path", "--out", str(tmp_path / "o"))
+    assert code == 0, err
+    (path,) = (tmp_path / "o").glob("*.json")
+    data = json.loads(path.read_text())
+    example = data["violations"]["not_monotone"]["example"]
+    v = whole[True].not_monotone
+    assert (example["before"]["x_bits"], example["x_bits"]) == (FLOAT16.hex(v.before_bits), FLOAT16.hex(v.example_bits))
+    before, after = (FLOAT16.hex_of(float(e["output"])) for e in (example["before"], example))
+    page = path.with_suffix(".md").read_text()
+    assert f"x = `{example['before']['x_bits']}` → `{example['x_bits']}`" in page
+    root = Path(__file__).resolve().parents[1]  # where the planted target imports from
+    done = subprocess.run(
+        [sys.executable, "-c", data["reproducers"]["not_monotone"]],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [line.split()[-1] for line in done.stdout.strip().splitlines()] == [before, after]

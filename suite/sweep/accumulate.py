@@ -110,20 +110,32 @@ class OracleTotals:
 
 @dataclass
 class Violation:
+    """How many inputs violate a property, and the first that does: its bits and output; for a
+    step between neighbours, also the input before it in the order stepped (``before_bits`` -1:
+    none recorded), so that the example and its reproducer show the step itself."""
+
     count: int = 0
     example_bits: int = -1
     example_output: float = 0.0
+    before_bits: int = -1
+    before_output: float = 0.0
 
-    def add(self, mask: np.ndarray, bits: np.ndarray, y: np.ndarray) -> None:
+    def add(
+        self, mask: np.ndarray, bits: np.ndarray, y: np.ndarray, before: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> None:
+        """Count the inputs ``mask`` selects; ``before``: the (bits, outputs) each one stepped from."""
         n = int(mask.sum())
         if n and self.example_bits < 0:
             i = int(np.flatnonzero(mask)[0])
             self.example_bits, self.example_output = int(bits[i]), float(y[i])
+            if before is not None:
+                self.before_bits, self.before_output = int(before[0][i]), float(before[1][i])
         self.count += n
 
     def merge(self, other: Violation) -> None:
         if self.example_bits < 0 and other.example_bits >= 0:
             self.example_bits, self.example_output = other.example_bits, other.example_output
+            self.before_bits, self.before_output = other.before_bits, other.before_output
         self.count += other.count
 
 
@@ -158,7 +170,7 @@ class Accumulator:
             pair_bits = np.array([self.last[0], other.first[0]], dtype=np.uint64).astype(fmt.uint_dtype)
             pair_y = np.array([self.last[1], other.first[1]])
             wrong = wrong_steps(quantity, pair_bits, fmt.decode(pair_bits), pair_y)
-            self.not_monotone.add(wrong, pair_bits[1:], pair_y[1:])
+            self.not_monotone.add(wrong, pair_bits[1:], pair_y[1:], before=(pair_bits[:-1], pair_y[:-1]))
         self.stop, self.inputs, self.seconds = other.stop, self.inputs + other.inputs, self.seconds + other.seconds
         self.last = other.last if other.last is not None else self.last
         self.regions = self.regions.merge(other.regions) if self.regions is not None else None
@@ -189,6 +201,7 @@ def accumulator_to_json(acc: Accumulator) -> dict:
     for key in ("zero_where_positive", "not_monotone", "path_disagreement"):
         if data[key]:
             data[key]["example_output"] = json_float(data[key]["example_output"])
+            data[key]["before_output"] = json_float(data[key]["before_output"])
     for key in ("first", "last"):
         if data[key]:
             data[key] = [data[key][0], json_float(data[key][1])]
@@ -203,7 +216,10 @@ def accumulator_from_json(data: dict) -> Accumulator:
         )
 
     def violation(v):
-        return None if v is None else Violation(v["count"], v["example_bits"], float_from_json(v["example_output"]))
+        if v is None:
+            return None
+        before = v.get("before_bits", -1), float_from_json(v.get("before_output", 0.0))  # absent in older shards
+        return Violation(v["count"], v["example_bits"], float_from_json(v["example_output"]), *before)
 
     return Accumulator(
         start=data["start"],

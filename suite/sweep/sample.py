@@ -100,7 +100,8 @@ def measure_float64(spec: SweepSpec, x_all: np.ndarray, implementation, acc: Acc
         with np.errstate(invalid="ignore"):
             falls = y[1:] < y[:-1]
             wrong = np.where(x[1:] <= 0, falls, y[1:] > y[:-1]) if quantity is Quantity.GRAD2 else falls
-        acc.not_monotone.add(np.r_[False, adjacent & wrong & ~np.isnan(y[1:]) & ~np.isnan(y[:-1])], bits, y)
+        steps = adjacent & wrong & ~np.isnan(y[1:]) & ~np.isnan(y[:-1])
+        acc.not_monotone.add(steps, bits[1:], y[1:], before=(bits[:-1], y[:-1]))
         if other_path:
             y_other = implementation.evaluate(x, fmt, quantity, spec.beta, spec.threshold, spec.device, other_path)
             acc.path_disagreement.add(~((y == y_other) | (np.isnan(y) & np.isnan(y_other))), bits, y)

@@ -292,10 +292,14 @@ def report(
     def violation(v: Violation | None):
         if v is None:
             return None
-        example = None
-        if v.example_bits >= 0:
-            x = float(fmt.decode(np.array([v.example_bits], dtype=np.uint64).astype(fmt.uint_dtype))[0])
-            example = {"x_bits": fmt.hex(v.example_bits), "x": json_float(x), "output": json_float(v.example_output)}
+
+        def one(bits: int, output: float) -> dict:
+            x = float(fmt.decode(np.array([bits], dtype=np.uint64).astype(fmt.uint_dtype))[0])
+            return {"x_bits": fmt.hex(bits), "x": json_float(x), "output": json_float(output)}
+
+        example = one(v.example_bits, v.example_output) if v.example_bits >= 0 else None
+        if example is not None and v.before_bits >= 0:
+            example["before"] = one(v.before_bits, v.before_output)
         return {"count": v.count, "example": example}
 
     return {
