@@ -599,6 +599,7 @@ def _described(data: dict, implementation) -> dict:
     """A sweep report that says which family evaluated it and, in the implementation's own words,
     what ran (its version): what ``softplus-audit table`` shows as the build; and the reproducers
     of its largest error and of each violation's first example, on the path it measured."""
+    from suite.implementations.base import step_reproducer
     from suite.report.load import as_float
     from suite.sweep import SweepSpec
 
@@ -622,13 +623,8 @@ def _described(data: dict, implementation) -> dict:
             reproducers[key] = reproducer(example["x"], example["output"])
             before = example.get("before")
             if before:  # a step: both neighbours, each output's bits asserted, in the order stepped
-                reproducers[key] = "\n".join(
-                    [
-                        f"# {before['x_bits']} then its neighbour {example['x_bits']}: the output steps the wrong way",
-                        reproducer(before["x"], before["output"]),
-                        reproducer(example["x"], example["output"]),
-                    ]
-                )
+                pair = [(as_float(e["x"]), as_float(e["output"])) for e in (before, example)]
+                reproducers[key] = step_reproducer(reproducer, spec.fmt, *pair)
     data["reproducers"] = reproducers
     return data
 

@@ -100,6 +100,39 @@ def test_every_reproducer_a_run_emits_prints_the_recorded_bits(small_audit, fail
     check_reproduced(cases)
 
 
+def test_a_monotonicity_counterexample_reproduces_the_step_from_its_neighbour():
+    """A step the wrong way is two inputs: the record names the neighbour it stepped from, and the
+    reproducer evaluates both on the configuration's path, asserting each recorded output's bits."""
+    from suite.audit.engine import Auditor, AuditSettings
+    from suite.audit.runfile import config_entry
+    from suite.numerics.formats import FLOAT16
+
+    settings = AuditSettings(
+        targets=("tests.planted_targets:sawtooth",),
+        formats=(FLOAT16,),
+        grid=((1.0, 20.0),),
+        quantities=(Quantity.FORWARD,),
+    )
+    auditor = Auditor(settings)
+    config = auditor.configurations()[0]
+    entry = config_entry(auditor, auditor.result(config), None)
+    (monotonicity,) = [p for p in entry["properties"] if p["name"] == "monotonicity"]
+    assert not monotonicity["passed"]
+    cases = monotonicity["counterexamples"]
+    assert cases
+    results = run_fresh([c["reproducer"] for c in cases])
+    for c, result in zip(cases, results, strict=True):
+        before = c["before"]
+        assert as_float(before["x"]) < as_float(c["x"])  # sorted by value, the step from the one below
+        assert not as_float(c["output"]) >= as_float(before["output"])  # a fall, or NaN: the wrong way
+        assert result["ok"], result
+        printed = [line.split()[-1] for line in result["printed"].strip().splitlines()]
+        assert len(printed) == 2
+        for bits, e in zip(printed, (before, c), strict=True):
+            expected = expected_bits("float16", as_float(e["output"]))  # None: a NaN, asserted as one
+            assert bits == expected or (expected is None and np.isnan(FLOAT16.decode(np.uint16(int(bits, 16)))))
+
+
 def test_a_reproducer_names_the_path_it_was_measured_on():
     """float32 x = 0xc2cdbf37 (-102.87…): the SIMD path's exp flushes to 0, the scalar lambda gives the
     smallest subnormal; each path's reproducer gives its own path's bits (a one-element tensor would

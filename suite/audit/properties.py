@@ -45,6 +45,8 @@ class Counterexample:
     x_bits: str
     output: float
     expected: str  # what the property required, in words with numbers
+    # a step between two inputs (monotonicity): the neighbour's (x, output), stepped from
+    before: tuple[float, float] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -98,17 +100,21 @@ class Observations:
 
 
 def property_result(
-    name: str, obs: Observations, checked: np.ndarray, bad: np.ndarray, expected, detail: str = ""
+    name: str, obs: Observations, checked: np.ndarray, bad: np.ndarray, expected, detail: str = "", before=None
 ) -> PropertyResult:
+    """``before``: for a property of steps, the index of the input each violating input ``i``
+    stepped from (a callable; None where there is none)."""
     idx = np.flatnonzero(bad & checked)
 
     def describe(i: int) -> Counterexample:
         x = float(obs.x[i])
+        j = before(i) if before is not None else None
         return Counterexample(
             x=x,
             x_bits=obs.fmt.hex_of(x),
             output=float(obs.y[i]),
             expected=expected(i) if callable(expected) else str(expected),
+            before=(float(obs.x[j]), float(obs.y[j])) if j is not None else None,
         )
 
     return PropertyResult(
@@ -204,7 +210,7 @@ def monotonicity(s: Observations) -> PropertyResult:
         return f"y {relation} neighbour's y: f({s.x[j]!r}) = {s.y[j]!r}" if j is not None else "monotone"
 
     name = "monotonicity" if s.quantity is not Quantity.GRAD2 else "monotonicity (unimodal)"
-    return property_result(name, s, checked, bad, expected)
+    return property_result(name, s, checked, bad, expected, before=previous.get)
 
 
 def asymptotes(s: Observations) -> PropertyResult:

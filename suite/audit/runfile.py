@@ -17,11 +17,29 @@ import numpy as np
 
 from suite.environment import environment
 from suite.files import binades_to_columns, exact_float, write_json_atomically
-from suite.implementations.base import documented_parameters
+from suite.implementations.base import documented_parameters, step_reproducer
 
 FILE_VERSION = 2
 """The layout version of a run file: its 'format' field (not a float format). 2: compact JSON, and
 per-binade maxima as columns (:func:`suite.files.binades_to_columns`); 1: the list of entries."""
+
+
+def _counterexample(auditor, config, c) -> dict:
+    """A property's counterexample with its reproducer on the configuration's path; for a step,
+    also the input stepped from, and a reproducer that evaluates both."""
+    record = {
+        **_plain(c),
+        "x": exact_float(c.x),
+        "output": exact_float(c.output),
+        "reproducer": auditor.reproducer(config, c.x, c.output),
+    }
+    if c.before is not None:
+        x, output = c.before
+        record["before"] = {"x": exact_float(x), "x_bits": config.fmt.hex_of(x), "output": exact_float(output)}
+        record["reproducer"] = step_reproducer(
+            lambda x, output: auditor.reproducer(config, x, output), config.fmt, c.before, (c.x, c.output)
+        )
+    return record
 
 
 def _plain(value):
@@ -67,15 +85,7 @@ def config_entry(auditor, result, search: dict | None) -> dict:
                 "checked": p.checked,
                 "violations": p.violations,
                 "detail": p.detail,
-                "counterexamples": [
-                    {
-                        **_plain(c),
-                        "x": exact_float(c.x),
-                        "output": exact_float(c.output),
-                        "reproducer": auditor.reproducer(config, c.x, c.output),
-                    }
-                    for c in p.counterexamples
-                ],
+                "counterexamples": [_counterexample(auditor, config, c) for c in p.counterexamples],
             }
         )
     return {

@@ -260,6 +260,14 @@ class Implementation(Protocol):
         ...
 
 
+def step_reproducer(reproduce, fmt: Format, before: tuple[float, float], after: tuple[float, float]) -> str:
+    """The reproducer of a step the wrong way between two inputs, each given as ``(x, output)``:
+    ``reproduce(x, output)`` (an implementation's :meth:`Implementation.reproducer` on the measured
+    path) for each, in the order stepped, so that both outputs' bits are printed and asserted."""
+    step = f"# {fmt.hex_of(before[0])} then {fmt.hex_of(after[0])}: the outputs step the wrong way"
+    return "\n".join([step, reproduce(*before), reproduce(*after)])
+
+
 def check_path(implementation: Implementation, device: str, path: str) -> None:
     """ValueError unless ``path`` is one of the implementation's paths on ``device``."""
     paths: Sequence[str] = implementation.paths(device)
