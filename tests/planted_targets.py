@@ -130,3 +130,13 @@ def rounded_once_from_float64(x, beta=1.0, threshold=20.0):
     float32, whose error exceeds a knife edge's distance from its midpoint). The knife-edge check's
     counterpart to torch (forward and gradient; no second derivative)."""
     return _RoundedOnce.apply(x, beta, threshold)
+
+
+def smallest_subnormal_floor(x, beta=1.0, threshold=20.0):
+    """Not a defect of any property: softplus, but never below the format's smallest subnormal.
+    Where softplus lies between 0 and that subnormal, the output is the float just above it, faithful
+    though not correctly rounded, down to where the exact value underflows even the reference's
+    working type (measure must still call it faithful there)."""
+    y = F.softplus(x, beta, threshold)
+    tiny = torch.finfo(y.dtype).smallest_normal * torch.finfo(y.dtype).eps
+    return torch.clamp(y, min=tiny)

@@ -604,3 +604,19 @@ def test_a_wrong_step_names_both_neighbours_and_its_reproducer_evaluates_both(tm
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert [line.split()[-1] for line in done.stdout.strip().splitlines()] == [before, after]
+
+
+def test_a_sweep_calls_an_output_faithful_where_the_exact_value_underflowed_the_reference():
+    """Below x = -745, e^x underflows the float64 the float16 reference works in (hi = lo = 0). An
+    output of the smallest subnormal there is faithful (0 < v < 2^-24, bracketed by 0 and it), on
+    the compiled pass and the NumPy one alike, as it is where the reference still holds v."""
+    target = "tests.planted_targets:smallest_subnormal_floor"
+    floor = implementations.load(target)
+    spec = SweepSpec(FLOAT16, target=target, compare_paths=False)
+    start = int(FLOAT16.encode(np.float64(-744.0)))  # negative patterns: |x| grows with the bits
+    stop = int(FLOAT16.encode(np.float64(-FLOAT16.max_finite))) + 1
+    for compiled in (True, False):
+        acc = sweep_range(spec, start, stop, floor, compiled=compiled)
+        for oracle in (Oracle.DOCUMENTED, Oracle.MATH):
+            assert acc.oracles[oracle].correctly_rounded == 0
+            assert acc.oracles[oracle].faithful == acc.inputs == stop - start

@@ -176,6 +176,26 @@ def test_exact_value_just_below_a_power_of_two_uses_the_smaller_ulp(fmt, quantit
     assert m.bit_distance.tolist() == [0, 1, 1]
 
 
+@pytest.mark.parametrize(("fmt", "x"), [(FLOAT16, -800.0), (FLOAT32, -800.0), (FLOAT64, -12000.0)])
+def test_an_exact_value_below_the_working_types_range_is_bracketed_by_0_and_the_smallest_subnormal(fmt, x):
+    """e^-800 (e^-12000 for float64) underflows the reference's working type: hi = lo = 0. The exact
+    value is still > 0, so its correct rounding (+0) and the smallest subnormal bracket it: that
+    output is faithful; two subnormals, or a negative one, are not. An exact 0 (the documented
+    second derivative above the threshold) is a value of the format: only 0 is faithful there."""
+    tiny = fmt.min_subnormal
+    for quantity in (Quantity.FORWARD, Quantity.GRAD, Quantity.GRAD2):
+        ref = reference(quantity, [x] * 4, fmt)
+        assert (ref.hi == 0).all()
+        assert (ref.rounded == 0).all()
+        m = measure(np.array([0.0, tiny, 2 * tiny, -tiny]), ref)
+        assert m.correctly_rounded.tolist() == [True, False, False, False]
+        assert m.faithful.tolist() == [True, True, False, False], quantity
+    params = Params.as_kernel_sees(1.0, 20.0, fmt)
+    exact_zero = reference(Quantity.GRAD2, [30.0, 30.0], fmt, params, Oracle.DOCUMENTED)
+    assert (exact_zero.hi == 0).all()
+    assert measure(np.array([0.0, tiny]), exact_zero).faithful.tolist() == [True, False]
+
+
 def test_faithful_uses_the_exact_error_not_its_float64_rounding():
     with mpmath.workprec(PREC):  # 1 - 1.4e-87 needs ~290 bits
         v = mp_value(Quantity.GRAD, 200.0)

@@ -623,9 +623,11 @@ def _ordinal(v, p, emin, emax):
 
 
 @_inline
-def _measure_one(yi, h, lw, r, exponent, p, emin, emax, overflow_value):
+def _measure_one(yi, h, lw, r, exponent, tiny, p, emin, emax, overflow_value):
     """``suite.numerics.ulp.measure`` of one output ``yi`` against ``h + lw`` (correct rounding ``r``):
-    ULP error (NaN on a failure), failure code, correctly rounded, faithful."""
+    ULP error (NaN on a failure), failure code, correctly rounded, faithful. ``tiny``: the exact
+    value is not 0 but below the working type's range (``h = lw = 0``), on the side of 0 that the
+    sign of ``r`` shows."""
     y_ord, r_ord = _ordinal(yi, p, emin, emax), _ordinal(r, p, emin, emax)
     v_nan, v_inf = np.isnan(h), np.isinf(h)
     y_nan, y_inf = np.isnan(yi), np.isinf(yi)
@@ -641,7 +643,7 @@ def _measure_one(yi, h, lw, r, exponent, p, emin, emax, overflow_value):
     q = max(e, emin) - p + 1
     signed_distance = (y_eff - h) - lw
     err = abs(signed_distance) * _pow2(-q)  # q >= emin - p + 1 >= -1022 for p <= 24: exact
-    r_side = np.sign((r_eff - h) - lw)
+    r_side = (1.0 if np.signbit(r) else -1.0) if tiny else np.sign((r_eff - h) - lw)
     exact_match = (v_nan and y_nan) or (v_inf and yi == h) or (y_inf and yi == r and e > emax)
     err = 0.0 if exact_match else err
     ok = f == 0
@@ -698,7 +700,8 @@ def _measured_loop(core, quantity, name):
                 quantity, xi, hi, lo, err, lo_sign, above[j], limit_pos, limit_neg
             )
             rounded, exponent, decided = _decide(hi, lo, err, lo_sign, lower, upper, p, emin, max_finite)
-            m = _measure_one(yi, hi, lo, rounded, exponent, p, emin, emax, overflow_value)
+            tiny = (hi == 0) & (lo == 0) & (err > 0)
+            m = _measure_one(yi, hi, lo, rounded, exponent, tiny, p, emin, emax, overflow_value)
             rounded_out[j], decided_out[j] = rounded, decided
             error_out[j], failure_out[j], correct_out[j], faithful_out[j] = m
             hi_out[j], lo_out[j], exponent_out[j] = hi, lo, exponent
@@ -914,7 +917,9 @@ def _override(y, start, stop, k, override_index, values, exponents, o, p, emin, 
         i = override_index[k]
         j = i - start
         yi, r = np.float64(y[i]), values[o, 0, k]
-        m = _measure_one(yi, values[o, 1, k], values[o, 2, k], r, exponents[o, k], p, emin, emax, overflow_value)
+        h, lw = values[o, 1, k], values[o, 2, k]
+        tiny = (h == 0) & (lw == 0) & (exponents[o, k] != EXPONENT_OF_ZERO)  # mpmath knows its binade
+        m = _measure_one(yi, h, lw, r, exponents[o, k], tiny, p, emin, emax, overflow_value)
         rounded_out[j], decided_out[j] = r, True
         hi_out[j], lo_out[j], exponent_out[j] = values[o, 1, k], values[o, 2, k], exponents[o, k]
         error_out[j], failure_out[j], correct_out[j], faithful_out[j] = m

@@ -113,8 +113,11 @@ def measure(outputs: np.ndarray, ref: ReferenceValues, check_outputs: bool = Tru
         error = np.ldexp(np.abs(signed_distance), -q).astype(np.float64)
         # hi + lo is within err of v, and the error's own rounding adds at most one unit in its last place
         bound = (np.ldexp(ref.err.astype(w), -q) + np.spacing(np.abs(error).astype(w))).astype(np.float64)
-        # which side of v the correct rounding lies on (for faithfulness, decided exactly)
-        r_side = np.sign((r_eff - ref.hi) - ref.lo)
+        # which side of v the correct rounding lies on (for faithfulness, decided exactly); a v below
+        # the working type's range (hi = lo = 0, yet inexact, or of a binade mpmath knows) is not 0:
+        # it lies on the side of 0 its correct rounding's sign shows
+        tiny = (ref.hi == 0) & (ref.lo == 0) & ((ref.err > 0) | (ref.exponent != EXPONENT_OF_ZERO))
+        r_side = np.where(tiny, np.where(np.signbit(r), 1.0, -1.0), np.sign((r_eff - ref.hi) - ref.lo))
     special_match = (v_nan & y_nan) | (v_inf & (y == ref.hi))
     # an exact value at or beyond 2**(emax+1) rounds to ±inf whatever it is: compared by class
     beyond_range = y_inf & (y == r) & (exponent > fmt.emax)
