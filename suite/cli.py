@@ -620,11 +620,12 @@ def _described(data: dict, implementation) -> dict:
     for key, violation in data["violations"].items():
         example = (violation or {}).get("example")
         if example and key != "path_disagreement":  # the other path's reproducer names the other path
-            reproducers[key] = reproducer(example["x"], example["output"])
             before = example.get("before")
             if before:  # a step: both neighbours, each output's bits asserted, in the order stepped
                 pair = [(as_float(e["x"]), as_float(e["output"])) for e in (before, example)]
                 reproducers[key] = step_reproducer(reproducer, spec.fmt, *pair)
+            else:
+                reproducers[key] = reproducer(example["x"], example["output"])
     data["reproducers"] = reproducers
     return data
 

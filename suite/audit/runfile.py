@@ -27,18 +27,17 @@ per-binade maxima as columns (:func:`suite.files.binades_to_columns`); 1: the li
 def _counterexample(auditor, config, c) -> dict:
     """A property's counterexample with its reproducer on the configuration's path; for a step,
     also the input stepped from, and a reproducer that evaluates both."""
-    record = {
-        **_plain(c),
-        "x": exact_float(c.x),
-        "output": exact_float(c.output),
-        "reproducer": auditor.reproducer(config, c.x, c.output),
-    }
-    if c.before is not None:
+
+    def reproduce(x: float, output: float) -> str:
+        return auditor.reproducer(config, x, output)
+
+    record = {**_plain(c), "x": exact_float(c.x), "output": exact_float(c.output)}
+    if c.before is None:
+        record["reproducer"] = reproduce(c.x, c.output)
+    else:
         x, output = c.before
         record["before"] = {"x": exact_float(x), "x_bits": config.fmt.hex_of(x), "output": exact_float(output)}
-        record["reproducer"] = step_reproducer(
-            lambda x, output: auditor.reproducer(config, x, output), config.fmt, c.before, (c.x, c.output)
-        )
+        record["reproducer"] = step_reproducer(reproduce, config.fmt, c.before, (c.x, c.output))
     return record
 
 

@@ -921,7 +921,7 @@ def _override(y, start, stop, k, override_index, values, exponents, o, p, emin, 
         tiny = (h == 0) & (lw == 0) & (exponents[o, k] != EXPONENT_OF_ZERO)  # mpmath knows its binade
         m = _measure_one(yi, h, lw, r, exponents[o, k], tiny, p, emin, emax, overflow_value)
         rounded_out[j], decided_out[j] = r, True
-        hi_out[j], lo_out[j], exponent_out[j] = values[o, 1, k], values[o, 2, k], exponents[o, k]
+        hi_out[j], lo_out[j], exponent_out[j] = h, lw, exponents[o, k]
         error_out[j], failure_out[j], correct_out[j], faithful_out[j] = m
         k += 1
 

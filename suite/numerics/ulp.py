@@ -189,14 +189,15 @@ def sharpen(
     same = (label_of[order[1:]] == label_of[order[:-1]]) & (y[order[1:]] == y[order[:-1]])
     first = np.r_[True, ~same]
     last = np.r_[~same, True]
+    ends = first | last
     error, bound = m.ulp_error.copy(), m.ulp_bound.copy()
-    for i in order[first | last].tolist():
+    for i in order[ends].tolist():
         exact = exact_value(quantity, float(x[i]), params, oracle, digits=30)
         error[i], bound[i] = ulp_error(float(y[i]), exact, ref.fmt), 0.0
     run = np.cumsum(first) - 1  # each candidate's run of one group and one output
-    ends = np.maximum(error[order[first]], error[order[last]])
-    between = order[~(first | last)]
-    error[between] = np.minimum(error[between], np.nextafter(ends[run[~(first | last)]], -np.inf))
+    largest = np.maximum(error[order[first]], error[order[last]])  # of each run, at its ends
+    between = order[~ends]
+    error[between] = np.minimum(error[between], np.nextafter(largest[run[~ends]], -np.inf))
     return Measurements(error, m.bit_distance, m.correctly_rounded, m.faithful, m.failure, bound)
 
 
