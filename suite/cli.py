@@ -658,7 +658,7 @@ def _sample_sweep(spec, implementation, out, per_binade: int, search: int) -> in
     from suite.files import write_json_atomically
     from suite.report.sweepreport import write_sweep_html, write_sweep_markdown
     from suite.sweep import Heartbeat, report, sample_float64, targeted_search
-    from suite.sweep.sample import measure_float64
+    from suite.sweep.sample import measure_beyond
 
     if per_binade < 2:
         raise UsageError(f"--per-binade {per_binade}: give at least 2 (each binade's first and last values)")
@@ -677,7 +677,7 @@ def _sample_sweep(spec, implementation, out, per_binade: int, search: int) -> in
         tried = np.unique(np.array(found.pop("inputs"), dtype=np.float64))
         tried = tried[~np.isnan(tried)]
         extra = np.setdiff1d(tried, x, assume_unique=True)
-        measure_float64(spec, extra, implementation, acc)
+        measure_beyond(spec, extra, x, implementation, acc)
         added = len(extra)
         found["inputs_added_to_the_statistics"] = added
     data = _described(report(spec, acc, 1, environment(), wall_seconds=time.perf_counter() - begun), implementation)

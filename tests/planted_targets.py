@@ -35,6 +35,15 @@ def sawtooth(x, beta=1.0, threshold=20.0):
     return y - 1e-3 * (x - torch.floor(x))
 
 
+def power_of_two_dip(x, beta=1.0, threshold=20.0):
+    """Monotonicity: at every positive power of two the output is 2**-20 of itself low, below its
+    lower neighbour's. A wrong-way step across each positive binade's edge and nowhere else: a
+    sweep that measures binades (or chunks of a sample) apart must compare their edges to see it."""
+    y = F.softplus(x, beta, threshold)
+    mantissa, _ = torch.frexp(x)
+    return torch.where((x > 0) & (mantissa == 0.5), y * (1 - 2.0**-20), y)
+
+
 def linear_offset(x, beta=1.0, threshold=20.0):
     """Asymptotes: in the linear region below the threshold, one ULP above x instead of x."""
     y = F.softplus(x, beta, threshold)

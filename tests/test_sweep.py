@@ -568,7 +568,7 @@ def test_a_wrong_step_names_both_neighbours_and_its_reproducer_evaluates_both(tm
         outputs = np.array([v.before_output, v.example_output])
         assert outputs.tolist() == sawtooth.evaluate(fmt.decode(pair), fmt, spec.quantity, 1.0, 20.0).tolist()
         if consecutive:  # every input: consecutive patterns, as the sweep steps
-            assert wrong_steps(spec.quantity, pair, fmt.decode(pair), outputs)[0]
+            assert wrong_steps(fmt, spec.quantity, pair, fmt.decode(pair), outputs)[0]
         else:  # the sample: adjacent floats in value order
             assert fmt.ordinal(pair)[1] - fmt.ordinal(pair)[0] == 1
             assert outputs[1] < outputs[0]
@@ -604,6 +604,67 @@ def test_a_wrong_step_names_both_neighbours_and_its_reproducer_evaluates_both(tm
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert [line.split()[-1] for line in done.stdout.strip().splitlines()] == [before, after]
+
+
+def test_a_float64_sweep_compares_neighbours_across_its_chunks_binades_shards_and_search(monkeypatch):
+    """Wrong-way steps are a property of neighbours, wherever a sweep cuts its inputs: a float64
+    sample in chunks, a dense sweep binade by binade and in shards, a search's inputs measured after
+    the sample, all count the steps of one pass over their sorted union. The planted defect steps
+    the wrong way only across positive binades' edges (tests.planted_targets:power_of_two_dip)."""
+    import suite.sweep.sample as sample
+    from suite.inputs.sets import dense_binade
+    from suite.sweep.accumulate import wrong_steps
+
+    target = "tests.planted_targets:power_of_two_dip"
+    dip = implementations.load(target)
+    spec = SweepSpec(FLOAT64, target=target, compare_paths=False)
+
+    def one_pass(x):
+        x = np.sort(x)
+        bits = FLOAT64.encode(x)
+        steps = wrong_steps(FLOAT64, spec.quantity, bits, x, dip.evaluate(x, FLOAT64, spec.quantity, 1.0, 20.0))
+        return steps, bits
+
+    whole, x = sample.sample_float64(spec, 4, dip)
+    steps, bits = one_pass(x)
+    uppers = np.flatnonzero(steps) + 1
+    at_threshold = x[uppers - 1] == 20.0  # softplus(20) > 20 + ulp: torch's own step, where x is returned
+    assert np.count_nonzero(at_threshold) == 1
+    assert len(uppers) > 10
+    assert np.all(np.frexp(x[uppers[~at_threshold]])[0] == 0.5), "the others end on a power of two"
+    assert whole.not_monotone.count == len(uppers)
+    assert whole.not_monotone.example_bits == bits[uppers[0]]
+    assert whole.not_monotone.before_bits == bits[uppers[0] - 1]
+    for chunk in (int(uppers[0]), int(uppers[len(uppers) // 2]), 1000):  # chunks cut step pairs apart
+        monkeypatch.setattr(sample, "CHUNK", chunk)
+        cut, _ = sample.sample_float64(spec, 4, dip)
+        assert cut.not_monotone == whole.not_monotone, chunk
+    monkeypatch.undo()
+
+    # a search's inputs beyond the sample: here, the upper end of every step, taken out of the sample
+    beyond = x[uppers]
+    acc = sample.empty_accumulator(spec, 0, 0, dip)
+    sample.measure_float64(spec, np.delete(x, uppers), dip, acc)
+    assert acc.not_monotone.count == 0
+    sample.measure_beyond(spec, beyond, np.delete(x, uppers), dip, acc)
+    assert acc.not_monotone.count == len(uppers)
+    below = x[: uppers[0]]  # the search's input right after the last input measured: its step, once
+    acc = sample.empty_accumulator(spec, 0, 0, dip)
+    sample.measure_float64(spec, below, dip, acc)
+    sample.measure_beyond(spec, x[uppers[:1]], below, dip, acc)
+    assert acc.not_monotone.count == 1
+
+    # a dense sweep: [0.5, 1), [1, 2), [2, 4), binade by binade, and in two shards merged
+    dense = SweepSpec(FLOAT64, target=target, compare_paths=False, per_binade=8)
+    first = 3069  # [0.5, 1)
+    union = np.concatenate([dense_binade(FLOAT64, 1.0, 20.0, b, 8) for b in range(first, first + 3)])
+    steps, _ = one_pass(union)
+    assert np.count_nonzero(steps) == 2  # at 1 and at 2: the binades' edges
+    alone = sample.sweep_binades(dense, first, first + 3, dip)
+    assert alone.not_monotone.count == 2
+    merged = sample.sweep_binades(dense, first, first + 1, dip)
+    merged.merge(sample.sweep_binades(dense, first + 1, first + 3, dip), FLOAT64, dense.quantity)
+    assert merged.not_monotone == alone.not_monotone
 
 
 def test_a_sweep_calls_an_output_faithful_where_the_exact_value_underflowed_the_reference():

@@ -161,33 +161,45 @@ class Accumulator:
         for oracle in ORACLE_ORDER:
             self.oracles[oracle].merge(other.oracles[oracle])
         self.zero_where_positive.merge(other.zero_where_positive)
+        self.step_to(other.first, fmt, quantity)  # before other's own steps: the first is first in order
         self.not_monotone.merge(other.not_monotone)
         if other.path_disagreement is not None:
             if self.path_disagreement is None:
                 self.path_disagreement = Violation()
             self.path_disagreement.merge(other.path_disagreement)
-        if self.last is not None and other.first is not None:
-            pair_bits = np.array([self.last[0], other.first[0]], dtype=np.uint64).astype(fmt.uint_dtype)
-            pair_y = np.array([self.last[1], other.first[1]])
-            wrong = wrong_steps(quantity, pair_bits, fmt.decode(pair_bits), pair_y)
-            self.not_monotone.add(wrong, pair_bits[1:], pair_y[1:], before=(pair_bits[:-1], pair_y[:-1]))
         self.stop, self.inputs, self.seconds = other.stop, self.inputs + other.inputs, self.seconds + other.seconds
         self.last = other.last if other.last is not None else self.last
         self.regions = self.regions.merge(other.regions) if self.regions is not None else None
         return self
 
+    def step_to(self, following: tuple[int, float] | None, fmt: Format, quantity: Quantity) -> None:
+        """Count the step from this range's last input to ``following`` (bits, output), the input
+        measured next, where it is a wrong-way step between adjacent floats (:func:`wrong_steps`)."""
+        if self.last is None or following is None:
+            return
+        pair_bits = np.array([self.last[0], following[0]], dtype=np.uint64).astype(fmt.uint_dtype)
+        pair_y = np.array([self.last[1], following[1]])
+        wrong = wrong_steps(fmt, quantity, pair_bits, fmt.decode(pair_bits), pair_y)
+        self.not_monotone.add(wrong, pair_bits[1:], pair_y[1:], before=(pair_bits[:-1], pair_y[:-1]))
 
-def wrong_steps(quantity: Quantity, bits: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """For consecutive patterns ``bits`` (values ``x``), does output i+1 step the wrong way from
-    output i? (length n-1)"""
-    same_sign = np.signbit(x[1:]) == np.signbit(x[:-1])
-    consecutive = (bits[1:].astype(np.int64) - bits[:-1].astype(np.int64)) == 1
-    usable = same_sign & consecutive & np.isfinite(x[1:]) & np.isfinite(x[:-1]) & ~np.isnan(y[1:]) & ~np.isnan(y[:-1])
-    negative = np.signbit(x[1:])
+
+def wrong_steps(fmt: Format, quantity: Quantity, bits: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """For successive inputs ``bits`` (values ``x``, outputs ``y``), in the order they were measured:
+    are inputs i and i+1 adjacent floats (:meth:`Format.ordinal` one apart, either way round) whose
+    outputs step the wrong way? (length n-1)
+
+    softplus and its gradient rise with x; the second derivative rises up to 0 and falls after it.
+    Consecutive bit patterns of one sign (an exhaustive sweep's order) and a sorted sample's
+    neighbours are both such pairs; a pair of non-finite inputs or NaN outputs is not judged."""
+    ordinals = fmt.ordinal(bits)
+    step = ordinals[1:] - ordinals[:-1]
+    usable = (np.abs(step) == 1) & np.isfinite(x[1:]) & np.isfinite(x[:-1]) & ~np.isnan(y[1:]) & ~np.isnan(y[:-1])
+    rising = step > 0  # the pair in increasing x: (i, i+1); else (i+1, i)
+    lower_y, upper_y = np.where(rising, y[:-1], y[1:]), np.where(rising, y[1:], y[:-1])
+    upper_x = np.where(rising, x[1:], x[:-1])
     with np.errstate(invalid="ignore"):
-        # softplus and its gradient rise with x; the second derivative falls as |x| grows
-        rising = np.where(negative, y[1:] > y[:-1], y[1:] < y[:-1])
-        wrong = y[1:] > y[:-1] if quantity is Quantity.GRAD2 else rising
+        falls, rises = upper_y < lower_y, upper_y > lower_y
+        wrong = np.where(upper_x <= 0, falls, rises) if quantity is Quantity.GRAD2 else falls
     return usable & wrong
 
 

@@ -131,7 +131,7 @@ def _chunk_numpy(fmt: Format, quantity: Quantity, params: Params, bits, x, y, y_
         m = measure(y, refs[oracle], check_outputs=False)  # y holds the format's own values
         chunk.oracles[oracle] = OracleTotals.of_chunk(fmt, bits, x, y, refs[oracle].rounded, m)
     chunk.zero_where_positive.add((y == 0) & (refs[Oracle.DOCUMENTED].rounded > 0), bits, y)
-    chunk.not_monotone.add(wrong_steps(quantity, bits, x, y), bits[1:], y[1:], before=(bits[:-1], y[:-1]))
+    chunk.not_monotone.add(wrong_steps(fmt, quantity, bits, x, y), bits[1:], y[1:], before=(bits[:-1], y[:-1]))
     if y_other is not None:
         chunk.path_disagreement.add(~((y == y_other) | (np.isnan(y) & np.isnan(y_other))), bits, y)
     return chunk

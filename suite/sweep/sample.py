@@ -10,9 +10,9 @@ import numpy as np
 
 from suite.files import json_float
 from suite.numerics.fastref import fast_reference
-from suite.numerics.params import ORACLE_ORDER, Oracle, Params, Quantity
+from suite.numerics.params import ORACLE_ORDER, Oracle, Params
 from suite.numerics.ulp import Failure, measure, sharpen
-from suite.sweep.accumulate import Accumulator, OracleTotals, Violation
+from suite.sweep.accumulate import Accumulator, OracleTotals, Violation, wrong_steps
 from suite.sweep.measure import CHUNK, empty_accumulator
 from suite.sweep.regions import ClassTotals, Largest, class_masks
 from suite.sweep.spec import SweepSpec
@@ -24,7 +24,7 @@ def sample_float64(spec: SweepSpec, per_binade: int, implementation, progress=No
     exp's edges, and every point's upper neighbour), in chunks, with the sweep's statistics.
 
     Wrong-way steps are counted between sample points that are adjacent floats (each point and its
-    upper neighbour). Returns the statistics and the inputs measured.
+    upper neighbour), the chunks' edges included. Returns the statistics and the inputs measured.
     """
     from suite.inputs.sets import stratified
     from suite.numerics.formats import FLOAT64
@@ -42,7 +42,8 @@ def sample_float64(spec: SweepSpec, per_binade: int, implementation, progress=No
 def sweep_binades(spec: SweepSpec, start: int, stop: int, implementation, progress=None) -> Accumulator:
     """A dense float64 sweep's binades ``[start, stop)`` (value order, :func:`suite.inputs.sets.dense_binade`):
     ``spec.per_binade`` inputs in each, drawn there, measured binade by binade with the sweep's
-    statistics. Wrong-way steps are counted within each drawn pair of neighbours."""
+    statistics. Wrong-way steps are counted between neighbours: each drawn pair, and a binade's
+    last value and the next one's first (two binades' edge)."""
     from suite.inputs.sets import dense_binade
 
     acc = empty_accumulator(spec, start, stop, implementation)
@@ -55,7 +56,8 @@ def sweep_binades(spec: SweepSpec, start: int, stop: int, implementation, progre
 def measure_float64(spec: SweepSpec, x_all: np.ndarray, implementation, acc: Accumulator, progress=None) -> None:
     """Measure the float64 inputs ``x_all`` (sorted by value) into ``acc``: both oracles' statistics,
     outputs of 0 where the correct rounding is positive, wrong-way steps between inputs that are
-    adjacent floats, and the other kernel path's disagreement; the time it took is added. Where
+    adjacent floats (from the input ``acc`` measured last, if any, to the first as well), and the
+    other kernel path's disagreement; the time it took is added. Where
     ``acc`` keeps statistics per class of the known deviations' regions, each input joins its class's."""
     fmt, quantity = spec.fmt, spec.quantity
     params = Params.as_kernel_sees(spec.beta, spec.threshold, fmt)
@@ -93,15 +95,14 @@ def measure_float64(spec: SweepSpec, x_all: np.ndarray, implementation, acc: Acc
                 acc.regions.add(
                     label, ClassTotals(int(np.count_nonzero(inside)), largest, zeros.count, zeros.example_bits)
                 )
-        # pairs of adjacent floats in value order (the sample is sorted): softplus and its
-        # gradient rise with x; the second derivative rises up to 0 and falls after it
-        ordinals = fmt.ordinal(bits)
-        adjacent = ((ordinals[1:] - ordinals[:-1]) == 1) & np.isfinite(x[1:]) & np.isfinite(x[:-1])
-        with np.errstate(invalid="ignore"):
-            falls = y[1:] < y[:-1]
-            wrong = np.where(x[1:] <= 0, falls, y[1:] > y[:-1]) if quantity is Quantity.GRAD2 else falls
-        steps = adjacent & wrong & ~np.isnan(y[1:]) & ~np.isnan(y[:-1])
+        # wrong-way steps between adjacent floats: within the chunk (the sample is sorted) and from
+        # the input measured last (the chunk before, the binade before, or the call before) to its first
+        acc.step_to((int(bits[0]), float(y[0])), fmt, quantity)
+        steps = wrong_steps(fmt, quantity, bits, x, y)
         acc.not_monotone.add(steps, bits[1:], y[1:], before=(bits[:-1], y[:-1]))
+        if acc.first is None and acc.inputs == 0:
+            acc.first = (int(bits[0]), float(y[0]))
+        acc.last = (int(bits[-1]), float(y[-1]))
         if other_path:
             y_other = implementation.evaluate(x, fmt, quantity, spec.beta, spec.threshold, spec.device, other_path)
             acc.path_disagreement.add(~((y == y_other) | (np.isnan(y) & np.isnan(y_other))), bits, y)
@@ -109,6 +110,27 @@ def measure_float64(spec: SweepSpec, x_all: np.ndarray, implementation, acc: Acc
         if progress:
             progress(len(x))
     acc.seconds += time.perf_counter() - begun
+
+
+def measure_beyond(spec: SweepSpec, added: np.ndarray, measured: np.ndarray, implementation, acc: Accumulator) -> None:
+    """Measure the float64 inputs ``added`` (sorted, none of them in ``measured``: a search's inputs
+    beyond a sample) into ``acc`` (:func:`measure_float64`), and count the wrong-way steps between
+    each of them and its neighbours (the adjacent floats) in ``measured`` (sorted), which neither
+    pass compares: both inputs of each such pair are evaluated again, on the swept path."""
+    acc.last = None  # the steps across the two sets are counted below, each once
+    measure_float64(spec, added, implementation, acc)
+    fmt = spec.fmt
+    below, above = np.nextafter(added, -np.inf), np.nextafter(added, np.inf)
+    has_below, has_above = np.isin(below, measured), np.isin(above, measured)
+    pairs = np.concatenate(
+        [np.stack([below[has_below], added[has_below]], axis=1), np.stack([added[has_above], above[has_above]], axis=1)]
+    ).ravel()  # (lower, upper), (lower, upper), ...
+    if not len(pairs):
+        return
+    bits = fmt.encode(pairs, check=False)
+    y = implementation.evaluate(pairs, fmt, spec.quantity, spec.beta, spec.threshold, spec.device, spec.path)
+    wrong = wrong_steps(fmt, spec.quantity, bits, pairs, y)[::2]  # each pair's own step, not those between pairs
+    acc.not_monotone.add(wrong, bits[1::2], y[1::2], before=(bits[0::2], y[0::2]))
 
 
 def targeted_search(spec: SweepSpec, implementation, examples: int) -> dict:
