@@ -887,6 +887,47 @@ def test_the_sorting_script_sorts_on_raw_values_in_chromium(tmp_path):
     assert 'data-result="bac|cab|descending"' in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
 
 
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
+)
+def test_no_page_is_wider_than_a_1280_pixel_window_its_wide_tables_scroll_in_their_frames(run_json, tmp_path):
+    """A report, a side-by-side table (18 columns) and a sweep's page, laid out by chromium in a
+    1280-pixel window: the page itself is no wider (the side-by-side table scrolls inside its frame,
+    its header row in view), so nothing is cut off at the window's edge."""
+    code, err = cli_here(
+        "table", str(run_json), str(ROOT / "reports" / "published" / "float64-sample"), "--out", str(tmp_path)
+    )
+    assert code == 0, err
+    sweep_out = tmp_path / "sweep"
+    code, err = cli_here("sweep", "--dtype", "float16", "--one-path", "--out", str(sweep_out))
+    assert code == 0, err
+    measure = (
+        "<script>var d = document.documentElement, f = document.querySelector('.frame');"
+        "document.body.setAttribute('data-layout', d.scrollWidth + ' ' + d.clientWidth + ' ' +"
+        " (f ? f.scrollWidth + ' ' + f.clientWidth : '-'));</script></body>"
+    )
+    pages = {"report": run_json.with_suffix(".html"), "table": tmp_path / "table.html"}
+    (pages["sweep"],) = sweep_out.glob("*.html")
+    for name, page in pages.items():
+        measured = tmp_path / f"measured-{name}.html"
+        measured.write_text(page.read_text().replace("</body>", measure))
+        args = [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--window-size=1280,900",
+        ]
+        args += [f"--user-data-dir={tmp_path / ('profile-' + name)}", "--dump-dom", measured.as_uri()]
+        result = subprocess.run(args, capture_output=True, text=True, timeout=180)
+        (layout,) = re.findall(r'data-layout="([^"]*)"', result.stdout) or [result.stderr[-2000:]]
+        page_width, window_width, *frame = layout.split()
+        assert int(page_width) <= int(window_width), f"the {name} page is {page_width} px wide in {window_width}"
+        if name == "table":
+            assert int(frame[0]) > int(frame[1]), "the side-by-side table is wider than its frame, and scrolls there"
+
+
 def float32_value_and_gradient_audited(tmp_path: Path, grid: str) -> tuple[Path, dict]:
     """A real audit of torch.nn.functional.softplus's float32 value and gradient at ``grid``, run in
     this process: its output folder and run file."""
