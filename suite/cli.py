@@ -538,11 +538,19 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         shards, only = _shards(args, spec)
         if args.workers < 1:
             raise ValueError(f"--workers {args.workers}: give a number of processes >= 1")
+        sampled = fmt.width > 32 and not spec.per_binade  # not enumerable: the stratified sample
+        sharding = {"--shard": args.shard, "--shards": args.shards, "--scheduler": args.scheduler}
+        for flag, value in {**sharding, "--batched": args.batched}.items():
+            if sampled and value not in (None, False):
+                raise ValueError(
+                    f"{flag}: a float64 sample is measured in one run, in chunks on --workers processes; "
+                    f"--dense N sweeps float64 in shards"
+                )
     except ValueError as error:
         raise UsageError(str(error)) from None
     out = _output_directory(args.out)
-    if fmt.width > 32 and not spec.per_binade:  # not enumerable: the stratified sample, per binade
-        return _sample_sweep(spec, implementation, out, args.per_binade, args.search)
+    if sampled:  # not enumerable: the stratified sample, per binade
+        return _sample_sweep(spec, implementation, out, args.per_binade, args.search, args.workers)
     begun = time.perf_counter()
     if args.scheduler is not None:
         from suite.implementations.base import require
@@ -649,7 +657,7 @@ def _shards(args: argparse.Namespace, spec) -> tuple[int, int | None]:
     return shards, only
 
 
-def _sample_sweep(spec, implementation, out, per_binade: int, search: int) -> int:
+def _sample_sweep(spec, implementation, out, per_binade: int, search: int, workers: int) -> int:
     import time
 
     import numpy as np
@@ -667,7 +675,7 @@ def _sample_sweep(spec, implementation, out, per_binade: int, search: int) -> in
     begun = time.perf_counter()
     beat = Heartbeat(1, f"sample {spec.key}")  # the total is set once the sample is drawn
     try:
-        acc, x = sample_float64(spec, per_binade, implementation, progress=beat)
+        acc, x = sample_float64(spec, per_binade, implementation, progress=beat, workers=workers)
     finally:
         beat.close()
     found = targeted_search(spec, implementation, search) if search else None
@@ -927,7 +935,9 @@ def _add_sweep_command(sub) -> None:
     )
     sw.add_argument("--shards", type=int, help="number of shards (default 1 for 16-bit formats, 64 for float32)")
     sw.add_argument("--shard", help="K/N: measure only shard K of N (0-based), for separate processes or machines")
-    sw.add_argument("--workers", type=int, default=1, help="processes measuring shards at once (default 1)")
+    sw.add_argument(
+        "--workers", type=int, default=1, help="processes measuring shards (float64: chunks) at once (default 1)"
+    )
     sw.add_argument(
         "--scheduler",
         help="run the shards on Dask distributed: 'local' (a local cluster of --workers processes) or a running "

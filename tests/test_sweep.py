@@ -516,6 +516,10 @@ def test_dense_sweep_options_that_cannot_be_are_one_line_and_exit_2(tmp_path):
         (["--dtype", "float64", "--dense", "0"], "an even number >= 2"),
         (["--dtype", "float32", "--dense", "8"], "float32 is swept whole"),
         (["--dtype", "float64", "--dense", "8", "--shards", "5000"], "only 4094 binades"),
+        (["--dtype", "float64", "--shard", "1/4"], "--shard: a float64 sample is measured in one run"),
+        (["--dtype", "float64", "--shards", "4"], "--shards: a float64 sample is measured in one run"),
+        (["--dtype", "float64", "--scheduler", "local"], "--scheduler: a float64 sample is measured in one run"),
+        (["--dtype", "float64", "--batched"], "--batched: a float64 sample is measured in one run"),
     ):
         code, err = cli_here("sweep", *args, "--out", str(tmp_path / "out"))
         assert code == 2, (args, err)
@@ -665,6 +669,25 @@ def test_a_float64_sweep_compares_neighbours_across_its_chunks_binades_shards_an
     merged = sample.sweep_binades(dense, first, first + 1, dip)
     merged.merge(sample.sweep_binades(dense, first + 1, first + 3, dip), FLOAT64, dense.quantity)
     assert merged.not_monotone == alone.not_monotone
+
+
+def test_a_float64_sample_on_two_processes_has_the_statistics_of_one_bit_for_bit(torch_target):
+    """The chunks of a float64 sample measured on two spawned processes and joined in order: every
+    statistic (sums added in one order, maxima and first examples, steps across the chunks' edges,
+    the path disagreement, the classes of the deviations' regions) as one process measures them."""
+    from suite.inputs.sets import stratified
+    from suite.sweep.measure import empty_accumulator
+    from suite.sweep.sample import measure_float64
+
+    spec = SweepSpec(FLOAT64, quantity=Quantity.GRAD)
+    x = stratified(FLOAT64, 1.0, 20.0, per_binade=4)
+    here, there = (empty_accumulator(spec, 0, 0, torch_target) for _ in range(2))
+    measure_float64(spec, x, torch_target, here, chunk=4096)
+    measure_float64(spec, x, torch_target, there, workers=2, chunk=4096)
+    assert len(x) > 6 * 4096
+    assert here.not_monotone.count > 0
+    assert here.path_disagreement.count > 0
+    assert statistics(there) == statistics(here)
 
 
 def test_a_sweep_calls_an_output_faithful_where_the_exact_value_underflowed_the_reference():

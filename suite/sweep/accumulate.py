@@ -161,6 +161,8 @@ class Accumulator:
         for oracle in ORACLE_ORDER:
             self.oracles[oracle].merge(other.oracles[oracle])
         self.zero_where_positive.merge(other.zero_where_positive)
+        if self.first is None and self.inputs == 0:  # nothing here yet: the range begins with other's
+            self.first = other.first
         self.step_to(other.first, fmt, quantity)  # before other's own steps: the first is first in order
         self.not_monotone.merge(other.not_monotone)
         if other.path_disagreement is not None:

@@ -26,6 +26,15 @@ MAX_ESCALATED = 4096
 """Per chunk, the most inputs the compiled pass sends to mpmath; beyond, the NumPy path measures the chunk."""
 
 
+def one_intra_op_thread() -> None:
+    """In a worker process: torch computes on one thread, as the workers are the parallelism."""
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)
+
+
 def empty_accumulator(spec: SweepSpec, start: int, stop: int, implementation) -> Accumulator:
     """An empty accumulator for ``spec``'s inputs ``[start, stop)``: the other kernel path's
     disagreement where there is one, and the statistics per class of the known deviations'

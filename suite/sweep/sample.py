@@ -13,15 +13,18 @@ from suite.numerics.fastref import fast_reference
 from suite.numerics.params import ORACLE_ORDER, Oracle, Params
 from suite.numerics.ulp import Failure, measure, sharpen
 from suite.sweep.accumulate import Accumulator, OracleTotals, Violation, wrong_steps
-from suite.sweep.measure import CHUNK, empty_accumulator
+from suite.sweep.measure import CHUNK, empty_accumulator, one_intra_op_thread
 from suite.sweep.regions import ClassTotals, Largest, class_masks
 from suite.sweep.spec import SweepSpec
 
 
-def sample_float64(spec: SweepSpec, per_binade: int, implementation, progress=None) -> tuple[Accumulator, np.ndarray]:
+def sample_float64(
+    spec: SweepSpec, per_binade: int, implementation, progress=None, workers: int = 1
+) -> tuple[Accumulator, np.ndarray]:
     """float64 cannot be enumerated: measure the stratified sample of :func:`suite.inputs.sets.stratified`
     instead (``per_binade`` inputs in every binade of both signs, the specials, the threshold band,
-    exp's edges, and every point's upper neighbour), in chunks, with the sweep's statistics.
+    exp's edges, and every point's upper neighbour), in chunks, with the sweep's statistics; on
+    ``workers`` processes, the same statistics bit for bit (:func:`measure_float64`).
 
     Wrong-way steps are counted between sample points that are adjacent floats (each point and its
     upper neighbour), the chunks' edges included. Returns the statistics and the inputs measured.
@@ -35,7 +38,7 @@ def sample_float64(spec: SweepSpec, per_binade: int, implementation, progress=No
     if hasattr(progress, "set_total"):
         progress.set_total(len(x_all))
     acc = empty_accumulator(spec, 0, 0, implementation)
-    measure_float64(spec, x_all, implementation, acc, progress)
+    measure_float64(spec, x_all, implementation, acc, progress, workers=workers)
     return acc, x_all
 
 
@@ -53,18 +56,35 @@ def sweep_binades(spec: SweepSpec, start: int, stop: int, implementation, progre
     return acc
 
 
-def measure_float64(spec: SweepSpec, x_all: np.ndarray, implementation, acc: Accumulator, progress=None) -> None:
+def measure_float64(
+    spec: SweepSpec,
+    x_all: np.ndarray,
+    implementation,
+    acc: Accumulator,
+    progress=None,
+    workers: int = 1,
+    chunk: int = CHUNK,
+) -> None:
     """Measure the float64 inputs ``x_all`` (sorted by value) into ``acc``: both oracles' statistics,
     outputs of 0 where the correct rounding is positive, wrong-way steps between inputs that are
     adjacent floats (from the input ``acc`` measured last, if any, to the first as well), and the
     other kernel path's disagreement; the time it took is added. Where
-    ``acc`` keeps statistics per class of the known deviations' regions, each input joins its class's."""
+    ``acc`` keeps statistics per class of the known deviations' regions, each input joins its class's.
+
+    The inputs go ``chunk`` at a time (an output's candidates for a binade's largest error are
+    measured again within a chunk: :func:`suite.numerics.ulp.sharpen`). With ``workers`` > 1 the
+    chunks are measured on as many processes (spawned; the implementation loaded there by
+    ``spec.target``, on one intra-op thread) and joined here in order, chunk by chunk as one process
+    adds them: the same statistics, bit for bit."""
+    if workers > 1 and len(x_all) > chunk:
+        _measure_on_processes(spec, x_all, implementation, acc, progress, workers, chunk)
+        return
     fmt, quantity = spec.fmt, spec.quantity
     params = Params.as_kernel_sees(spec.beta, spec.threshold, fmt)
     other_path = spec.other_path(implementation.paths(spec.device))
     begun = time.perf_counter()
-    for lo in range(0, len(x_all), CHUNK):
-        x = x_all[lo : lo + CHUNK]
+    for lo in range(0, len(x_all), chunk):
+        x = x_all[lo : lo + chunk]
         bits = fmt.encode(x, check=False)
         y = implementation.evaluate(x, fmt, quantity, spec.beta, spec.threshold, spec.device, spec.path)
         refs, measured = {}, {}
@@ -110,6 +130,38 @@ def measure_float64(spec: SweepSpec, x_all: np.ndarray, implementation, acc: Acc
         if progress:
             progress(len(x))
     acc.seconds += time.perf_counter() - begun
+
+
+def _measure_on_processes(
+    spec: SweepSpec, x_all: np.ndarray, implementation, acc: Accumulator, progress, workers: int, chunk: int
+) -> None:
+    """:func:`measure_float64`'s chunks on ``workers`` spawned processes, each chunk's statistics
+    joined into ``acc`` in input order as it arrives (:meth:`Accumulator.merge`: the step across
+    two chunks' edge before the later chunk's own, sums added in one order)."""
+    import concurrent.futures
+    import multiprocessing
+
+    # numba compiles the reference's loops here once; the workers load them from its cache
+    measure_float64(spec, x_all[:64], implementation, empty_accumulator(spec, 0, 0, implementation))
+    tasks = [(spec, x_all[lo : lo + chunk]) for lo in range(0, len(x_all), chunk)]
+    context = multiprocessing.get_context("spawn")  # no threads or device state inherited by a fork
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for part in pool.map(_measure_chunk, tasks):  # in order, measured concurrently
+            acc.merge(part, spec.fmt, spec.quantity)
+            if progress:
+                progress(part.inputs)
+
+
+def _measure_chunk(task: tuple[SweepSpec, np.ndarray]) -> Accumulator:
+    """One chunk of :func:`_measure_on_processes`, in a worker: its statistics on their own."""
+    from suite import implementations
+
+    spec, x = task
+    one_intra_op_thread()
+    implementation = implementations.load(spec.target)
+    part = empty_accumulator(spec, 0, 0, implementation)
+    measure_float64(spec, x, implementation, part, chunk=len(x))
+    return part
 
 
 def measure_beyond(spec: SweepSpec, added: np.ndarray, measured: np.ndarray, implementation, acc: Accumulator) -> None:

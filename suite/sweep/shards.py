@@ -14,7 +14,7 @@ from suite.files import json_float, write_json_atomically
 from suite.numerics.params import Oracle, Params
 from suite.numerics.stats import BUCKET_LABELS
 from suite.sweep.accumulate import Accumulator, Violation, accumulator_from_json, accumulator_to_json
-from suite.sweep.measure import sweep_range
+from suite.sweep.measure import one_intra_op_thread, sweep_range
 from suite.sweep.progress import Heartbeat
 from suite.sweep.regions import judge
 from suite.sweep.sample import sweep_binades
@@ -58,12 +58,7 @@ def read_shard(path: Path) -> tuple[SweepSpec, int, int, Accumulator]:
 
 def _run_shard(args) -> tuple[int, str]:
     spec, k, n, out = args
-    try:  # one intra-op thread per worker: the workers are the parallelism
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:
-        pass
+    one_intra_op_thread()
     acc = measure_shard(spec, k, n, implementations.load(spec.target))
     return k, str(write_shard(Path(out), spec, k, n, acc))
 
