@@ -928,6 +928,25 @@ def test_no_page_is_wider_than_a_1280_pixel_window_its_wide_tables_scroll_in_the
             assert int(frame[0]) > int(frame[1]), "the side-by-side table is wider than its frame, and scrolls there"
 
 
+def test_a_float64_sweeps_pages_say_what_its_search_found_and_when_its_inputs_repeat():
+    """Both pages of a float64 sample sweep carry the steered search's line (the HTML had none), and
+    say on what its derandomized inputs depend: hypothesis's version and where softplus-audit ran
+    from (hypothesis also draws the numeric literals of modules outside site-packages)."""
+    from suite.report.sweepreport import render_sweep_html, render_sweep_markdown
+
+    published = ROOT / "reports" / "published" / "float64-sample"
+    data = json.loads((published / "torch-2.13.0-cpu-AVX2-float64-grad2-b1-t20-simd-sample.json").read_text())
+    worst = data["search"]["worst"]["x_bits"]
+    for origin, words in (("installed", "softplus-audit installed, as here"), ("source tree", "from a source tree")):
+        data["environment"]["softplus_audit_from"] = origin
+        repeat = f"Its inputs repeat with hypothesis {data['environment']['hypothesis']} and softplus-audit"
+        for page in (render_sweep_markdown(data), render_sweep_html(data)):
+            assert "Targeted search" in page
+            assert worst in page
+            assert repeat in page
+            assert words in page
+
+
 def float32_value_and_gradient_audited(tmp_path: Path, grid: str) -> tuple[Path, dict]:
     """A real audit of torch.nn.functional.softplus's float32 value and gradient at ``grid``, run in
     this process: its output folder and run file."""

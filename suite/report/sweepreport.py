@@ -246,6 +246,22 @@ def judgment_sentence(data: dict) -> str | None:
     return text + "."
 
 
+def search_repeats(data: dict) -> str:
+    """A sentence: when a float64 sweep's derandomized search tries the same inputs again. With the
+    same hypothesis, and softplus-audit from the same kind of place: hypothesis also draws the
+    numeric literals of modules outside site-packages, so a source tree searches otherwise than an
+    installed copy. Empty where the sweep did not record hypothesis's version."""
+    env = data.get("environment") or {}
+    if not env.get("hypothesis"):
+        return ""
+    text = f"Its inputs repeat with hypothesis {env['hypothesis']}"
+    where = {"installed": "installed", "source tree": "run from a source tree"}.get(env.get("softplus_audit_from"))
+    if where:
+        text += f" and softplus-audit {where}, as here (hypothesis also draws from the numeric literals of modules "
+        text += "outside site-packages)"
+    return text + "."
+
+
 def render_sweep_markdown(data: dict) -> str:
     """The sweep in Markdown: what was swept and how long it took, both oracles' statistics, the
     histogram, the property violations with their first example, and the worst binades."""
@@ -265,6 +281,7 @@ def render_sweep_markdown(data: dict) -> str:
             checks=reference_commands(data),
             judgment=judgment_sentence(data),
             over=_over(data),
+            search_repeats=search_repeats(data),
         )
     )
 
@@ -343,6 +360,7 @@ def render_sweep_html(data: dict) -> str:
             precise=precise_ulp,
             checks=reference_commands(data),
             over=_over(data),
+            search_repeats=search_repeats(data),
         )
     )
 
