@@ -112,8 +112,6 @@ def sweep_range(
                 part.inputs = b - a
                 chunk.regions.add(label, ClassTotals.of(part))
         chunk.first, chunk.last = (int(bits[0]), float(y[0])), (int(bits[-1]), float(y[-1]))
-        if acc.inputs == 0 and acc.first is None:
-            acc.first = chunk.first
         acc.merge(chunk, fmt, quantity)
         if progress:
             progress(hi - lo)
