@@ -891,9 +891,10 @@ def test_the_sorting_script_sorts_on_raw_values_in_chromium(tmp_path):
     not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
 )
 def test_no_page_is_wider_than_a_1280_pixel_window_its_wide_tables_scroll_in_their_frames(run_json, tmp_path):
-    """A report, a side-by-side table (18 columns) and a sweep's page, laid out by chromium in a
+    """Two reports, a side-by-side table (18 columns) and a sweep's page, laid out by chromium in a
     1280-pixel window: the page itself is no wider (the side-by-side table scrolls inside its frame,
-    its header row in view), so nothing is cut off at the window's edge."""
+    its header row in view; a report's summary wraps the words after its numbers, and scrolls in its
+    own box where it still cannot fit), so nothing is cut off at the window's edge."""
     code, err = cli_here(
         "table", str(run_json), str(ROOT / "reports" / "published" / "float64-sample"), "--out", str(tmp_path)
     )
@@ -906,7 +907,12 @@ def test_no_page_is_wider_than_a_1280_pixel_window_its_wide_tables_scroll_in_the
         "document.body.setAttribute('data-layout', d.scrollWidth + ' ' + d.clientWidth + ' ' +"
         " (f ? f.scrollWidth + ' ' + f.clientWidth : '-'));</script></body>"
     )
-    pages = {"report": run_json.with_suffix(".html"), "table": tmp_path / "table.html"}
+    example = tmp_path / "example.json"  # 24 configurations: its summary table was wider than the window
+    shutil.copy(ROOT / "reports" / "examples" / "torch-cpu-float16-float32.json", example)
+    code, err = cli_here("report", str(example))
+    assert code == 0, err
+    pages = {"report": run_json.with_suffix(".html"), "example": example.with_suffix(".html")}
+    pages["table"] = tmp_path / "table.html"
     (pages["sweep"],) = sweep_out.glob("*.html")
     for name, page in pages.items():
         measured = tmp_path / f"measured-{name}.html"
