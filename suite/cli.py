@@ -539,8 +539,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         if args.workers < 1:
             raise ValueError(f"--workers {args.workers}: give a number of processes >= 1")
         sampled = fmt.width > 32 and not spec.per_binade  # not enumerable: the stratified sample
-        sharding = {"--shard": args.shard, "--shards": args.shards, "--scheduler": args.scheduler}
-        for flag, value in {**sharding, "--batched": args.batched}.items():
+        unsampled = ("--shard", args.shard), ("--shards", args.shards), ("--scheduler", args.scheduler)
+        for flag, value in (*unsampled, ("--batched", args.batched)):
             if sampled and value not in (None, False):
                 raise ValueError(
                     f"{flag}: a float64 sample is measured in one run, in chunks on --workers processes; "

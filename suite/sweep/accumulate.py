@@ -174,6 +174,17 @@ class Accumulator:
         self.regions = self.regions.merge(other.regions) if self.regions is not None else None
         return self
 
+    def empty_after(self) -> Accumulator:
+        """An empty range beginning where this one stops, keeping the same statistics (the other
+        path's disagreement where this has it, the classes of the same regions): a range to
+        measure on its own and :meth:`merge` here."""
+        return Accumulator(
+            self.stop,
+            self.stop,
+            path_disagreement=Violation() if self.path_disagreement is not None else None,
+            regions=RegionStats(self.regions.family, self.regions.regions) if self.regions is not None else None,
+        )
+
     def step_to(self, following: tuple[int, float] | None, fmt: Format, quantity: Quantity) -> None:
         """Count the step from this range's last input to ``following`` (bits, output), the input
         measured next, where it is a wrong-way step between adjacent floats (:func:`wrong_steps`)."""

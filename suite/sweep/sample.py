@@ -72,96 +72,95 @@ def measure_float64(
     ``acc`` keeps statistics per class of the known deviations' regions, each input joins its class's.
 
     The inputs go ``chunk`` at a time (an output's candidates for a binade's largest error are
-    measured again within a chunk: :func:`suite.numerics.ulp.sharpen`). With ``workers`` > 1 the
-    chunks are measured on as many processes (spawned; the implementation loaded there by
-    ``spec.target``, on one intra-op thread) and joined here in order, chunk by chunk as one process
-    adds them: the same statistics, bit for bit."""
-    if workers > 1 and len(x_all) > chunk:
-        _measure_on_processes(spec, x_all, implementation, acc, progress, workers, chunk)
-        return
+    measured again within a chunk: :func:`suite.numerics.ulp.sharpen`), each chunk measured on its
+    own (:func:`measure_chunk`) and joined into ``acc`` in input order (:meth:`Accumulator.merge`:
+    the step across two chunks' edge before the later chunk's own, sums added in one order). With
+    ``workers`` > 1 the chunks are measured on as many processes (spawned; the implementation
+    loaded there by ``spec.target``, on one intra-op thread) and joined here the same way: the
+    same statistics, bit for bit."""
+    tasks = [(spec, x_all[lo : lo + chunk], acc.empty_after()) for lo in range(0, len(x_all), chunk)]
+    if workers > 1 and len(tasks) > 1:
+        parts = _measured_on_processes(tasks, implementation, workers)
+    else:
+        parts = (measure_chunk(spec, x, implementation, part) for _, x, part in tasks)
+    for part in parts:  # in input order
+        acc.merge(part, spec.fmt, spec.quantity)
+        if progress:
+            progress(part.inputs)
+
+
+def measure_chunk(spec: SweepSpec, x: np.ndarray, implementation, part: Accumulator) -> Accumulator:
+    """Measure the float64 inputs ``x`` (sorted by value) into the empty ``part`` (shaped as the
+    range it will join: :meth:`Accumulator.empty_after`) and return it: :func:`measure_float64`'s
+    statistics of one chunk, with its first and last inputs for the steps across its edges."""
     fmt, quantity = spec.fmt, spec.quantity
     params = Params.as_kernel_sees(spec.beta, spec.threshold, fmt)
     other_path = spec.other_path(implementation.paths(spec.device))
     begun = time.perf_counter()
-    for lo in range(0, len(x_all), chunk):
-        x = x_all[lo : lo + chunk]
-        bits = fmt.encode(x, check=False)
-        y = implementation.evaluate(x, fmt, quantity, spec.beta, spec.threshold, spec.device, spec.path)
-        refs, measured = {}, {}
-        classes = class_masks(bits, acc.regions.regions) if acc.regions is not None else {"": np.ones(len(x), bool)}
-        groups = np.zeros(len(x), dtype=np.int64)
-        for label, inside in enumerate(classes.values()):
-            groups[inside] = label
-        for oracle in ORACLE_ORDER:
-            refs[oracle] = fast_reference(quantity, x, params, fmt, oracle)
-            measured[oracle] = sharpen(
-                measure(y, refs[oracle], check_outputs=False), x, y, refs[oracle], quantity, params, oracle, groups
-            )
-            acc.oracles[oracle].merge(OracleTotals.of_chunk(fmt, bits, x, y, refs[oracle].rounded, measured[oracle]))
-        zero = (y == 0) & (refs[Oracle.DOCUMENTED].rounded > 0)
-        acc.zero_where_positive.add(zero, bits, y)
-        if acc.regions is not None:
-            for label, inside in classes.items():
-                zeros = Violation()
-                zeros.add(zero[inside], bits[inside], y[inside])
-                largest = {
-                    oracle: Largest.of(
-                        OracleTotals.of_chunk(
-                            fmt, bits[inside], x[inside], y[inside], refs[oracle].rounded[inside], m.take(inside)
-                        )
+    bits = fmt.encode(x, check=False)
+    y = implementation.evaluate(x, fmt, quantity, spec.beta, spec.threshold, spec.device, spec.path)
+    refs, measured = {}, {}
+    classes = class_masks(bits, part.regions.regions) if part.regions is not None else {"": np.ones(len(x), bool)}
+    groups = np.zeros(len(x), dtype=np.int64)
+    for label, inside in enumerate(classes.values()):
+        groups[inside] = label
+    for oracle in ORACLE_ORDER:
+        refs[oracle] = fast_reference(quantity, x, params, fmt, oracle)
+        measured[oracle] = sharpen(
+            measure(y, refs[oracle], check_outputs=False), x, y, refs[oracle], quantity, params, oracle, groups
+        )
+        part.oracles[oracle].merge(OracleTotals.of_chunk(fmt, bits, x, y, refs[oracle].rounded, measured[oracle]))
+    zero = (y == 0) & (refs[Oracle.DOCUMENTED].rounded > 0)
+    part.zero_where_positive.add(zero, bits, y)
+    if part.regions is not None:
+        for label, inside in classes.items():
+            zeros = Violation()
+            zeros.add(zero[inside], bits[inside], y[inside])
+            largest = {
+                oracle: Largest.of(
+                    OracleTotals.of_chunk(
+                        fmt, bits[inside], x[inside], y[inside], refs[oracle].rounded[inside], m.take(inside)
                     )
-                    for oracle, m in measured.items()
-                }
-                acc.regions.add(
-                    label, ClassTotals(int(np.count_nonzero(inside)), largest, zeros.count, zeros.example_bits)
                 )
-        # wrong-way steps between adjacent floats: within the chunk (the sample is sorted) and from
-        # the input measured last (the chunk before, the binade before, or the call before) to its first
-        acc.step_to((int(bits[0]), float(y[0])), fmt, quantity)
-        steps = wrong_steps(fmt, quantity, bits, x, y)
-        acc.not_monotone.add(steps, bits[1:], y[1:], before=(bits[:-1], y[:-1]))
-        if acc.first is None and acc.inputs == 0:
-            acc.first = (int(bits[0]), float(y[0]))
-        acc.last = (int(bits[-1]), float(y[-1]))
-        if other_path:
-            y_other = implementation.evaluate(x, fmt, quantity, spec.beta, spec.threshold, spec.device, other_path)
-            acc.path_disagreement.add(~((y == y_other) | (np.isnan(y) & np.isnan(y_other))), bits, y)
-        acc.inputs += len(x)
-        if progress:
-            progress(len(x))
-    acc.seconds += time.perf_counter() - begun
+                for oracle, m in measured.items()
+            }
+            part.regions.add(
+                label, ClassTotals(int(np.count_nonzero(inside)), largest, zeros.count, zeros.example_bits)
+            )
+    # wrong-way steps between adjacent floats within the chunk (the sample is sorted); those across
+    # its edges are counted where it is merged, from its first and last inputs
+    steps = wrong_steps(fmt, quantity, bits, x, y)
+    part.not_monotone.add(steps, bits[1:], y[1:], before=(bits[:-1], y[:-1]))
+    part.first, part.last = (int(bits[0]), float(y[0])), (int(bits[-1]), float(y[-1]))
+    if other_path:
+        y_other = implementation.evaluate(x, fmt, quantity, spec.beta, spec.threshold, spec.device, other_path)
+        part.path_disagreement.add(~((y == y_other) | (np.isnan(y) & np.isnan(y_other))), bits, y)
+    part.inputs = len(x)
+    part.seconds = time.perf_counter() - begun
+    return part
 
 
-def _measure_on_processes(
-    spec: SweepSpec, x_all: np.ndarray, implementation, acc: Accumulator, progress, workers: int, chunk: int
-) -> None:
-    """:func:`measure_float64`'s chunks on ``workers`` spawned processes, each chunk's statistics
-    joined into ``acc`` in input order as it arrives (:meth:`Accumulator.merge`: the step across
-    two chunks' edge before the later chunk's own, sums added in one order)."""
+def _measured_on_processes(tasks: list[tuple[SweepSpec, np.ndarray, Accumulator]], implementation, workers: int):
+    """:func:`measure_chunk` of each task on ``workers`` spawned processes: the measured chunks,
+    in the tasks' order as they arrive."""
     import concurrent.futures
     import multiprocessing
 
     # numba compiles the reference's loops here once; the workers load them from its cache
-    measure_float64(spec, x_all[:64], implementation, empty_accumulator(spec, 0, 0, implementation))
-    tasks = [(spec, x_all[lo : lo + chunk]) for lo in range(0, len(x_all), chunk)]
+    spec, x, part = tasks[0]
+    measure_chunk(spec, x[:64], implementation, part.empty_after())
     context = multiprocessing.get_context("spawn")  # no threads or device state inherited by a fork
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for part in pool.map(_measure_chunk, tasks):  # in order, measured concurrently
-            acc.merge(part, spec.fmt, spec.quantity)
-            if progress:
-                progress(part.inputs)
+        yield from pool.map(_measure_chunk_in_worker, tasks)  # in order, measured concurrently
 
 
-def _measure_chunk(task: tuple[SweepSpec, np.ndarray]) -> Accumulator:
-    """One chunk of :func:`_measure_on_processes`, in a worker: its statistics on their own."""
+def _measure_chunk_in_worker(task: tuple[SweepSpec, np.ndarray, Accumulator]) -> Accumulator:
+    """One chunk of :func:`_measured_on_processes`, in a worker process."""
     from suite import implementations
 
-    spec, x = task
+    spec, x, part = task
     one_intra_op_thread()
-    implementation = implementations.load(spec.target)
-    part = empty_accumulator(spec, 0, 0, implementation)
-    measure_float64(spec, x, implementation, part, chunk=len(x))
-    return part
+    return measure_chunk(spec, x, implementations.load(spec.target), part)
 
 
 def measure_beyond(spec: SweepSpec, added: np.ndarray, measured: np.ndarray, implementation, acc: Accumulator) -> None:
