@@ -71,6 +71,17 @@ def test_torch_passes_the_same_checks(prop, quantity):
     assert failing(TORCH, prop, quantity) == []
 
 
+def test_torch_known_deviations_excuse_nothing_of_a_function_built_elsewhere():
+    """A user's function is its own family (its package's): a defect where torch's kernel has a known
+    deviation that accepts any error is caught; declared torch's (``family = "torch"``), it is excused."""
+    caught = failing("tests.planted_targets:doubled_deep_tail", "accuracy (documented)")
+    assert sorted(config_id for config_id, _ in caught) == [
+        f"tests.planted_targets:doubled_deep_tail-cpu-float32-b1-t20-{path}-forward" for path in ("scalar", "simd")
+    ]
+    assert all(result.counterexamples[0].x < -87.3 for _, result in caught)
+    assert failing("tests.planted_targets:doubled_deep_tail_as_torch", "accuracy (documented)") == []
+
+
 def test_parameter_cases_catch_an_ignored_beta():
     auditor = Auditor(AuditSettings(targets=("tests.planted_targets:beta_ignored",), formats=(FLOAT32,)))
     verdicts = {c["case"]: c["verdict"] for c in judge_parameter_cases(auditor)}

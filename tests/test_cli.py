@@ -635,6 +635,9 @@ def returns_none(x, beta=1.0, threshold=20.0):
     return None
 
 
+returns_none.family = "torch"  # as if torch's kernel, wrapped: torch's upstream problems concern it
+
+
 def one_element(x, beta=1.0, threshold=20.0):
     return F.softplus(x, beta, threshold)[:1]
 

@@ -367,7 +367,11 @@ def module() -> TorchCallable:
 
 
 def from_callable(spec: str, obj: Callable) -> TorchCallable:
-    """A user's callable with ``F.softplus``'s signature; :class:`ImplementationError` if it has another."""
+    """A user's callable with ``F.softplus``'s signature; :class:`ImplementationError` if it has another.
+
+    Its family (whose known deviations and upstream problems concern it) is its ``family``
+    attribute where it has one (``fn.family = "torch"``: it is torch's kernel, wrapped), else the
+    top-level package of ``spec`` (``mypkg`` for ``mypkg.mod:fn``)."""
     if not callable(obj):
         raise ImplementationError(f"target {spec!r} is not callable")
     try:
@@ -378,4 +382,10 @@ def from_callable(spec: str, obj: Callable) -> TorchCallable:
         ) from None
     except ValueError:
         pass  # builtins without a signature: trust the call
-    return TorchCallable(spec, spec, obj, short_name=spec)
+    # its family is the package that provides it (mypkg for mypkg.mod:fn) unless it names its own:
+    # torch's known deviations and upstream problems describe torch's own kernels, so they excuse
+    # nothing of a function built elsewhere, even one built of torch's operations
+    family = getattr(obj, "family", None)
+    if not isinstance(family, str) or not family:
+        family = spec.partition(":")[0].split(".")[0]
+    return TorchCallable(spec, spec, obj, short_name=spec, family=family)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from pathlib import Path
 
@@ -159,8 +160,8 @@ def environment_line(data: dict) -> str:
     env = data["environment"]
     line = model.environment_line({"environment": env}) if "torch" in env else ""
     spec = data["spec"]
-    if spec.get("family", "torch") != "torch":
-        described = env.get(f"target {spec['target']}", spec["target"])
+    described = env.get(f"target {spec['target']}")  # another framework's own words (its version)
+    if spec.get("family", "torch") != "torch" and described:
         line = f"{described} · " + line.split(" · ", 2)[-1] if line else described
     return line
 
@@ -282,6 +283,7 @@ def render_sweep_markdown(data: dict) -> str:
             judgment=judgment_sentence(data),
             over=_over(data),
             search_repeats=search_repeats(data),
+            no_threshold=math.isinf(as_float(data["spec"]["threshold"])),
         )
     )
 

@@ -92,7 +92,8 @@ class Row:
 
 
 def _build(environment: dict, family: str, target: str) -> str:
-    if family == "torch":
+    """What evaluated ``target``: another framework in its own words (its version), else torch."""
+    if family == "torch" or f"target {target}" not in environment:  # torch's, or a function built on torch
         capability = environment.get("aten_cpu_capability") or "?"
         return f"torch {environment.get('torch', '?')}, CPU capability {capability}"
     return environment.get(f"target {target}", target)
