@@ -298,6 +298,10 @@ BAD_INPUTS = [
     (["run", "--out", "OUT", "--quantity", "hessian"], "unknown quantity 'hessian'; accepted: forward, grad, grad2"),
     # (command line, what the one line must say); OUT is replaced by a directory that must stay absent
     (["run", "--out", "OUT", "--grid", "0,20"], "beta must be a finite number > 0"),
+    (  # nothing to audit would pass: it is refused
+        ["run", "--out", "OUT", "--target", "numpy:logaddexp", "--dtype", "bfloat16"],
+        "nothing to audit: numpy:logaddexp bfloat16 forward: NumPy has no bfloat16; ",
+    ),
     (["run", "--out", "OUT", "--grid=-1,20"], "beta must be a finite number > 0"),
     (["run", "--out", "OUT", "--grid", "nan,20"], "beta must be a finite number > 0"),
     (["run", "--out", "OUT", "--grid", "inf,20"], "beta must be a finite number > 0"),
@@ -650,6 +654,10 @@ def numpy_array(x, beta=1.0, threshold=20.0):
     return F.softplus(x, beta, threshold).numpy()
 
 
+def exits(x, beta=1.0, threshold=20.0):
+    raise SystemExit(0)
+
+
 def large_calls_raise(x, beta=1.0, threshold=20.0):
     """torch's softplus at a few inputs; a call of more raises (past the check before the audit)."""
     if x.numel() > 300:
@@ -660,6 +668,7 @@ WHERE = "at float16 forward, beta=1.0, threshold=20.0, device cpu, path"
 FAILED_TARGETS = [  # (the target, what the line says it did)
     ("raises", "raised RuntimeError: boom; "),
     ("returns_none", "returned None, not a tensor like its input ("),
+    ("exits", "tried to exit the process (SystemExit: 0); "),
     ("one_element", "returned a tensor of 1 float16 element on cpu, not a tensor like its input ("),
     ("float64", "float64 elements on cpu, not a tensor like its input ("),
     ("numpy_array", "returned a numpy.ndarray, not a tensor like its input ("),
@@ -698,6 +707,20 @@ def test_a_target_that_fails_when_called_is_one_line_exit_2_and_writes_nothing(
     assert message in lines[0]
     assert WHERE in lines[0]
     assert not out.exists() or not list(out.iterdir()), "nothing is written"
+
+
+def test_a_target_that_exits_at_import_is_one_line_exit_2(tmp_path, monkeypatch):
+    """A module that ends the process as it is imported would end the audit silently, as if it had
+    passed: one line, exit 2, nothing written."""
+    (tmp_path / "exits_at_import.py").write_text("raise SystemExit(0)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code, stderr = cli("run", "--target", "exits_at_import:softplus", "--out", str(tmp_path / "out"))
+    assert code == 2, stderr
+    assert stderr.strip().splitlines() == [
+        "softplus-audit: error: target 'exits_at_import:softplus': cannot import module 'exits_at_import': "
+        "SystemExit: 0"
+    ]
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_target_that_fails_in_the_middle_of_an_audit_leaves_no_run_file(tmp_path):

@@ -177,7 +177,7 @@ class Auditor:
 
     Raises ValueError subclasses with one clear line for bad settings: an absent device, an
     implementation that cannot be loaded, a grid point the kernel's compute format cannot hold,
-    a budget file that does not parse.
+    a budget file that does not parse, settings that leave no configuration to audit.
     """
 
     def __init__(self, settings: AuditSettings):
@@ -208,6 +208,12 @@ class Auditor:
                     ) from None
         self.budgets = budget_data.load(settings.budgets_file)
         self._configurations = self._build_configurations()
+        if not self._configurations:  # an audit of nothing would pass: say why there is nothing
+            raise ValueError(
+                "nothing to audit: "
+                + "; ".join(f"{k}: {v}" for k, v in self.not_audited.items())
+                + "; give a --dtype and --quantity the target supports"
+            )
         self._results: dict[Configuration, ConfigResult] = {}
 
     def _build_configurations(self) -> list[Configuration]:

@@ -58,7 +58,7 @@ def import_object(spec: str):
     module_name, _, attribute = spec.partition(":")
     try:
         imported = importlib.import_module(module_name)
-    except Exception as error:  # any import-time failure is the target's, reported in one line
+    except (Exception, SystemExit) as error:  # any import-time failure (an exit too) is the target's, in one line
         raise ImplementationError(
             f"target {spec!r}: cannot import module {module_name!r}: {type(error).__name__}: {error}"
         ) from None

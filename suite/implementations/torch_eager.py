@@ -141,6 +141,8 @@ class TorchCallable:
 
         try:
             y = self.fn(tensor, beta=beta, threshold=threshold)
+        except SystemExit as error:  # it would end the audit silently, as if it had passed
+            raise TargetFailedError(f"target {self.spec!r} tried to exit the process ({_raised(error)})") from None
         except Exception as error:
             raise TargetFailedError(f"target {self.spec!r} raised {_raised(error)}") from error
         if isinstance(y, torch.Tensor) and (y.shape, y.dtype, y.device) == (tensor.shape, tensor.dtype, tensor.device):
@@ -250,6 +252,10 @@ class TorchCallable:
             grads = torch.autograd.grad(ys, bases, [torch.ones_like(y) for y in ys], create_graph=second)
             if second:
                 grads = torch.autograd.grad(grads, bases, [torch.ones_like(g) for g in grads])
+        except SystemExit as error:
+            raise TargetFailedError(
+                f"target {self.spec!r}: its derivative tried to exit the process ({_raised(error)})"
+            ) from None
         except Exception as error:  # the target's backward (its own autograd.Function, or none)
             raise TargetFailedError(f"target {self.spec!r}: its derivative raised {_raised(error)}") from error
         return [unview(grad).detach() for (_, _, unview), grad in zip(layouts, grads, strict=True)]
