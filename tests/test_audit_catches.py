@@ -64,6 +64,7 @@ def test_property_catches_planted_defect(defect, prop, quantity):
     _, result = caught[0]
     assert result.counterexamples
     assert result.counterexamples[0].x_bits.startswith("0x")
+    assert "np." not in result.counterexamples[0].expected  # numbers as Python writes them: 88.75
 
 
 @pytest.mark.parametrize(("prop", "quantity"), sorted({(c[1], c[2]) for c in CASES}, key=str), ids=str)

@@ -678,8 +678,10 @@ def check_accuracy(
 
     def expected(i):
         if failed[i]:
-            return f"same class as the exact value {ref.rounded[i]!r}"
-        return f"within {budget.max_ulp:g} ULP of the exact {ref.rounded[i]!r} (measured {meas.ulp_error[i]:.6g})"
+            return f"same class as the exact value {float(ref.rounded[i])!r}"
+        return (
+            f"within {budget.max_ulp:g} ULP of the exact {float(ref.rounded[i])!r} (measured {meas.ulp_error[i]:.6g})"
+        )
 
     return property_result(
         name, obs, checked, bad, expected, detail=f"budget {budget.max_ulp:g} ULP; max measured {worst:.6g}"

@@ -152,13 +152,13 @@ def positivity(s: Observations) -> PropertyResult:
                 s,
                 checked,
                 bad,
-                lambda i: f"gradient > 0 (sigmoid(b*x) rounds to {r[i]!r})",
+                lambda i: f"gradient > 0 (sigmoid(b*x) rounds to {float(r[i])!r})",
                 detail="gradient never exactly 0 where sigmoid(b*x) rounds to a positive value",
             )
         checked = finite_in & (r >= 0)
         bad = ~(s.y >= 0) | ((r > 0) & ~(s.y > 0))
     return property_result(
-        "positivity", s, checked, bad, lambda i: f"> 0 (correct rounding {r[i]!r})" if r[i] > 0 else ">= 0"
+        "positivity", s, checked, bad, lambda i: f"> 0 (correct rounding {float(r[i])!r})" if r[i] > 0 else ">= 0"
     )
 
 
@@ -182,7 +182,7 @@ def bounds(s: Observations) -> PropertyResult:
         low = np.where(above, s.doc_ref.rounded, low)
         high = np.where(above, s.doc_ref.rounded, high)
         bad = ~((y >= low) & (y <= high))
-    return property_result("bounds", s, finite, bad, lambda i: f"within [{low[i]!r}, {high[i]!r}]")
+    return property_result("bounds", s, finite, bad, lambda i: f"within [{float(low[i])!r}, {float(high[i])!r}]")
 
 
 def monotonicity(s: Observations) -> PropertyResult:
@@ -207,7 +207,7 @@ def monotonicity(s: Observations) -> PropertyResult:
     def expected(i):
         j = previous.get(i)
         relation = "<=" if s.quantity is not Quantity.GRAD2 or s.x[i] <= 0 else ">="
-        return f"y {relation} neighbour's y: f({s.x[j]!r}) = {s.y[j]!r}" if j is not None else "monotone"
+        return f"y {relation} neighbour's y: f({float(s.x[j])!r}) = {float(s.y[j])!r}" if j is not None else "monotone"
 
     name = "monotonicity" if s.quantity is not Quantity.GRAD2 else "monotonicity (unimodal)"
     return property_result(name, s, checked, bad, expected, before=previous.get)
@@ -231,7 +231,7 @@ def asymptotes(s: Observations) -> PropertyResult:
         s,
         linear | left,
         bad,
-        lambda i: f"== x = {x[i]!r}" if linear[i] else f"within a factor 2 of e^(bx)/b = {r[i]!r}",
+        lambda i: f"== x = {float(x[i])!r}" if linear[i] else f"within a factor 2 of e^(bx)/b = {float(r[i])!r}",
         detail=f"linear region: {int(linear.sum())} inputs; left tail: {int(left.sum())} inputs",
     )
 
@@ -245,17 +245,21 @@ def threshold_rule(s: Observations) -> PropertyResult:
     if s.quantity is Quantity.FORWARD and finite.any():
         i = np.flatnonzero(finite)[np.argmin(np.abs(s.x[finite]))]
         detail = (
-            f"jump at the threshold: at x = {s.x[i]!r} the exact softplus exceeds x by "
+            f"jump at the threshold: at x = {float(s.x[i])!r} the exact softplus exceeds x by "
             f"{s.math_meas.ulp_error[i]:.4g} ULP of {s.fmt.name}"
         )
-    return property_result("threshold_rule", s, above, bad, lambda i: f"== {want[i]!r} (b*x > t)", detail=detail)
+    return property_result("threshold_rule", s, above, bad, lambda i: f"== {float(want[i])!r} (b*x > t)", detail=detail)
 
 
 def special_values(s: Observations) -> PropertyResult:
     special = ~np.isfinite(s.x) | (s.x == 0)
     bad = (s.doc_meas.failure != 0) | ~s.doc_meas.faithful
     return property_result(
-        "special_values", s, special, bad, lambda i: f"{s.doc_ref.rounded[i]!r} (within 1 ULP, same class and sign)"
+        "special_values",
+        s,
+        special,
+        bad,
+        lambda i: f"{float(s.doc_ref.rounded[i])!r} (within 1 ULP, same class and sign)",
     )
 
 
