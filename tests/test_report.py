@@ -1075,6 +1075,36 @@ def test_a_deviation_that_excuses_infinities_says_no_bound_covers_them(tmp_path)
     first = f"Outputs of the wrong class (no ULP error measures them): {half:,} ±inf, {half:,} NaN; all inside"
     assert first in md.split("Largest error", 1)[0]
     assert first in html.split("</header>", 1)[0]
+    # excused, they fail no budget: nothing leads the worst case but the largest error
+    assert "fail the budget" not in md + html + "\n".join(terminal_summary(run, []))
+
+
+def test_outputs_of_the_wrong_class_that_fail_the_budget_lead_the_worst_case(tmp_path):
+    """No largest ULP error shows an output of the wrong class (+inf where softplus is finite): where
+    the budget fails on them, the worst case opens with them, their first input and its reproducer,
+    and the largest error after them is called the largest finite one (in every report)."""
+    from suite.report.model import terminal_summary
+
+    out = tmp_path / "out"
+    scope = ["--dtype", "float16", "--quantity", "forward", "--grid", "1,20", "--out", str(out)]
+    code, err = cli_here("run", "--target", "tests.planted_targets:overflows_to_inf", *scope)
+    assert code == 1, err[-2000:]
+    run = json.loads((out / "audit.json").read_text())
+    simd = "tests.planted_targets:overflows_to_inf-cpu-float16-b1-t20-simd-forward"
+    infinite = run["configurations"][0]["stats"]["documented"]["failures"]["spurious_infinity"]
+    md = (out / "audit.md").read_text().split("| dtype |", 1)[0]  # the first screen, before the table
+    lead = (
+        f"fail the budget: **{infinite:,} ±inf** in `{simd}`, the first outside every known deviation at "
+        "x = `0x558c` (88.75): output inf, expected the same class as the exact value 88.75"
+    )
+    assert lead in md
+    assert md.index(lead) < md.index("Largest finite error outside every known deviation")
+    html = (out / "audit.html").read_text()
+    worst = html.split('id="worst-h"', 1)[1]
+    assert worst.index(f"{infinite:,} ±inf</strong>") < worst.index("Largest finite error")
+    assert "base[0] = float.fromhex(&#39;0x1.6300000000000p+6&#39;)" in worst.split("Largest finite error")[0]
+    console = terminal_summary(run, [])
+    assert f"outputs of the wrong class fail the budget: {infinite:,} ±inf in {simd}, the first" in "\n".join(console)
 
 
 @pytest.mark.skipif(

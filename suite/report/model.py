@@ -130,6 +130,27 @@ def wrong_class_totals(configs: list[dict]) -> tuple[dict[str, int], int, list[s
     return dict(wrong), unexcused, sorted(excusing)
 
 
+WRONG_CLASS_EXPECTED = "same class as the exact value"
+"""How an accuracy counterexample of the wrong class begins its ``expected`` (the budget judges it)."""
+
+
+def unexcused_wrong_class(run: dict) -> dict | None:
+    """The first configuration whose budget (documented oracle) fails on an output of the wrong
+    class, which no ULP error measures and so no largest error shows: ``config``, its outputs of
+    the wrong class in words (``words``, all of them, excused or not), and the first such
+    counterexample that no known deviation excuses (``first``: x, output, expected, reproducer);
+    None where there is none among the recorded counterexamples."""
+    for config in run["configurations"]:
+        for prop in config["properties"]:
+            if prop["name"] != "accuracy (documented)" or prop["passed"]:
+                continue
+            for example in prop["counterexamples"]:
+                if example["expected"].startswith(WRONG_CLASS_EXPECTED):
+                    words = wrong_class_words(wrong_class_outputs(config))
+                    return {"config": config, "words": words, "first": example}
+    return None
+
+
 def wrong_class_summary(run: dict) -> str:
     """The run's outputs of the wrong class (documented oracle) in one line, by class, and whether
     known deviations excuse them all: 'outputs of the wrong class (no ULP error measures them):
@@ -440,12 +461,19 @@ def terminal_summary(run: dict, files: list[str]) -> list[str]:
         f"softplus-audit: {run['verdict'].upper()}: {summary['configurations']} configurations, "
         f"{len(summary['failing_configurations'])} failing"
     ]
+    wrong_lead = unexcused_wrong_class(run)
+    if wrong_lead:
+        first = wrong_lead["first"]
+        lines.append(
+            f"outputs of the wrong class fail the budget: {wrong_lead['words']} in {wrong_lead['config']['id']}, "
+            f"the first outside known deviations at x = {first['x_bits']} (output {first['output']['repr']})"
+        )
     worst = worst_case(run, outside_deviations=True)
     if worst and worst["worst"]:
         config, w = worst["config"], worst["worst"]
         within = budget_phrase(config, measured=worst["max_ulp"]) or "budget not recorded"
         lines.append(
-            f"largest error outside known deviations: {fmt_ulp(worst['max_ulp'])} ULP "
+            f"largest {'finite ' if wrong_lead else ''}error outside known deviations: {fmt_ulp(worst['max_ulp'])} ULP "
             f"({within}) in {config['id']} at x = {w['x_bits']} ({as_float(w['x'])!r})"
         )
     wrong = wrong_class_summary(run)

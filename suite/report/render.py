@@ -175,6 +175,7 @@ def context(run: dict, figures=None) -> dict:
         "deviation_status": model.deviation_status,
         "excusing": model.excusing_deviations,
         "wrong_class_summary": model.wrong_class_summary(run),
+        "wrong_class_lead": model.unexcused_wrong_class(run),
         "wrong_class_outputs": model.wrong_class_outputs,
         "wrong_class_words": model.wrong_class_words,
         "excusing_wrong_class": model.excusing_wrong_class,
