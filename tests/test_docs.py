@@ -82,3 +82,25 @@ def test_the_documented_toy_implementation_is_one_module_that_the_audit_runs(tmp
         assert result.property("special_values").passed, config.id
     worst = auditor.result(configs[0]).stats
     assert all(s.count == 65536 for s in worst.values())
+    # its reproducer, run as a user pastes it, evaluates the configuration it names (the gradient at
+    # a threshold of 1, where the rule decides), prints the output's bits and asserts the recorded ones
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from suite.numerics.formats import FLOAT32
+    from suite.numerics.params import Quantity
+
+    x = 1.5
+    y = impl.evaluate(np.array([x]), FLOAT32, Quantity.GRAD, 1.0, 1.0, "cpu", "numpy")[0]
+    assert y == 1.0  # b·x > t: the threshold rule's gradient
+    script = impl.reproducer(x, FLOAT32, Quantity.GRAD, 1.0, 1.0, "cpu", "numpy", output=y)
+    env = {"PYTHONPATH": f"{tmp_path}:{Path(__file__).resolve().parent.parent}"}
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["1.0", "0x3f800000"]
+    wrong = impl.reproducer(x, FLOAT32, Quantity.GRAD, 1.0, 1.0, "cpu", "numpy", output=0.5)
+    ran = subprocess.run([sys.executable, "-c", wrong], capture_output=True, text=True, env=env, timeout=120)
+    assert ran.returncode == 1
+    assert "AssertionError" in ran.stderr
