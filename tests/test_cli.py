@@ -709,6 +709,76 @@ def test_a_target_that_fails_when_called_is_one_line_exit_2_and_writes_nothing(
     assert not out.exists() or not list(out.iterdir()), "nothing is written"
 
 
+BROKEN_IMPLEMENTATIONS = '''
+from suite.implementations import numpy_formulas
+
+
+class Wrapper:
+    """numpy:logaddexp by delegation, with the members given broken."""
+
+    spec, description, short_name, family = "broken", "broken", "broken", "numpy"
+
+    def __init__(self, **broken):
+        self.base = numpy_formulas.logaddexp()
+        self.__dict__.update(broken)
+
+    def resolve_device(self, name):
+        return self.base.resolve_device(name)
+
+    def paths(self, device):
+        return self.base.paths(device)
+
+    def unsupported(self, fmt, quantity):
+        return self.base.unsupported(fmt, quantity)
+
+    def evaluate(self, *args, **kwargs):
+        return self.base.evaluate(*args, **kwargs)
+
+    def reproducer(self, *args, **kwargs):
+        return self.base.reproducer(*args, **kwargs)
+
+
+def kaboom(*args, **kwargs):
+    raise RuntimeError("kaboom")
+
+
+RAISES = Wrapper(evaluate=kaboom)
+SHORT = Wrapper(evaluate=lambda *args, **kwargs: numpy_formulas.logaddexp().evaluate(*args, **kwargs)[:-1])
+LIST = Wrapper(evaluate=lambda *args, **kwargs: list(numpy_formulas.logaddexp().evaluate(*args, **kwargs)))
+NO_SCRIPT = Wrapper(reproducer=lambda *args, **kwargs: None)
+SCRIPT_RAISES = Wrapper(reproducer=kaboom)
+NO_PATHS = Wrapper(paths=lambda device: ())
+NO_FAMILY = type("NoFamily", (), {k: v for k, v in vars(Wrapper).items() if k not in ("family", "__dict__")})()
+'''
+AT = "; at float16 forward, beta=1.0, threshold=inf, device cpu, path numpy"
+BROKEN = [  # (the object, what the one line says)
+    ("Wrapper", " is a class; name an instance of it (e.g. IMPLEMENTATION = Wrapper())"),
+    ("NO_FAMILY", " does not follow the implementation protocol: it has no family (docs/adding-an-implementation.md)"),
+    ("NO_PATHS", ": paths('cpu') names no kernel path; name one at least"),
+    ("RAISES", f" raised RuntimeError: kaboom{AT}"),
+    ("SHORT", f": evaluate returned 6 float64 values for 7 inputs, not a NumPy array of 7 floats{AT}"),
+    ("LIST", f": evaluate returned a list for 7 inputs, not a NumPy array of 7 floats{AT}"),
+    ("NO_SCRIPT", f": reproducer returned a NoneType, not a script{AT}"),
+    ("SCRIPT_RAISES", f" raised RuntimeError: kaboom{AT}"),
+]
+
+
+@pytest.mark.parametrize(("name", "message"), BROKEN, ids=[n for n, _ in BROKEN])
+def test_an_implementation_object_that_breaks_the_protocol_is_one_line_exit_2(tmp_path, monkeypatch, name, message):
+    """``--target module:OBJECT`` that is a class, lacks a member, names no path, or whose evaluate or
+    reproducer raises or returns the wrong thing: one line naming it and what it did, exit 2, nothing
+    written (not a traceback, not a half-written audit)."""
+    (tmp_path / "broken_implementations.py").write_text(BROKEN_IMPLEMENTATIONS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("broken_implementations", None)
+    out = tmp_path / "out"
+    scope = ["--dtype", "float16", "--quantity", "forward", "--grid", "1,inf", "--out", str(out)]
+    code, stderr = cli("run", "--target", f"broken_implementations:{name}", *scope)
+    assert code == 2, stderr
+    assert stderr.strip().splitlines() == [f"softplus-audit: error: target 'broken_implementations:{name}'{message}"]
+    assert not out.exists()
+
+
 def test_a_target_that_exits_at_import_is_one_line_exit_2(tmp_path, monkeypatch):
     """A module that ends the process as it is imported would end the audit silently, as if it had
     passed: one line, exit 2, nothing written."""

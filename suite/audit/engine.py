@@ -22,7 +22,7 @@ from suite.audit import knife_edges
 from suite.audit.defaults import DEFAULT_GRID
 from suite.audit.properties import Observations, PropertyResult, check_all
 from suite.implementations import DEFAULT_TARGETS, Implementation
-from suite.implementations.base import NotInstalledError, documented_parameters
+from suite.implementations.base import NotInstalledError, TargetFailedError, documented_parameters
 from suite.inputs.sets import inputs_for
 from suite.numerics.fastref import ReferenceValues, fast_reference
 from suite.numerics.formats import FLOAT32, FLOAT64, FORMATS, Format
@@ -222,6 +222,10 @@ class Auditor:
             for device in self.devices:
                 # an implementation without beta and threshold is audited once, at its own (1, inf)
                 grid = dict.fromkeys(documented_parameters(impl, b, t) for b, t in self.settings.grid)
+                if not impl.paths(device):
+                    raise TargetFailedError(
+                        f"target {spec!r}: paths({device!r}) names no kernel path; name one at least"
+                    )
                 for fmt in self.settings.formats:
                     for beta, threshold in grid:
                         for path in impl.paths(device):
@@ -250,11 +254,34 @@ class Auditor:
 
     def check_targets(self) -> None:
         """Each configuration's target called at a few inputs (±0, ±1, ±inf, NaN) before any
-        measurement: :class:`~suite.implementations.base.TargetFailedError` (one line: the target,
-        what it did, the configuration) where one raises or returns no tensor like its input."""
+        measurement, and its reproducer made at one: :class:`~suite.implementations.base.TargetFailedError`
+        (one line: the target, what it did, the configuration) where one raises, returns no tensor
+        like its input (a torch callable) or no NumPy array of as many floats (an implementation's
+        ``evaluate``), or makes no reproducer script."""
         x = np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan])
         for config in self._configurations:
-            self.outputs(config, x)
+            where = f"at {config.fmt.name} {config.quantity.value}, beta={config.beta!r}, "
+            where += f"threshold={config.threshold!r}, device {config.device}, path {config.path}"
+            try:  # a torch callable's failures are already one line; an object's own are its own words
+                y = self.outputs(config, x)
+                script = self.reproducer(config, 1.0, None if not isinstance(y, np.ndarray) or len(y) < 3 else y[2])
+            except TargetFailedError:
+                raise
+            except Exception as error:
+                said = (str(error).strip().splitlines() or [""])[0]
+                raise TargetFailedError(
+                    f"target {config.target!r} raised {type(error).__name__}: {said}; {where}"
+                ) from error
+            if not (isinstance(y, np.ndarray) and y.shape == x.shape and y.dtype.kind == "f"):
+                got = f"{len(y)} {y.dtype} values" if isinstance(y, np.ndarray) else f"a {type(y).__name__}"
+                raise TargetFailedError(
+                    f"target {config.target!r}: evaluate returned {got} for {len(x)} inputs, not a NumPy array of "
+                    f"{len(x)} floats; {where}"
+                )
+            if not isinstance(script, str):
+                raise TargetFailedError(
+                    f"target {config.target!r}: reproducer returned a {type(script).__name__}, not a script; {where}"
+                )
 
     def inputs(self, config: Configuration) -> tuple[np.ndarray, bool]:
         """The configuration's whole input set, and whether it is every input of the format."""

@@ -35,6 +35,10 @@ REGISTRY: dict[str, Callable[[], Implementation]] = {
     "tensorflow.math:softplus": tensorflow_math.softplus,
     "onnxruntime:Softplus": onnxruntime_op.softplus,
 }
+PROTOCOL_MEMBERS = tuple(
+    name for name in ("spec", "description", "short_name", "family", *vars(Implementation)) if not name.startswith("_")
+)
+"""What an object given as ``--target package.module:OBJECT`` must have (:class:`Implementation`'s members)."""
 FRAMEWORK_TARGETS = tuple(spec for spec in REGISTRY if spec not in DEFAULT_TARGETS)
 """Every built-in implementation besides eager torch: NumPy's formulas and the optional frameworks."""
 
@@ -44,8 +48,18 @@ def load(spec: str) -> Implementation:
     if spec in REGISTRY:
         return REGISTRY[spec]()
     obj = import_object(spec)
+    if isinstance(obj, type) and isinstance(obj, Implementation):  # the class itself has the members
+        raise ImplementationError(
+            f"target {spec!r} is a class; name an instance of it (e.g. IMPLEMENTATION = {obj.__name__}())"
+        )
     if isinstance(obj, Implementation):
         return obj
+    missing = [name for name in PROTOCOL_MEMBERS if not hasattr(obj, name)]
+    if hasattr(obj, "evaluate") and missing:  # meant to follow the protocol, as it has evaluate
+        raise ImplementationError(
+            f"target {spec!r} does not follow the implementation protocol: it has no {', '.join(missing)} "
+            "(docs/adding-an-implementation.md)"
+        )
     return torch_eager.from_callable(spec, obj)
 
 
