@@ -1239,3 +1239,30 @@ def test_the_largest_error_inside_a_deviation_says_whether_the_deviation_bounds_
     assert "second-derivative-cancellation: within the bound recorded for it (1.678e+07 ULP)." in render_markdown(
         bounded
     )
+
+
+def test_a_failing_parameter_case_is_named_on_every_report_first_screen_and_by_compare(run, tmp_path):
+    """A parameter case that fails (beta = -1 answered with 123) fails the run without any failing
+    configuration: the first line of each report and of the console counts it, the Markdown and the
+    console name it with its outcome, and compare counts pass -> fail as a regression."""
+    from suite.report.model import terminal_summary
+
+    broken = copy.deepcopy(run)
+    (case,) = [c for c in broken["parameter_cases"] if c["case"] == "beta=-1"]
+    case.update(
+        outcome="returned 123.0, 123.0", verdict="fail", why="x=-50.0: got 123.0, meaning -50.0; x=0.0: got 123.0"
+    )
+    words = f"{case['target']}, beta=-1 (threshold {case['threshold']}): returned 123.0, 123.0; x=-50.0: got 123.0"
+    md = render_markdown(broken)
+    assert f"**{broken['summary']['configurations']} configurations, 0 failing, 1 parameter case failing;" in md
+    assert f"### Failing parameter cases (1)\n\n- {words}, meaning -50.0 …".replace("_", "\\_") in md
+    assert "1 parameter case failing</strong>" in render_html(broken)
+    console = terminal_summary(broken, [])
+    assert console[0].endswith("0 failing, 1 parameter case failing")
+    assert f"FAILED parameter case {words}, meaning -50.0 …" in console
+    comparison = compare_runs(run, broken)
+    assert [(c.what, c.base, c.new, c.regression) for c in comparison.changes] == [
+        ("parameter case beta=-1", "pass", "fail", True)
+    ]
+    assert [(c.what, c.regression) for c in compare_runs(broken, run).changes] == [("parameter case beta=-1", False)]
+    assert "parameter case" not in render_markdown(run).split("### The article")[0]

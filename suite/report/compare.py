@@ -11,7 +11,8 @@ error often lies inside one, and then says nothing of the rest), the correctly r
   improves when ``base > new * (1 + rel) + abs``; a NaN counts as +inf;
 * the correctly rounded rate regresses when it drops by more than ``rate`` (default 0) and
   improves when it rises by more than ``rate``;
-* a property regresses from pass to fail, improves from fail to pass.
+* a property regresses from pass to fail, improves from fail to pass; so does a parameter case
+  (beta or threshold outside the usual range), matched by target, device and case.
 
 Every matched configuration measured otherwise at all (its statistics, property outcomes,
 premature zeros, path disagreement, knife edges or hypothesis search: :data:`MEASURED`) is listed,
@@ -44,7 +45,8 @@ class Tolerance:
     def describe(self) -> str:
         return (
             f"regression where new max ULP > base max ULP × (1 + {self.rel:g}) + {self.abs_ulp:g} (either oracle), "
-            f"the correctly rounded rate drops by more than {self.rate:g}, or a property goes from pass to fail"
+            f"the correctly rounded rate drops by more than {self.rate:g}, or a property or parameter case goes "
+            "from pass to fail"
         )
 
 
@@ -212,7 +214,22 @@ def compare_runs(base: dict, new: dict, tolerance: Tolerance | None = None, matc
         else:
             out.only_base.append(key)
     out.only_new = [key for key in new_configs if key not in base_configs]
+    base_cases, new_cases = _parameter_cases(base, match), _parameter_cases(new, match)
+    for key, case in base_cases.items():
+        other = new_cases.get(key)
+        if other is not None and other["verdict"] != case["verdict"]:
+            what, regression = f"parameter case {case['case']}", case["verdict"] == "pass"
+            out.changes.append(Change(other["target"], what, case["verdict"], other["verdict"], regression))
     out.notes += search_notes(base["environment"], new["environment"])
+    return out
+
+
+def _parameter_cases(run: dict, match: str) -> dict[tuple, dict]:
+    """The run's parameter cases by target (matching by id), device and case; the first of each."""
+    out: dict[tuple, dict] = {}
+    for case in run.get("parameter_cases") or []:
+        key = (case["device"], case["case"])
+        out.setdefault(key if match == "measurement" else (case["target"], *key), case)
     return out
 
 

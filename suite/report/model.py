@@ -226,6 +226,28 @@ def largest_outside(configs: list[dict], oracle: str = "documented") -> dict | N
     return {"max_ulp": largest, "config": config}
 
 
+def failing_parameter_cases(run: dict) -> list[dict]:
+    """The parameter edge cases (beta and threshold outside the usual range) whose verdict is not
+    *pass*, as the run recorded them; none in a run file that predates them."""
+    return [case for case in run.get("parameter_cases") or [] if case["verdict"] != "pass"]
+
+
+def parameter_case_words(case: dict) -> str:
+    """A parameter case in one line: 'mypkg:fn, beta=-1 (threshold 20.0): returned 123.0, ...; x=-50.0:
+    got 123.0, meaning -50.0 …' (the first reason only; the reports' table has them all)."""
+    reasons = (case.get("why") or "").split("; ")
+    why = f"; {reasons[0]}{' …' if len(reasons) > 1 else ''}" if reasons[0] else ""
+    return f"{case['target']}, {case['case']} (threshold {case['threshold']}): {case['outcome']}{why}"
+
+
+def failing_words(run: dict) -> str:
+    """'2 configurations, 0 failing, 1 parameter case failing': the run's size and what failed."""
+    summary = run["summary"]
+    text = f"{summary['configurations']} configurations, {len(summary['failing_configurations'])} failing"
+    cases = len(failing_parameter_cases(run))
+    return text + (f", {cases} parameter case{'s' if cases != 1 else ''} failing" if cases else "")
+
+
 def failing_properties(run: dict) -> list[dict]:
     """Every failed property of every configuration, with its first counterexample (or None)."""
     out = []
@@ -455,12 +477,8 @@ def no_budget_words(config: dict, oracle: str) -> str:
 def terminal_summary(run: dict, files: list[str]) -> list[str]:
     """What a run's last lines on a terminal say: the verdict, the largest error outside known
     deviations with its budget, the outputs of the wrong class (NaN, ±inf, a zero's sign), each
-    failing property with a reproducer, and where the reports are."""
-    summary = run["summary"]
-    lines = [
-        f"softplus-audit: {run['verdict'].upper()}: {summary['configurations']} configurations, "
-        f"{len(summary['failing_configurations'])} failing"
-    ]
+    failing property with a reproducer, each failing parameter case, and where the reports are."""
+    lines = [f"softplus-audit: {run['verdict'].upper()}: {failing_words(run)}"]
     wrong_lead = unexcused_wrong_class(run)
     if wrong_lead:
         first = wrong_lead["first"]
@@ -493,6 +511,7 @@ def terminal_summary(run: dict, files: list[str]) -> list[str]:
         lines.append(f"… and {len(unjudged) - 10} more accuracy properties without a budget")
     if len(failing_all) > 10:
         lines.append(f"… and {len(failing_all) - 10} more failing properties (see the reports)")
+    lines += [f"FAILED parameter case {parameter_case_words(case)}" for case in failing_parameter_cases(run)]
     lines.append("reports: " + ", ".join(files))
     return lines
 
