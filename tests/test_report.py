@@ -1266,3 +1266,13 @@ def test_a_failing_parameter_case_is_named_on_every_report_first_screen_and_by_c
     ]
     assert [(c.what, c.regression) for c in compare_runs(broken, run).changes] == [("parameter case beta=-1", False)]
     assert "parameter case" not in render_markdown(run).split("### The article")[0]
+
+
+def test_compare_counts_more_outputs_of_the_wrong_class_as_a_regression(run):
+    """No max ULP shows an infinite output where softplus is finite: compare counts those outputs."""
+    worse = copy.deepcopy(run)
+    config = worse["configurations"][0]
+    config["stats"]["documented"]["failures"]["spurious_infinity"] = 9_844
+    changes = [(c.config, c.what, c.base, c.new, c.regression) for c in compare_runs(run, worse).changes]
+    assert changes == [(config["id"], "outputs of the wrong class (documented)", "0", "9,844 ±inf", True)]
+    assert [c.regression for c in compare_runs(worse, run).changes] == [False]

@@ -189,6 +189,19 @@ def test_the_glance_says_where_only_a_sample_was_measured():
     assert glance_cells(glance([_row("b", 0.5, every_input=True)]).cells["b"], ["float32"]) == ["0.5"]
 
 
+def test_non_finite_outputs_show_at_a_glance_and_never_win_a_group():
+    """A max ULP leaves out NaN and ±inf outputs where the exact value is finite: a row with them
+    is not the best of its group whatever its max ULP, and its glance cell counts them."""
+    from suite.report.table import glance, glance_cells
+
+    rows = [_row("a", 0.5, non_finite=19_688, every_input=True), _row("b", 0.75, every_input=True)]
+    assert best_in_group(rows) == {1}
+    assert best_in_group([rows[0], _row("b", 0.5, non_finite=1)]) == set(), "no row without them: none wins"
+    seen = glance(rows)
+    assert glance_cells(seen.cells["a"], ["float32"]) == ["0.5 (19,688 non-finite)"]
+    assert glance_cells(seen.cells["b"], ["float32"]) == ["0.75"]
+
+
 def test_pytorchs_own_tolerance_is_applied_as_pytorch_applies_it():
     """|actual - expected| <= atol + rtol*|expected|, with softplus's tolerances; NaN equals NaN."""
     from suite.report.opinfo import describe, judge

@@ -11,6 +11,8 @@ error often lies inside one, and then says nothing of the rest), the correctly r
   improves when ``base > new * (1 + rel) + abs``; a NaN counts as +inf;
 * the correctly rounded rate regresses when it drops by more than ``rate`` (default 0) and
   improves when it rises by more than ``rate``;
+* the outputs of the wrong class (documented oracle: NaN or ±inf where the exact value is finite,
+  a zero of the wrong sign; no max ULP shows them) regress when there are more, improve when fewer;
 * a property regresses from pass to fail, improves from fail to pass; so does a parameter case
   (beta or threshold outside the usual range), matched by target, device and case.
 
@@ -31,7 +33,16 @@ import math
 from dataclasses import dataclass, field
 
 from suite.report.load import as_float
-from suite.report.model import ORACLES, default_parameters, fmt_rate, fmt_ulp, outside_worst, reference_command
+from suite.report.model import (
+    ORACLES,
+    default_parameters,
+    fmt_rate,
+    fmt_ulp,
+    outside_worst,
+    reference_command,
+    wrong_class_outputs,
+    wrong_class_words,
+)
 
 
 @dataclass(frozen=True)
@@ -45,8 +56,8 @@ class Tolerance:
     def describe(self) -> str:
         return (
             f"regression where new max ULP > base max ULP × (1 + {self.rel:g}) + {self.abs_ulp:g} (either oracle), "
-            f"the correctly rounded rate drops by more than {self.rate:g}, or a property or parameter case goes "
-            "from pass to fail"
+            f"the correctly rounded rate drops by more than {self.rate:g}, more outputs are of the wrong class, "
+            "or a property or parameter case goes from pass to fail"
         )
 
 
@@ -162,6 +173,12 @@ def _compare_config(cid: str, base: dict, new: dict, tol: Tolerance, out: Compar
     b, n = (r["stats"]["documented"]["correctly_rounded_rate"] for r in (base, new))
     if n < b - tol.rate or n > b + tol.rate:
         found.append(Change(cid, "correctly rounded (documented)", fmt_rate(b), fmt_rate(n), n < b))
+    # NaN, ±inf, a zero's sign where the exact value differs: no max ULP shows them, so they count here
+    b_wrong, n_wrong = (wrong_class_outputs(r) for r in (base, new))
+    if sum(b_wrong.values()) != sum(n_wrong.values()):
+        words = [wrong_class_words(w) or "0" for w in (b_wrong, n_wrong)]
+        regression = sum(n_wrong.values()) > sum(b_wrong.values())
+        found.append(Change(cid, "outputs of the wrong class (documented)", *words, regression))
     if elsewhere:
         out.other_inputs.append((cid, elsewhere))
     else:

@@ -355,7 +355,8 @@ def load_rows(paths: list[str]) -> list[Row]:
 
 def best_in_group(rows: list[Row]) -> set[int]:
     """Indices of the rows with the smallest max ULP (documented oracle) of their dtype, quantity
-    and parameters, where the group has more than one implementation (NaN never wins)."""
+    and parameters, where the group has more than one implementation (NaN never wins, nor a row with
+    non-finite outputs where the exact value is finite, which its max ULP leaves out)."""
     best: set[int] = set()
     groups: dict[tuple[str, str, str], list[int]] = {}
     for i, row in enumerate(rows):
@@ -363,17 +364,18 @@ def best_in_group(rows: list[Row]) -> set[int]:
     for members in groups.values():
         if len({rows[i].target for i in members}) < 2:
             continue
-        finite = [rows[i].max_ulp for i in members if not math.isnan(rows[i].max_ulp)]
-        if finite:
-            low = min(finite)
-            best.update(i for i in members if rows[i].max_ulp == low)
+        candidates = [i for i in members if not math.isnan(rows[i].max_ulp) and not rows[i].non_finite]
+        if candidates:
+            low = min(rows[i].max_ulp for i in candidates)
+            best.update(i for i in candidates if rows[i].max_ulp == low)
     return best
 
 
 @dataclass
 class GlanceCell:
     """One implementation and dtype at a glance: the largest ULP error over its rows, the input
-    where it occurs, the premature zeros (None: no row counts them), and whether some row measured
+    where it occurs, the premature zeros (None: no row counts them), the non-finite outputs where
+    the exact value is finite (which no ULP error shows), and whether some row measured
     every input of the format (False: samples only, an audit's float32 and float64; a sweep's
     figures then stand beside a sample's, and the sample's cannot be compared with them as equals)."""
 
@@ -381,6 +383,7 @@ class GlanceCell:
     worst_bits: str | None
     zeros: int | None
     every_input: bool
+    non_finite: int = 0  # NaN or ±inf outputs where the exact value is finite (no max ULP shows them)
 
 
 @dataclass(frozen=True)
@@ -410,6 +413,7 @@ def glance(rows: list[Row], quantity: str = "forward") -> Glance:
             cell.max_ulp, cell.worst_bits = row.max_ulp, row.worst_bits
         if row.premature_zeros is not None:
             cell.zeros = max(cell.zeros or 0, row.premature_zeros)
+        cell.non_finite = max(cell.non_finite, row.non_finite)
         cell.every_input = cell.every_input or row.every_input
     dtypes = list(dict.fromkeys(r.dtype for r in rows if r.quantity == quantity and r.parameters == "default"))
     return Glance(quantity, dtypes, cells)
@@ -426,6 +430,7 @@ def glance_cells(per_dtype: dict[str, GlanceCell], dtypes: list[str]) -> list[st
             out.append("—")
             continue
         notes = ([] if cell.every_input else ["sample"]) + ([f"{cell.zeros:,} zeros"] if cell.zeros else [])
+        notes += [f"{cell.non_finite:,} non-finite"] if cell.non_finite else []
         out.append(fmt_ulp(cell.max_ulp) + (f" ({'; '.join(notes)})" if notes else ""))
     return out
 
