@@ -17,6 +17,9 @@
 # Usage: scripts/cuda-audit.sh [OUT]     (default: reports/published/cuda)
 # Environment: PYTHON (default python3), WORKERS (default: every core), STEPS (default "1 2 3 4 5"; a run
 # may be split, STEPS="1 2" then STEPS="3 4 5" into the same OUT: step 3 judges by step 2's budgets);
+# ARCHIVE (a .tar.gz path: OUT packed into it when the script ends, however it ends, e.g. for a machine
+# from which only one file comes back; OUT in an ignored folder such as reports/cuda-run keeps a split
+# run's earlier steps where a checkout is refreshed between them);
 # for the script's own test on a machine without a GPU: TARGET (default torch.nn.functional:softplus),
 # AUDIT_ARGS (options added to steps 1, 2 and 4, e.g. "--dtype float16"), SWEEP_DTYPE (default float32).
 set -euo pipefail
@@ -43,9 +46,17 @@ try:
 except ValueError as error:
     sys.exit(f"cuda-audit: {error}; run this on a machine with an NVIDIA GPU and a CUDA build of torch "
              "(tox -e audit-cuda installs one)")
+import numpy, torch
+from suite.numerics.fastref import compiled_kernels
+compiled = "compiled (numba)" if compiled_kernels() is not None else "NumPy only, about 10 times slower (numba does not load)"
+print(f"cuda-audit: torch {torch.__version__}, numpy {numpy.__version__}; the reference's loops: {compiled}",
+      file=sys.stderr)
 CHECK
 
 mkdir -p "$OUT/sweeps"
+if [ -n "${ARCHIVE:-}" ]; then  # past the check, whatever happens, what was written comes back in one file
+  trap 'mkdir -p "$OUT" "$(dirname "$ARCHIVE")" && tar czf "$ARCHIVE" -C "$(dirname "$OUT")" "$(basename "$OUT")"' EXIT
+fi
 timings="$OUT/timings.md"
 # a run that begins with step 1 starts the table; one without it (the later steps of a run split in
 # two, e.g. STEPS="1 2" then STEPS="3 4 5" into the same OUT) adds its rows to the earlier run's

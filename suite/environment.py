@@ -34,7 +34,7 @@ def environment() -> dict:
         "mpmath": mpmath.__version__,
         "mpmath_backend": mpmath.libmp.BACKEND,
         "hypothesis": hypothesis.__version__,
-        "hypothesis_profile": hypothesis.settings.get_current_profile_name(),
+        "hypothesis_profile": _hypothesis_profile(),
         "cuda_devices": [],
     }
     try:
@@ -49,6 +49,14 @@ def environment() -> dict:
         driver = nvidia_driver_version()
         info["cuda_devices"] = [cuda_device(i, driver) for i in range(torch.cuda.device_count())]
     return info
+
+
+def _hypothesis_profile() -> str | None:
+    """The hypothesis settings profile in force; None where this hypothesis cannot say (before 6.139)."""
+    import hypothesis
+
+    current = getattr(hypothesis.settings, "get_current_profile_name", None)
+    return current() if current is not None else None
 
 
 def package_origin(module_file: str) -> str:

@@ -272,8 +272,15 @@ def test_the_cuda_script_runs_every_step_on_the_synthetic_device(tmp_path):
     # in two calls, as a machine lent for a few minutes at a time may need: the audit and the
     # budgets, then the sweeps judged by those budgets, the comparisons and the table
     for steps in ("1 2", "3 4 5"):
-        done = _script(out, STEPS=steps, **scope)
+        # the second packs what both wrote into one file (ARCHIVE), as for a machine that returns one
+        done = _script(out, STEPS=steps, **scope, **({"ARCHIVE": str(tmp_path / "cuda.tgz")} if steps > "2" else {}))
         assert done.returncode == 0, done.stderr[-3000:]
+    import tarfile
+
+    with tarfile.open(tmp_path / "cuda.tgz") as packed:
+        names = set(packed.getnames())
+    assert {f"cuda/{name}" for name in ("audit.json", "budgets-cuda.toml", "timings.md", "table.html")} <= names
+    assert "the reference's loops: compiled" in done.stderr  # the script says whether they are (10 times faster)
     run = json.loads((out / "audit.json").read_text())
     assert {c["device"] for c in run["configurations"]} == {"cuda"}
     assert all(c["budgets"]["documented"] is None for c in run["configurations"])
