@@ -171,7 +171,12 @@ def _cmd_reference(args: argparse.Namespace) -> int:
     print(f"exact      {mpmath.nstr(exact, args.digits)}")
     print(f"rounded    {rounded!r} ({rounded.hex()}, bits {fmt.hex_of(rounded)}) = correct rounding into {fmt.name}")
     if y is not None:
-        print(f"output     {y!r} ({y.hex()}, bits {fmt.hex_of(y)}): {ulp_error(y, exact, fmt)!r} ULP of {fmt.name}")
+        error = ulp_error(y, exact, fmt)
+        if math.isnan(error):  # NaN, an infinity or a zero's sign where the exact value differs
+            said = f"of the wrong class: the exact value rounds to {rounded!r} (no ULP error measures it)"
+        else:
+            said = f"{error!r} ULP of {fmt.name}"
+        print(f"output     {y!r} ({y.hex()}, bits {fmt.hex_of(y)}): {said}")
     return EXIT_OK
 
 

@@ -119,6 +119,11 @@ def test_reference_command(tmp_path):
     assert result.returncode == 0
     assert "0.126928011042972496443726806358" in result.stdout
     assert "0.20573353596930913 ULP of float16" in result.stdout
+    # an output of the wrong class is named so, not given a NaN ULP error
+    result = here("reference", "forward", "0x558c", "--dtype", "float16", "--output", "inf")
+    assert result.returncode == 0
+    wrong = "output     inf (inf, bits 0x7c00): of the wrong class: the exact value rounds to 88.75 (no ULP error"
+    assert wrong in result.stdout
 
 
 @pytest.mark.parametrize(

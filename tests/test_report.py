@@ -1266,6 +1266,10 @@ def test_a_failing_parameter_case_is_named_on_every_report_first_screen_and_by_c
     ]
     assert [(c.what, c.regression) for c in compare_runs(broken, run).changes] == [("parameter case beta=-1", False)]
     assert "parameter case" not in render_markdown(run).split("### The article")[0]
+    from suite.report.model import failing_words
+
+    one = {**run, "summary": {**run["summary"], "configurations": 1}, "parameter_cases": []}
+    assert failing_words(one) == "1 configuration, 0 failing"
 
 
 def test_compare_counts_more_outputs_of_the_wrong_class_as_a_regression(run):

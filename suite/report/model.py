@@ -243,7 +243,8 @@ def parameter_case_words(case: dict) -> str:
 def failing_words(run: dict) -> str:
     """'2 configurations, 0 failing, 1 parameter case failing': the run's size and what failed."""
     summary = run["summary"]
-    text = f"{summary['configurations']} configurations, {len(summary['failing_configurations'])} failing"
+    count = summary["configurations"]
+    text = f"{count} configuration{'s' if count != 1 else ''}, {len(summary['failing_configurations'])} failing"
     cases = len(failing_parameter_cases(run))
     return text + (f", {cases} parameter case{'s' if cases != 1 else ''} failing" if cases else "")
 
