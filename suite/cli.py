@@ -1039,7 +1039,14 @@ def _cmd_judge(args: argparse.Namespace) -> int:
 def _cmd_table(args: argparse.Namespace) -> int:
     from suite.files import write_text_atomically
     from suite.report import RunFileError
-    from suite.report.table import load_corpus, load_rows, render_table_html, render_table_markdown, report_files
+    from suite.report.table import (
+        distinct_names,
+        load_corpus,
+        load_rows,
+        render_table_html,
+        render_table_markdown,
+        report_files,
+    )
 
     out = _output_directory(args.out)
     name = _file_name(args.name, "table")
@@ -1049,7 +1056,7 @@ def _cmd_table(args: argparse.Namespace) -> int:
         corpus = load_corpus(files)
     except RunFileError as error:
         raise UsageError(str(error)) from None
-    sources = [Path(f).name for f in files]
+    sources = list(distinct_names(files).values())
     html, md = out / f"{name}.html", out / f"{name}.md"
     write_text_atomically(render_table_html(rows, sources, corpus), html)
     write_text_atomically(render_table_markdown(rows, sources, corpus), md)
@@ -1165,7 +1172,7 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
     from suite.environment import environment
     from suite.files import write_json_atomically, write_text_atomically
     from suite.report.sweepreport import write_sweep_html, write_sweep_markdown
-    from suite.report.table import load_rows, render_table_html, render_table_markdown
+    from suite.report.table import distinct_names, load_rows, render_table_html, render_table_markdown
     from suite.sweep import matrix, report
 
     out = _output_directory(args.out)
@@ -1201,7 +1208,7 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
         write_sweep_html(data, target.with_suffix(".html"))
         files.append(str(target))
     rows = load_rows(files)
-    sources = [Path(f).name for f in files]
+    sources = list(distinct_names(files).values())
     write_text_atomically(render_table_html(rows, sources), out / "matrix.html")
     write_text_atomically(render_table_markdown(rows, sources), out / "matrix.md")
     print(f"softplus-audit: {len(files)} sweeps written under {out}; side by side: {out / 'matrix.html'}")

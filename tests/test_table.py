@@ -106,6 +106,20 @@ def test_a_directory_stands_for_the_reports_in_it(run_json, tmp_path):
     assert "no such file or directory" in err
 
 
+def test_files_of_one_name_are_told_apart_by_their_folders(run_json, tmp_path):
+    """Two releases' audit.json side by side: each row's file is named with the folder that tells it apart."""
+    import shutil
+
+    for release in ("r213", "r214"):
+        (tmp_path / release).mkdir()
+        shutil.copy(run_json, tmp_path / release / "audit.json")
+    code, err = cli_here("table", str(tmp_path / "r213"), str(tmp_path / "r214"), "--out", str(tmp_path / "t"))
+    assert code == 0, err
+    md = (tmp_path / "t" / "table.md").read_text()
+    files = {line.rsplit("|", 2)[1].strip() for line in md.splitlines() if line.startswith("| float")}
+    assert files == {"r213/audit.json", "r214/audit.json"}, files
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

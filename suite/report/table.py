@@ -315,13 +315,34 @@ def corpus_matrix(outcomes: list[dict]) -> tuple[list[str], list[tuple[str, list
     return labels, [(problem, [row.get(key) for key in keys]) for problem, row in cells.items()]
 
 
+def distinct_names(paths: list[str]) -> dict[str, str]:
+    """Each file's name, with as many of the folders above it as tell it apart from the others'
+    (``r213/audit.json`` and ``r214/audit.json``, where both are ``audit.json``)."""
+    parts = {path: Path(path).resolve().parts for path in paths}
+
+    def tail(path: str, depth: int) -> str:
+        return "/".join(parts[path][-depth:])
+
+    names = {}
+    for path in paths:
+        depth = 1
+        while depth < len(parts[path]) and any(
+            other != path and tail(other, depth) == tail(path, depth) for other in paths
+        ):
+            depth += 1
+        names[path] = tail(path, depth)
+    return names
+
+
 def load_rows(paths: list[str]) -> list[Row]:
     """Every row of every file (directories: the reports in them), ordered for reading: by dtype,
     quantity, then implementation, so that the implementations of one dtype and quantity stand
     together. :class:`RunFileError` (one line) for a file that is neither a run nor a sweep."""
     rows: list[Row] = []
-    for path in report_files(paths):
-        name = Path(path).name
+    files = report_files(paths)
+    names = distinct_names(files)
+    for path in files:
+        name = names[path]
         kind = report_kind(path)
         if kind == "corpus":
             continue  # not configurations: load_corpus
