@@ -86,6 +86,29 @@ def test_the_pytest_plugin_audits_an_implementation_from_any_test_run(tmp_path):
     assert report["verdict"] == "fail"
 
 
+def test_the_pytest_plugin_refuses_bad_options_in_one_line_before_collecting(tmp_path):
+    """Through pytest, an unknown dtype or a target that fails when called is pytest's usage error:
+    one line, exit 4, no collection error with a traceback, no run file."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    base = ["-m", "pytest", "--pyargs", "suite.audit.property_tests", "-p", "no:cacheprovider", "-q"]
+    base += ["--audit-quantity=forward", f"--audit-json={tmp_path / 'mine.json'}"]
+    cases = [
+        (["--audit-dtype=float8"], "ERROR: softplus-audit: unknown dtype 'float8'; accepted: "),
+        (
+            ["--audit-dtype=float16", "--audit-target=tests.planted_targets_missing:x"],
+            "ERROR: softplus-audit: target 'tests.planted_targets_missing:x': cannot import module ",
+        ),
+    ]
+    for options, line in cases:
+        result = subprocess.run(
+            [sys.executable, *base, *options], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600
+        )
+        assert result.returncode == 4, result.stdout[-3000:] + result.stderr[-3000:]
+        assert result.stderr.strip().startswith(line), result.stderr
+        assert "Traceback" not in result.stdout + result.stderr
+        assert not (tmp_path / "mine.json").exists()
+
+
 def test_a_failing_audit_exits_1_with_a_reproducer(failing_audit):
     result, tmp_path = failing_audit
     assert result.returncode == 1

@@ -108,6 +108,14 @@ def session_of(config) -> AuditSession:
     return config.stash[SESSION_KEY]
 
 
+def pytest_configure(config):
+    """Where the audit's options are given, its session is built now, before collection: a bad
+    option or a target that fails when called is then pytest's one-line usage error (exit 4), not a
+    collection error with a traceback."""
+    if any(config.getoption(f"audit_{o.dest}") is not None for o in OPTIONS):
+        session_of(config)
+
+
 def pytest_generate_tests(metafunc):
     if "audit_config" in metafunc.fixturenames:
         configs = session_of(metafunc.config).auditor.configurations()
