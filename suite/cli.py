@@ -512,7 +512,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from suite import implementations
     from suite.environment import environment
     from suite.files import write_json_atomically
-    from suite.implementations.base import documented_parameters
+    from suite.implementations.base import check_answers, documented_parameters
     from suite.numerics.formats import format_named
     from suite.numerics.params import Params, grid_point_problem
     from suite.report.sweepreport import write_sweep_html, write_sweep_markdown
@@ -537,6 +537,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         spec = SweepSpec(
             fmt, args.target, device, path, quantity, beta, threshold, not args.one_path, args.dense or 0, judged_by
         )
+        for each in (path, spec.other_path(implementation.paths(device))):
+            if each:  # called at a few inputs on each path it will sweep, before it sweeps any
+                check_answers(implementation, args.target, fmt, quantity, beta, threshold, device, each)
         problem = few_per_call_problem(spec, implementation)
         if problem:
             raise ValueError(f"--dtype {fmt.name} --quantity {quantity.value}: {problem}")

@@ -791,17 +791,26 @@ BROKEN = [  # (the object, what the one line says)
 ]
 
 
-@pytest.mark.parametrize(("name", "message"), BROKEN, ids=[n for n, _ in BROKEN])
-def test_an_implementation_object_that_breaks_the_protocol_is_one_line_exit_2(tmp_path, monkeypatch, name, message):
+@pytest.mark.parametrize(
+    ("command", "name", "message"),
+    [("run", *case) for case in BROKEN] + [("sweep", *case) for case in BROKEN if AT in case[1]],
+    ids=[f"run-{n}" for n, _ in BROKEN] + [f"sweep-{n}" for n, m in BROKEN if AT in m],
+)
+def test_an_implementation_object_that_breaks_the_protocol_is_one_line_exit_2(
+    tmp_path, monkeypatch, command, name, message
+):
     """``--target module:OBJECT`` that is a class, lacks a member, names no path, or whose evaluate or
     reproducer raises or returns the wrong thing: one line naming it and what it did, exit 2, nothing
-    written (not a traceback, not a half-written audit)."""
+    written (not a traceback, not a half-written audit or sweep)."""
     (tmp_path / "broken_implementations.py").write_text(BROKEN_IMPLEMENTATIONS)
     monkeypatch.syspath_prepend(str(tmp_path))
     sys.modules.pop("broken_implementations", None)
     out = tmp_path / "out"
-    scope = ["--dtype", "float16", "--quantity", "forward", "--grid", "1,inf", "--out", str(out)]
-    code, stderr = cli("run", "--target", f"broken_implementations:{name}", *scope)
+    scope = {
+        "run": ["--dtype", "float16", "--quantity", "forward", "--grid", "1,inf", "--out", str(out)],
+        "sweep": ["--dtype", "float16", "--threshold", "inf", "--out", str(out)],
+    }[command]
+    code, stderr = cli(command, "--target", f"broken_implementations:{name}", *scope)
     assert code == 2, stderr
     assert stderr.strip().splitlines() == [f"softplus-audit: error: target 'broken_implementations:{name}'{message}"]
     assert not out.exists()

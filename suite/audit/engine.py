@@ -22,7 +22,7 @@ from suite.audit import knife_edges
 from suite.audit.defaults import DEFAULT_GRID
 from suite.audit.properties import Observations, PropertyResult, check_all
 from suite.implementations import DEFAULT_TARGETS, Implementation
-from suite.implementations.base import NotInstalledError, TargetFailedError, documented_parameters
+from suite.implementations.base import NotInstalledError, TargetFailedError, check_answers, documented_parameters
 from suite.inputs.sets import inputs_for
 from suite.numerics.fastref import ReferenceValues, fast_reference
 from suite.numerics.formats import FLOAT32, FLOAT64, FORMATS, Format
@@ -258,30 +258,10 @@ class Auditor:
         (one line: the target, what it did, the configuration) where one raises, returns no tensor
         like its input (a torch callable) or no NumPy array of as many floats (an implementation's
         ``evaluate``), or makes no reproducer script."""
-        x = np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan])
         for config in self._configurations:
-            where = f"at {config.fmt.name} {config.quantity.value}, beta={config.beta!r}, "
-            where += f"threshold={config.threshold!r}, device {config.device}, path {config.path}"
-            try:  # a torch callable's failures are already one line; an object's own are its own words
-                y = self.outputs(config, x)
-                script = self.reproducer(config, 1.0, None if not isinstance(y, np.ndarray) or len(y) < 3 else y[2])
-            except TargetFailedError:
-                raise
-            except Exception as error:
-                said = (str(error).strip().splitlines() or [""])[0]
-                raise TargetFailedError(
-                    f"target {config.target!r} raised {type(error).__name__}: {said}; {where}"
-                ) from error
-            if not (isinstance(y, np.ndarray) and y.shape == x.shape and y.dtype.kind == "f"):
-                got = f"{len(y)} {y.dtype} values" if isinstance(y, np.ndarray) else f"a {type(y).__name__}"
-                raise TargetFailedError(
-                    f"target {config.target!r}: evaluate returned {got} for {len(x)} inputs, not a NumPy array of "
-                    f"{len(x)} floats; {where}"
-                )
-            if not isinstance(script, str):
-                raise TargetFailedError(
-                    f"target {config.target!r}: reproducer returned a {type(script).__name__}, not a script; {where}"
-                )
+            impl = self.implementations[config.target]
+            args = (config.fmt, config.quantity, config.beta, config.threshold, config.device, config.path)
+            check_answers(impl, config.target, *args)
 
     def inputs(self, config: Configuration) -> tuple[np.ndarray, bool]:
         """The configuration's whole input set, and whether it is every input of the format."""

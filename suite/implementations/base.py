@@ -273,3 +273,45 @@ def check_path(implementation: Implementation, device: str, path: str) -> None:
     paths: Sequence[str] = implementation.paths(device)
     if path not in paths:
         raise ValueError(f"path {path!r} does not exist on {device}; accepted: {', '.join(paths)}")
+
+
+PROBES = (0.0, -0.0, 1.0, -1.0, math.inf, -math.inf, math.nan)
+"""Where :func:`check_answers` calls an implementation before anything is measured."""
+
+
+def check_answers(
+    implementation: Implementation,
+    spec: str,
+    fmt: Format,
+    quantity: Quantity,
+    beta: float,
+    threshold: float,
+    device: str,
+    path: str,
+) -> None:
+    """Call ``implementation`` (named ``spec``) in one configuration at :data:`PROBES` and ask it
+    for a reproducer at 1, before any measurement: :class:`TargetFailedError` (one line: the target,
+    what it did, the configuration) where it raises, returns anything but a NumPy array of as many
+    floats (a torch callable: no tensor like its input, in its own words), or makes no script."""
+    where = f"at {fmt.name} {quantity.value}, beta={beta!r}, threshold={threshold!r}, device {device}, path {path}"
+    x = np.array(PROBES)
+    try:  # a torch callable's failures are already one line; an object's own are its own words
+        y = implementation.evaluate(x, fmt, quantity, beta, threshold, device, path)
+        answered = isinstance(y, np.ndarray) and y.shape == x.shape and y.dtype.kind == "f"
+        output = float(y[PROBES.index(1.0)]) if answered else None
+        script = implementation.reproducer(1.0, fmt, quantity, beta, threshold, device, path, output)
+    except TargetFailedError:
+        raise
+    except Exception as error:
+        said = (str(error).strip().splitlines() or [""])[0]
+        raise TargetFailedError(f"target {spec!r} raised {type(error).__name__}: {said}; {where}") from error
+    if not answered:
+        got = f"{len(y)} {y.dtype} values" if isinstance(y, np.ndarray) else f"a {type(y).__name__}"
+        raise TargetFailedError(
+            f"target {spec!r}: evaluate returned {got} for {len(x)} inputs, not a NumPy array of {len(x)} floats; "
+            + where
+        )
+    if not isinstance(script, str):
+        raise TargetFailedError(
+            f"target {spec!r}: reproducer returned a {type(script).__name__}, not a script; {where}"
+        )
