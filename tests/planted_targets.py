@@ -173,6 +173,13 @@ def overflows_to_inf(x, beta=1.0, threshold=20.0):
     return (torch.log1p(torch.exp(beta * wide)) / beta).to(x.dtype)
 
 
+def no_answer_for_bad_beta(x, beta=1.0, threshold=20.0):
+    """Parameters: for beta <= 0 neither a clear error nor a value, but None."""
+    if not beta > 0:
+        return None
+    return F.softplus(x, beta, threshold)
+
+
 # Each of the others is torch's kernel with one planted defect: torch's known deviations concern it
 # as they concern torch (``family``), and the defect must be caught all the same. The two left their
 # own family (``tests``, their package) show what a function built elsewhere is judged by.

@@ -124,3 +124,11 @@ def test_budgets_apply_to_any_parameters_through_rules():
     assert (measured.beta, measured.threshold) == (1.0, 20.0)
     assert budgets.is_power_of_two(0.25)
     assert not budgets.is_power_of_two(0.1)
+
+
+def test_a_parameter_case_answered_with_nothing_fails():
+    """None for beta = 0 is neither the clear error nor the value the case allows."""
+    auditor = Auditor(AuditSettings(targets=("tests.planted_targets:no_answer_for_bad_beta",), formats=(FLOAT32,)))
+    cases = {c["case"]: c for c in judge_parameter_cases(auditor)}
+    assert (cases["beta=0"]["verdict"], cases["beta=0"]["why"]) == ("fail", "no answer, not an error")
+    assert cases["beta=nan"]["verdict"] == "fail"  # not > 0 either

@@ -86,13 +86,16 @@ def judge_parameter_cases(auditor) -> list[dict]:
             try:
                 got = impl.evaluate(INPUTS, FLOAT32, Quantity.FORWARD, beta, threshold, device, path)
             except Exception as error:  # a raised error is the clear-error outcome this case allows
+                # no answer at all (no tensor like its input, an attempt to exit) is no clear error
+                silent = isinstance(error, TargetFailedError) and error.__cause__ is None
                 if isinstance(error, TargetFailedError) and error.__cause__ is not None:
                     error = error.__cause__  # the target's own exception, as it raised it
                 message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-                record.update(
-                    outcome=f"error: {type(error).__name__}: {message}", verdict="pass" if message else "fail"
+                clear = bool(message) and not silent
+                record.update(outcome=f"error: {type(error).__name__}: {message}", verdict="pass" if clear else "fail")
+                record["why"] = (
+                    "a clear error" if clear else "no answer, not an error" if silent else "an error without a message"
                 )
-                record["why"] = "a clear error" if message else "an error without a message"
                 record["inputs"] = INPUTS.tolist()
                 out.append(record)
                 continue
