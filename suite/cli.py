@@ -537,6 +537,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         spec = SweepSpec(
             fmt, args.target, device, path, quantity, beta, threshold, not args.one_path, args.dense or 0, judged_by
         )
+        why = implementation.unsupported(fmt, quantity)
+        if why:
+            raise ValueError(
+                f"--dtype {fmt.name} --quantity {quantity.value}: {args.target} cannot be swept there: {why}"
+            )
         for each in (path, spec.other_path(implementation.paths(device))):
             if each:  # called at a few inputs on each path it will sweep, before it sweeps any
                 check_answers(implementation, args.target, fmt, quantity, beta, threshold, device, each)
@@ -864,8 +869,8 @@ def _add_compare_command(sub) -> None:
         "correctly rounded rate, outputs of the wrong class, property and parameter case verdicts. Rule: a "
         "regression is new max ULP > base max ULP * (1 + REL) + ABS (either oracle; NaN counts as inf), a correctly "
         "rounded rate lower by more than RATE, more outputs of the wrong class (NaN or inf where the exact value is "
-        "finite: no max ULP shows them), or a property or parameter case going from pass to fail; improvements are "
-        "the reverse. Configurations in "
+        "finite, a zero of the wrong sign: no max ULP shows them), or a property or parameter case going from "
+        "pass to fail; improvements are the reverse. Configurations in "
         "one run only are listed, not counted. Two sweeps (of any implementations, releases or builds) are compared "
         "when they share device, dtype, quantity and parameters: the same rule, and each violation count (zeros where "
         "positive, wrong-way steps, path disagreement) regresses when it grows. Exit 0: no regression; 1: a "

@@ -180,6 +180,39 @@ def no_answer_for_bad_beta(x, beta=1.0, threshold=20.0):
     return F.softplus(x, beta, threshold)
 
 
+def doubled_then_nan(x, beta=1.0, threshold=20.0):
+    """Accuracy, two ways: twice softplus for 1 < x < 15 (finite errors, first in bit order) and NaN
+    for x < -10 (outputs of the wrong class, after them): the wrong class must still lead the report."""
+    y = F.softplus(x, beta, threshold)
+    y = torch.where((x > 1) & (x < 15), 2 * y, y)
+    return torch.where(x < -10, torch.full_like(y, float("nan")), y)
+
+
+def nan_at_minus_five(x, beta=1.0, threshold=20.0):
+    """Accuracy: torch's kernel with one output of the wrong class, NaN at x = -5, outside every
+    known deviation (at threshold 100 torch's own +inf lie inside one)."""
+    y = F.softplus(x, beta, threshold)
+    return torch.where(x == -5, torch.full_like(y, float("nan")), y)
+
+
+class _NoneForBadBeta:
+    """torch's F.softplus through the implementation protocol, answering None where beta <= 0."""
+
+    spec, description, short_name, family = "tests.planted_targets:NONE_FOR_BAD_BETA", "None", "none", "torch"
+
+    def __getattr__(self, name):
+        from suite import implementations
+
+        return getattr(implementations.load("torch.nn.functional:softplus"), name)
+
+    def evaluate(self, x, fmt, quantity, beta, threshold, *rest, **options):
+        if not beta > 0:
+            return None
+        return self.__getattr__("evaluate")(x, fmt, quantity, beta, threshold, *rest, **options)
+
+
+NONE_FOR_BAD_BETA = _NoneForBadBeta()
+
 # Each of the others is torch's kernel with one planted defect: torch's known deviations concern it
 # as they concern torch (``family``), and the defect must be caught all the same. The two left their
 # own family (``tests``, their package) show what a function built elsewhere is judged by.
@@ -199,5 +232,6 @@ for _planted in (
     rounded_once_from_float64,
     smallest_subnormal_floor,
     doubled_deep_tail_as_torch,
+    nan_at_minus_five,
 ):
     _planted.family = "torch"

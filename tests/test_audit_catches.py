@@ -132,3 +132,8 @@ def test_a_parameter_case_answered_with_nothing_fails():
     cases = {c["case"]: c for c in judge_parameter_cases(auditor)}
     assert (cases["beta=0"]["verdict"], cases["beta=0"]["why"]) == ("fail", "no answer, not an error")
     assert cases["beta=nan"]["verdict"] == "fail"  # not > 0 either
+    # an implementation object's None is no answer either (it was an AttributeError that lost every case)
+    auditor = Auditor(AuditSettings(targets=("tests.planted_targets:NONE_FOR_BAD_BETA",), formats=(FLOAT32,)))
+    cases = {c["case"]: c for c in judge_parameter_cases(auditor)}
+    assert (cases["beta=0"]["verdict"], cases["beta=0"]["why"]) == ("fail", "no answer, not an error")
+    assert cases["threshold=inf"]["verdict"] == "pass"

@@ -418,6 +418,10 @@ BAD_INPUTS = [
     (["budgets", "--dtype", "float16", "--sweeps", "OUT"], "no sweep report there (give sweep JSON files or"),
     (["budgets", "--dtype", "float16", "--sweeps", "README.md"], "--sweeps README.md: no sweep report there"),
     (["sweep", "--dtype", "float16", "--budgets", "no/such/budgets.toml", "--out", "OUT"], "does not exist"),
+    (
+        ["sweep", "--dtype", "bfloat16", "--target", "numpy:logaddexp", "--out", "OUT"],
+        "--dtype bfloat16 --quantity forward: numpy:logaddexp cannot be swept there: NumPy has no bfloat16",
+    ),
     (["judge", "OUT/sweep.json"], "cannot read"),
     (["judge", "README.md"], "not JSON"),
     (
@@ -776,6 +780,27 @@ LIST = Wrapper(evaluate=lambda *args, **kwargs: list(numpy_formulas.logaddexp().
 NO_SCRIPT = Wrapper(reproducer=lambda *args, **kwargs: None)
 SCRIPT_RAISES = Wrapper(reproducer=kaboom)
 NO_PATHS = Wrapper(paths=lambda device: ())
+SCALAR = Wrapper(evaluate=lambda *args, **kwargs: numpy_formulas.logaddexp().evaluate(*args, **kwargs)[:1].reshape(()))
+
+
+def leave(*args, **kwargs):
+    raise SystemExit(0)
+
+
+EXITS = Wrapper(evaluate=leave)
+
+
+def later(then):
+    """numpy:logaddexp for the check's few inputs, then ``then`` for the audit's many."""
+
+    def evaluate(x, *args, **kwargs):
+        return numpy_formulas.logaddexp().evaluate(x, *args, **kwargs) if len(x) <= 7 else then()
+
+    return evaluate
+
+
+RAISES_LATER = Wrapper(evaluate=later(kaboom))
+EXITS_LATER = Wrapper(evaluate=later(leave))
 NO_FAMILY = type("NoFamily", (), {k: v for k, v in vars(Wrapper).items() if k not in ("family", "__dict__")})()
 '''
 AT = "; at float16 forward, beta=1.0, threshold=inf, device cpu, path numpy"
@@ -788,6 +813,8 @@ BROKEN = [  # (the object, what the one line says)
     ("LIST", f": evaluate returned a list for 7 inputs, not a NumPy array of 7 floats{AT}"),
     ("NO_SCRIPT", f": reproducer returned a NoneType, not a script{AT}"),
     ("SCRIPT_RAISES", f" raised RuntimeError: kaboom{AT}"),
+    ("SCALAR", f": evaluate returned a float64 array of shape () for 7 inputs, not a NumPy array of 7 floats{AT}"),
+    ("EXITS", f" tried to exit the process (SystemExit: 0){AT}"),
 ]
 
 
@@ -814,6 +841,27 @@ def test_an_implementation_object_that_breaks_the_protocol_is_one_line_exit_2(
     assert code == 2, stderr
     assert stderr.strip().splitlines() == [f"softplus-audit: error: target 'broken_implementations:{name}'{message}"]
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "did"), [("RAISES_LATER", "raised RuntimeError: kaboom"), ("EXITS_LATER", "tried to exit the process")]
+)
+def test_an_implementation_object_that_fails_in_the_middle_of_an_audit_stops_it_in_one_line(tmp_path, name, did):
+    """Past the check before the audit, an object's evaluate raises, or exits, at the audit's many
+    inputs: pytest stops, one line says what it did and where, exit 2, nothing left in --out."""
+    (tmp_path / "broken_implementations.py").write_text(BROKEN_IMPLEMENTATIONS)
+    out = tmp_path / "reports"
+    result = subprocess.run(
+        [sys.executable, "-m", "suite.cli", "run", "--target", f"broken_implementations:{name}", "--dtype",
+         "float16", "--quantity", "forward", "--grid", "1,inf", "--out", str(out)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=600,
+        env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"},
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"softplus-audit: error: target 'broken_implementations:{name}' {did}")
+    assert line.endswith("-cpu-float16-b1-tinf-numpy-forward; no run file or report written")
+    assert not list(out.iterdir())
 
 
 def test_a_target_that_exits_at_import_is_one_line_exit_2(tmp_path, monkeypatch):

@@ -778,3 +778,10 @@ def test_float32_round_by_hardware_equals_the_scaling_rounding():
     slow = FLOAT32._round_by_scaling(values)
     same = (fast == slow) & (np.signbit(fast) == np.signbit(slow)) | (np.isnan(fast) & np.isnan(slow))
     assert same.all(), values[~same][:5]
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS.values()), ids=lambda f: f.name)
+def test_a_bit_range_reaches_the_top_pattern_and_may_be_empty_there(fmt):
+    assert fmt.bit_range(fmt.count - 2, fmt.count).tolist() == [fmt.count - 2, fmt.count - 1]
+    assert fmt.bit_range(fmt.count, fmt.count).tolist() == []
+    assert fmt.bit_range(fmt.count, fmt.count).dtype == fmt.uint_dtype

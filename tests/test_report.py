@@ -1280,3 +1280,37 @@ def test_compare_counts_more_outputs_of_the_wrong_class_as_a_regression(run):
     changes = [(c.config, c.what, c.base, c.new, c.regression) for c in compare_runs(run, worse).changes]
     assert changes == [(config["id"], "outputs of the wrong class (documented)", "0", "9,844 ±inf", True)]
     assert [c.regression for c in compare_runs(worse, run).changes] == [False]
+
+
+def test_the_wrong_class_leads_after_other_errors_and_counts_only_what_no_deviation_excuses(tmp_path):
+    """Finite errors first in input order do not hide the NaN after them (the audit records the
+    first output of the wrong class among the counterexamples); where a known deviation excuses
+    some (torch's +inf at threshold 100), the lead and the summary count only the others."""
+    from suite.report.model import terminal_summary
+
+    scope = ["--dtype", "float16", "--quantity", "forward"]
+    out = tmp_path / "later"
+    code, err = cli_here(
+        "run", "--target", "tests.planted_targets:doubled_then_nan", *scope, "--grid", "1,20", "--out", str(out)
+    )
+    assert code == 1, err[-2000:]
+    config = json.loads((out / "audit.json").read_text())["configurations"][0]
+    nan = config["stats"]["documented"]["failures"]["unexpected_nan"]
+    md = (out / "audit.md").read_text().split("Largest finite error", 1)[0]
+    assert (
+        f"fail the budget: **{nan:,} NaN** in `{config['id']}`, the first outside every known deviation at x = `0xc901`"
+        in md
+    )
+    assert "base[0] = float.fromhex('-0x1.4040000000000p+3')" in md  # its reproducer, beside it
+    out = tmp_path / "excused"
+    code, err = cli_here(
+        "run", "--target", "tests.planted_targets:nan_at_minus_five", *scope, "--grid", "1,100", "--out", str(out)
+    )
+    assert code == 1, err[-2000:]
+    run = json.loads((out / "audit.json").read_text())
+    infinite = run["configurations"][0]["stats"]["documented"]["failures"]["spurious_infinity"]
+    assert infinite > 0
+    md = (out / "audit.md").read_text()
+    assert f"fail the budget: **1 (of 1 NaN, {infinite:,} ±inf; the rest inside known deviations)**" in md
+    assert f"2 NaN, {2 * infinite:,} ±inf; 2 outside known deviations" in md
+    assert f"2 NaN, {2 * infinite:,} ±inf; 2 outside known deviations" in "\n".join(terminal_summary(run, []))

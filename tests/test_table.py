@@ -208,9 +208,10 @@ def test_non_finite_outputs_show_at_a_glance_and_never_win_a_group():
     is not the best of its group whatever its max ULP, and its glance cell counts them."""
     from suite.report.table import glance, glance_cells
 
-    rows = [_row("a", 0.5, non_finite=19_688, every_input=True), _row("b", 0.75, every_input=True)]
+    rows = [_row("a", 0.5, non_finite=19_688, wrong_class=19_688, every_input=True), _row("b", 0.75, every_input=True)]
     assert best_in_group(rows) == {1}
-    assert best_in_group([rows[0], _row("b", 0.5, non_finite=1)]) == set(), "no row without them: none wins"
+    assert best_in_group([rows[0], _row("b", 0.5, non_finite=1, wrong_class=1)]) == set(), "none without them wins"
+    assert best_in_group([_row("c", 0.25, wrong_class=12_203), rows[1]]) == {1}, "zeros of the wrong sign: no winner"
     seen = glance(rows)
     assert glance_cells(seen.cells["a"], ["float32"]) == ["0.5 (19,688 non-finite)"]
     assert glance_cells(seen.cells["b"], ["float32"]) == ["0.75"]

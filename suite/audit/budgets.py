@@ -43,13 +43,13 @@ from pathlib import Path
 import numpy as np
 
 from suite.audit.properties import (
-    MAX_COUNTEREXAMPLES,
     ORACLE_ORDER,
     RESULT_NAMES,
     Observations,
     PropertyResult,
     accuracy_name,
     property_result,
+    recorded_violations,
 )
 from suite.implementations.base import DEVICE_KINDS, device_kind
 from suite.numerics.formats import FORMATS, Format, format_named
@@ -683,9 +683,8 @@ def check_accuracy(
             f"within {budget.max_ulp:g} ULP of the exact {float(ref.rounded[i])!r} (measured {meas.ulp_error[i]:.6g})"
         )
 
-    return property_result(
-        name, obs, checked, bad, expected, detail=f"budget {budget.max_ulp:g} ULP; max measured {worst:.6g}"
-    )
+    detail = f"budget {budget.max_ulp:g} ULP; max measured {worst:.6g}"
+    return property_result(name, obs, checked, bad, expected, detail=detail, marked=failed)
 
 
 def apply_deviations(
@@ -758,7 +757,9 @@ def apply_deviations(
             out.append(result)
             continue
         excused = len(result.violating) - remaining.size
-        kept = tuple(result.describe(int(i)) for i in remaining[:MAX_COUNTEREXAMPLES]) if result.describe else ()
+        of_accuracy = [o for o in ORACLE_ORDER if result.name == accuracy_name(o)]
+        marked = obs.measurements(of_accuracy[0]).failure != 0 if of_accuracy else None  # the wrong class
+        kept = tuple(result.describe(int(i)) for i in recorded_violations(remaining, marked)) if result.describe else ()
         detail = result.detail
         if excused:
             detail = (detail + "; " if detail else "") + f"{excused} violation(s) inside known deviations"

@@ -22,7 +22,13 @@ from suite.audit import knife_edges
 from suite.audit.defaults import DEFAULT_GRID
 from suite.audit.properties import Observations, PropertyResult, check_all
 from suite.implementations import DEFAULT_TARGETS, Implementation
-from suite.implementations.base import NotInstalledError, TargetFailedError, check_answers, documented_parameters
+from suite.implementations.base import (
+    NotInstalledError,
+    TargetFailedError,
+    check_answers,
+    documented_parameters,
+    target_failure,
+)
 from suite.inputs.sets import inputs_for
 from suite.numerics.fastref import ReferenceValues, fast_reference
 from suite.numerics.formats import FLOAT32, FLOAT64, FORMATS, Format
@@ -269,7 +275,15 @@ class Auditor:
 
     def outputs(self, config: Configuration, x: np.ndarray) -> np.ndarray:
         impl = self.implementations[config.target]
-        return impl.evaluate(x, config.fmt, config.quantity, config.beta, config.threshold, config.device, config.path)
+        try:
+            return impl.evaluate(
+                x, config.fmt, config.quantity, config.beta, config.threshold, config.device, config.path
+            )
+        except TargetFailedError:
+            raise
+        except (Exception, SystemExit) as error:  # the target's: it stops the audit, no property fails for it
+            failure = target_failure(config.target, error, f"at {config.id}")
+            raise failure from (None if isinstance(error, SystemExit) else error)
 
     def reproducer(self, config: Configuration, x: float, output: float | None = None) -> str:
         """The implementation's script that evaluates ``config`` at ``x`` (asserting ``output``)."""

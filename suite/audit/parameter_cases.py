@@ -85,9 +85,13 @@ def judge_parameter_cases(auditor) -> list[dict]:
             record = {"target": spec, "device": device, "case": case, "beta": repr(beta), "threshold": repr(threshold)}
             try:
                 got = impl.evaluate(INPUTS, FLOAT32, Quantity.FORWARD, beta, threshold, device, path)
-            except Exception as error:  # a raised error is the clear-error outcome this case allows
-                # no answer at all (no tensor like its input, an attempt to exit) is no clear error
-                silent = isinstance(error, TargetFailedError) and error.__cause__ is None
+                if not (isinstance(got, np.ndarray) and got.shape == INPUTS.shape):
+                    raise TargetFailedError(f"evaluate returned a {type(got).__name__}, no array like its inputs")
+            except (Exception, SystemExit) as error:  # a raised error is the clear-error outcome this case allows
+                # no answer at all (no array or tensor like its input, an attempt to exit) is no clear error
+                silent = isinstance(error, SystemExit) or (
+                    isinstance(error, TargetFailedError) and error.__cause__ is None
+                )
                 if isinstance(error, TargetFailedError) and error.__cause__ is not None:
                     error = error.__cause__  # the target's own exception, as it raised it
                 message = str(error).strip().splitlines()[0] if str(error).strip() else ""

@@ -99,11 +99,32 @@ class Observations:
         return self.params.above_threshold(self.x)
 
 
+def recorded_violations(violating: np.ndarray, marked: np.ndarray | None = None) -> np.ndarray:
+    """Which violations (indices of inputs, in input order) a property records as counterexamples:
+    the first :data:`MAX_COUNTEREXAMPLES`, and where ``marked`` (a mask over the inputs: an accuracy
+    property's outputs of the wrong class, which no ULP error shows) marks one of them, the first
+    marked one too, in place of the last where it is not among them."""
+    first = violating[:MAX_COUNTEREXAMPLES]
+    if marked is None or not len(violating):
+        return first
+    found = violating[marked[violating]]
+    if not len(found) or found[0] in first:
+        return first
+    return np.sort(np.append(first[:-1], found[0]))
+
+
 def property_result(
-    name: str, obs: Observations, checked: np.ndarray, bad: np.ndarray, expected, detail: str = "", before=None
+    name: str,
+    obs: Observations,
+    checked: np.ndarray,
+    bad: np.ndarray,
+    expected,
+    detail: str = "",
+    before=None,
+    marked: np.ndarray | None = None,
 ) -> PropertyResult:
     """``before``: for a property of steps, the index of the input each violating input ``i``
-    stepped from (a callable; None where there is none)."""
+    stepped from (a callable; None where there is none); ``marked``: see :func:`recorded_violations`."""
     idx = np.flatnonzero(bad & checked)
 
     def describe(i: int) -> Counterexample:
@@ -122,7 +143,7 @@ def property_result(
         passed=len(idx) == 0,
         checked=int(np.count_nonzero(checked)),
         violations=len(idx),
-        counterexamples=tuple(describe(i) for i in idx[:MAX_COUNTEREXAMPLES]),
+        counterexamples=tuple(describe(int(i)) for i in recorded_violations(idx, marked)),
         detail=detail,
         violating=idx,
         describe=describe,

@@ -275,6 +275,15 @@ def check_path(implementation: Implementation, device: str, path: str) -> None:
         raise ValueError(f"path {path!r} does not exist on {device}; accepted: {', '.join(paths)}")
 
 
+def target_failure(spec: str, error: BaseException, where: str) -> TargetFailedError:
+    """A target's own exception as its failure, in one line: what it raised (or that it tried to
+    exit the process, which would end a run silently, as if it had passed) and where."""
+    if isinstance(error, SystemExit):
+        return TargetFailedError(f"target {spec!r} tried to exit the process (SystemExit: {error}); {where}")
+    said = (str(error).strip().splitlines() or [""])[0]
+    return TargetFailedError(f"target {spec!r} raised {type(error).__name__}: {said}; {where}")
+
+
 PROBES = (0.0, -0.0, 1.0, -1.0, math.inf, -math.inf, math.nan)
 """Where :func:`check_answers` calls an implementation before anything is measured."""
 
@@ -302,11 +311,13 @@ def check_answers(
         script = implementation.reproducer(1.0, fmt, quantity, beta, threshold, device, path, output)
     except TargetFailedError:
         raise
-    except Exception as error:
-        said = (str(error).strip().splitlines() or [""])[0]
-        raise TargetFailedError(f"target {spec!r} raised {type(error).__name__}: {said}; {where}") from error
+    except (Exception, SystemExit) as error:
+        raise target_failure(spec, error, where) from (None if isinstance(error, SystemExit) else error)
     if not answered:
-        got = f"{len(y)} {y.dtype} values" if isinstance(y, np.ndarray) else f"a {type(y).__name__}"
+        if isinstance(y, np.ndarray):
+            got = f"{len(y)} {y.dtype} values" if y.ndim == 1 else f"a {y.dtype} array of shape {y.shape}"
+        else:
+            got = f"a {type(y).__name__}"
         raise TargetFailedError(
             f"target {spec!r}: evaluate returned {got} for {len(x)} inputs, not a NumPy array of {len(x)} floats; "
             + where

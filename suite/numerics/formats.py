@@ -286,7 +286,8 @@ class Format:
             raise ValueError(f"bit range [{start}, {stop}) outside [0, {self.count}) of {self.name}")
         # counted in the format's own width (not uint64, then narrowed): 40 times faster for 2^26 float32 patterns
         out = np.arange(stop - start, dtype=self.uint_dtype)
-        out += start
+        if len(out):  # (start may be 2**width itself where the range is empty)
+            out += start
         return out
 
     def all_bits(self) -> np.ndarray:

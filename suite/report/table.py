@@ -53,6 +53,9 @@ class Row:
     # inputs within 2**-20 ULP of a rounding midpoint: (rounded correctly, examined, the first rounded
     # the wrong way); None where none were looked for
     knife_edges: tuple[int, int, str | None] | None = None
+    # every output of the wrong class (no ULP error measures it): the non-finite ones, zeros of the
+    # wrong sign, a number where the exact value is NaN
+    wrong_class: int = 0
 
     @property
     def knife_edges_text(self) -> str:
@@ -139,6 +142,7 @@ def rows_of_run(run: dict, source: str) -> list[Row]:
                 correctly_rounded=int(doc["correctly_rounded"]),
                 premature_zeros=zeros.get("premature"),
                 non_finite=_non_finite(doc),
+                wrong_class=sum(int(n) for n in doc.get("failures", {}).values()),
                 path_disagreement=disagreement["differing"] if disagreement else None,
                 source=source,
                 worst=_worst(doc),
@@ -178,6 +182,7 @@ def rows_of_sweep(sweep: dict, source: str) -> list[Row]:
             correctly_rounded=int(doc["correctly_rounded"]),
             premature_zeros=(violations.get("zero_where_positive") or {}).get("count"),
             non_finite=_non_finite(doc),
+            wrong_class=sum(int(n) for n in doc.get("failures", {}).values()),
             path_disagreement=disagreement["count"] if disagreement else None,
             source=source,
             worst=_worst(doc),
@@ -377,7 +382,7 @@ def load_rows(paths: list[str]) -> list[Row]:
 def best_in_group(rows: list[Row]) -> set[int]:
     """Indices of the rows with the smallest max ULP (documented oracle) of their dtype, quantity
     and parameters, where the group has more than one implementation (NaN never wins, nor a row with
-    non-finite outputs where the exact value is finite, which its max ULP leaves out)."""
+    outputs of the wrong class, NaN, ±inf or a zero's sign, which its max ULP leaves out)."""
     best: set[int] = set()
     groups: dict[tuple[str, str, str], list[int]] = {}
     for i, row in enumerate(rows):
@@ -385,7 +390,7 @@ def best_in_group(rows: list[Row]) -> set[int]:
     for members in groups.values():
         if len({rows[i].target for i in members}) < 2:
             continue
-        candidates = [i for i in members if not math.isnan(rows[i].max_ulp) and not rows[i].non_finite]
+        candidates = [i for i in members if not math.isnan(rows[i].max_ulp) and not rows[i].wrong_class]
         if candidates:
             low = min(rows[i].max_ulp for i in candidates)
             best.update(i for i in candidates if rows[i].max_ulp == low)
