@@ -275,13 +275,24 @@ def check_path(implementation: Implementation, device: str, path: str) -> None:
         raise ValueError(f"path {path!r} does not exist on {device}; accepted: {', '.join(paths)}")
 
 
+def raised_words(error: BaseException) -> str:
+    """An exception in one line: its type and its message's first line ('RuntimeError: boom')."""
+    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+def configuration_words(fmt: Format, quantity: Quantity, beta: float, threshold: float, device: str, path: str) -> str:
+    """Where a target was called, as its failures say it: 'float16 forward, beta=1.0, threshold=20.0,
+    device cpu, path simd'."""
+    return f"{fmt.name} {quantity.value}, beta={beta!r}, threshold={threshold!r}, device {device}, path {path}"
+
+
 def target_failure(spec: str, error: BaseException, where: str) -> TargetFailedError:
     """A target's own exception as its failure, in one line: what it raised (or that it tried to
     exit the process, which would end a run silently, as if it had passed) and where."""
     if isinstance(error, SystemExit):
-        return TargetFailedError(f"target {spec!r} tried to exit the process (SystemExit: {error}); {where}")
-    said = (str(error).strip().splitlines() or [""])[0]
-    return TargetFailedError(f"target {spec!r} raised {type(error).__name__}: {said}; {where}")
+        return TargetFailedError(f"target {spec!r} tried to exit the process ({raised_words(error)}); {where}")
+    return TargetFailedError(f"target {spec!r} raised {raised_words(error)}; {where}")
 
 
 PROBES = (0.0, -0.0, 1.0, -1.0, math.inf, -math.inf, math.nan)
@@ -302,7 +313,7 @@ def check_answers(
     for a reproducer at 1, before any measurement: :class:`TargetFailedError` (one line: the target,
     what it did, the configuration) where it raises, returns anything but a NumPy array of as many
     floats (a torch callable: no tensor like its input, in its own words), or makes no script."""
-    where = f"at {fmt.name} {quantity.value}, beta={beta!r}, threshold={threshold!r}, device {device}, path {path}"
+    where = "at " + configuration_words(fmt, quantity, beta, threshold, device, path)
     x = np.array(PROBES)
     try:  # a torch callable's failures are already one line; an object's own are its own words
         y = implementation.evaluate(x, fmt, quantity, beta, threshold, device, path)

@@ -37,6 +37,8 @@ from suite.implementations.base import (
     ImplementationError,
     TargetFailedError,
     check_path,
+    configuration_words,
+    raised_words,
 )
 from suite.numerics.formats import Format
 from suite.numerics.params import Quantity
@@ -142,9 +144,9 @@ class TorchCallable:
         try:
             y = self.fn(tensor, beta=beta, threshold=threshold)
         except SystemExit as error:  # it would end the audit silently, as if it had passed
-            raise TargetFailedError(f"target {self.spec!r} tried to exit the process ({_raised(error)})") from None
+            raise TargetFailedError(f"target {self.spec!r} tried to exit the process ({raised_words(error)})") from None
         except Exception as error:
-            raise TargetFailedError(f"target {self.spec!r} raised {_raised(error)}") from error
+            raise TargetFailedError(f"target {self.spec!r} raised {raised_words(error)}") from error
         if isinstance(y, torch.Tensor) and (y.shape, y.dtype, y.device) == (tensor.shape, tensor.dtype, tensor.device):
             if not tensor.requires_grad or y.requires_grad or not torch.is_grad_enabled():
                 return y
@@ -191,7 +193,7 @@ class TorchCallable:
         try:
             return self._evaluate(x, fmt, quantity, beta, threshold, device, path, native)
         except TargetFailedError as error:  # where it failed: the configuration, as the reports name it
-            where = f"{fmt.name} {quantity.value}, beta={beta!r}, threshold={threshold!r}, device {device}, path {path}"
+            where = configuration_words(fmt, quantity, beta, threshold, device, path)
             raise TargetFailedError(f"{error}; at {where}") from error.__cause__
 
     def _evaluate(self, x, fmt: Format, quantity: Quantity, beta, threshold, device: str, path: str, native: bool):
@@ -254,10 +256,10 @@ class TorchCallable:
                 grads = torch.autograd.grad(grads, bases, [torch.ones_like(g) for g in grads])
         except SystemExit as error:
             raise TargetFailedError(
-                f"target {self.spec!r}: its derivative tried to exit the process ({_raised(error)})"
+                f"target {self.spec!r}: its derivative tried to exit the process ({raised_words(error)})"
             ) from None
         except Exception as error:  # the target's backward (its own autograd.Function, or none)
-            raise TargetFailedError(f"target {self.spec!r}: its derivative raised {_raised(error)}") from error
+            raise TargetFailedError(f"target {self.spec!r}: its derivative raised {raised_words(error)}") from error
         return [unview(grad).detach() for (_, _, unview), grad in zip(layouts, grads, strict=True)]
 
     def reproducer(
@@ -307,12 +309,6 @@ class TorchCallable:
                 lines.append("g, = torch.autograd.grad(g, base, torch.ones_like(g))")
             out = "g"
         return "\n".join(lines + tensor_bits_lines(fmt, out, output))
-
-
-def _raised(error: BaseException) -> str:
-    """An exception in one line: its type and its message's first line."""
-    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 def _elements(n: int, dtype) -> str:

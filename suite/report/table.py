@@ -109,6 +109,10 @@ def _worst(stats: dict) -> tuple[float, float, float] | None:
     return as_float(worst["x"]), as_float(worst["output"]), as_float(worst["correctly_rounded"])
 
 
+def _wrong_class(stats: dict) -> int:
+    return sum(int(n) for n in stats.get("failures", {}).values())
+
+
 def _non_finite(stats: dict) -> int:
     return sum(int(stats.get("failures", {}).get(name, 0)) for name in NON_FINITE)
 
@@ -142,7 +146,7 @@ def rows_of_run(run: dict, source: str) -> list[Row]:
                 correctly_rounded=int(doc["correctly_rounded"]),
                 premature_zeros=zeros.get("premature"),
                 non_finite=_non_finite(doc),
-                wrong_class=sum(int(n) for n in doc.get("failures", {}).values()),
+                wrong_class=_wrong_class(doc),
                 path_disagreement=disagreement["differing"] if disagreement else None,
                 source=source,
                 worst=_worst(doc),
@@ -182,7 +186,7 @@ def rows_of_sweep(sweep: dict, source: str) -> list[Row]:
             correctly_rounded=int(doc["correctly_rounded"]),
             premature_zeros=(violations.get("zero_where_positive") or {}).get("count"),
             non_finite=_non_finite(doc),
-            wrong_class=sum(int(n) for n in doc.get("failures", {}).values()),
+            wrong_class=_wrong_class(doc),
             path_disagreement=disagreement["count"] if disagreement else None,
             source=source,
             worst=_worst(doc),
